@@ -1,0 +1,106 @@
+"""Server settings: every `kosha serve` flag, each also read from a `KOSHA_*` variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_REGIONS = "In-Bangalore-1:tier-1,In-Hyderabad-1:tier-2"
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    tier: str
+
+
+def parse_regions(text: str) -> tuple[Region, ...]:
+    """`name:tier,name:tier` (tier defaults to `tier-1`)."""
+    regions = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, tier = item.partition(":")
+        regions.append(Region(name.strip(), tier.strip() or "tier-1"))
+    if not regions:
+        raise ValueError("at least one region is required")
+    return tuple(regions)
+
+
+@dataclass
+class Settings:
+    data_dir: Path = Path("./kosha-data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    s3_port: int = 9000
+    regions: tuple[Region, ...] = field(default_factory=lambda: parse_regions(DEFAULT_REGIONS))
+    database_url: str | None = None          # default: sqlite under data_dir
+    public_url: str | None = None            # how clients reach the KOS port
+    s3_public_url: str | None = None         # how clients reach the S3 port (pre-signed URLs)
+    s3_domain: str | None = None             # virtual-hosted style: <bucket>.<s3_domain>
+    session_lifetime: int = 3600             # seconds
+    presign_expiry: int = 3600               # seconds, for URLs the KOS API hands out
+    insecure_dev_auth: bool = False
+    jwt_secret: str | None = None            # HS256
+    jwks_file: Path | None = None            # RS256/ES256 public keys
+    master_key: str | None = None            # base64; default DIR/master.key
+    root_access_key: str | None = None
+    root_secret_key: str | None = None
+    inline_threshold: int = 64 * 1024        # objects up to this size live in the metadata row
+    max_json_body: int = 1024 * 1024
+    max_object_size: int = 5 * 1024**4
+    min_part_size: int = 5 * 1024 * 1024       # S3's rule for every part but the last
+    lifecycle_interval: int = 3600           # seconds between background lifecycle runs
+    log_level: str = "info"
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r.name for r in self.regions]
+
+    def region(self, name: str) -> Region | None:
+        for r in self.regions:
+            if r.name.lower() == name.lower():
+                return r
+        return None
+
+    @property
+    def default_region(self) -> Region:
+        return self.regions[0]
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "kosha.db"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    @property
+    def kos_url(self) -> str:
+        return (self.public_url or f"http://{_host_for_url(self.host)}:{self.port}").rstrip("/")
+
+    @property
+    def s3_url(self) -> str:
+        return (self.s3_public_url or f"http://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
+
+
+def _host_for_url(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+ENV_PREFIX = "KOSHA_"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name.upper(), default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,61 @@
+"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop.
+
+uvicorn (uvloop + httptools) was chosen by measurement; see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from .api.app import build_kos_app
+from .config import Settings
+from .s3.app import build_s3_app
+from .services.container import Kosha
+
+log = logging.getLogger("kosha")
+
+
+def _uvicorn_config(app: object, host: str, port: int, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=host, port=port, loop="uvloop", http="httptools", lifespan="off",
+        access_log=False, log_level=settings.log_level, server_header=False,
+        timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    kosha = Kosha(settings)
+    kosha.start()
+    servers = [
+        uvicorn.Server(_uvicorn_config(build_kos_app(kosha), settings.host, settings.port, settings)),
+        uvicorn.Server(_uvicorn_config(build_s3_app(kosha), settings.host, settings.s3_port, settings)),
+    ]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    for server in servers:
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    background = asyncio.create_task(kosha.lifecycle.run_forever())
+    log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
+             settings.data_dir)
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for server in servers:
+        server.should_exit = True
+    background.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    kosha.close()
+    for task in done:
+        if task is not stopped and task.exception():
+            raise task.exception()  # type: ignore[misc]
+
+
+def run(settings: Settings) -> None:
+    import uvloop
+    uvloop.run(serve(settings))

@@ -1,0 +1,272 @@
+"""Objects: the write path, reads, deletes, metadata-only copies, and listings.
+
+Write path (DESIGN.md): the body streams into a new blob while it is hashed; the blob is made
+durable; then one metadata transaction makes it the latest version; then the caller is answered.
+A body that fails half-way (client gone, bad signature, bad digest) leaves nothing behind. Small
+bodies never touch the blob store: they live inline in the version row, so a small PUT costs one
+(grouped) commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded
+from ..ids import validate_object_key
+from ..store import blob_refs
+from ..store import objects as sql
+from ..store.blobs import Hasher
+from .models import Bucket, ObjectListing, ObjectVersion, VersionListing
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from .container import Kosha
+
+Checksums = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
+
+
+@dataclass
+class StoredBytes:
+    size: int
+    md5_hex: str
+    blob_id: str | None
+    inline: bytes | None
+
+    @property
+    def blobs(self) -> list[list[Any]]:
+        return [[self.blob_id, self.size]] if self.blob_id else []
+
+
+@dataclass
+class DeleteResult:
+    version_id: str | None
+    delete_marker: bool
+
+
+class ObjectService:
+    def __init__(self, kosha: Kosha) -> None:
+        self.kosha = kosha
+
+    # -- writing ----------------------------------------------------------------------------
+    async def ingest(self, body: AsyncIterator[bytes], hashers: Mapping[str, Hasher] | None = None,
+                     expected_size: int | None = None, inline_ok: bool = True) -> StoredBytes:
+        """Stream a body into durable storage: inline bytes if small, else a committed blob."""
+        threshold = self.kosha.settings.inline_threshold if inline_ok else -1
+        extra = list((hashers or {}).values())
+        buffer = bytearray()
+        writer = None
+        try:
+            async for chunk in body:
+                if writer is None:
+                    buffer += chunk
+                    if len(buffer) > threshold:
+                        writer = self.kosha.blobs.open_writer(extra)
+                        await writer.write(bytes(buffer))
+                        buffer = bytearray()
+                else:
+                    await writer.write(chunk)
+                if writer is not None and writer.size > self.kosha.settings.max_object_size:
+                    raise Invalid("object is larger than the maximum allowed size", s3_code="EntityTooLarge")
+            size = writer.size if writer is not None else len(buffer)
+            if expected_size is not None and size != expected_size:
+                raise Invalid(f"body has {size} bytes, Content-Length said {expected_size}",
+                              s3_code="IncompleteBody")
+            if writer is None:
+                data = bytes(buffer)
+                for h in extra:
+                    h.update(data)
+                return StoredBytes(len(data), hashlib.md5(data).hexdigest(), None, data)
+            info = await writer.commit()
+            return StoredBytes(info.size, info.md5.hex(), info.blob_id, None)
+        except BaseException:
+            if writer is not None:
+                await writer.abort()
+            raise
+
+    async def put(self, principal: Principal, bucket_ref: str, key: str, body: AsyncIterator[bytes], *,
+                  content_type: str | None = None, headers: dict[str, str] | None = None,
+                  user_meta: dict[str, str] | None = None, tags: dict[str, str] | None = None,
+                  acl: str | None = None, storage_class: str | None = None,
+                  hashers: Mapping[str, Hasher] | None = None, checksums: Checksums = None,
+                  expected_size: int | None = None, if_match: str | None = None,
+                  if_none_match: str | None = None) -> ObjectVersion:
+        validate_object_key(key)
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
+        _refuse_over_quota(bucket, expected_size or 0)
+        stored = await self.ingest(body, hashers, expected_size)
+        content = sql.Content(size=stored.size, etag=stored.md5_hex, blobs=stored.blobs,
+                              inline_data=stored.inline)
+        attrs = dict(content_type=content_type or "application/octet-stream",
+                     storage_class=storage_class or "STANDARD", headers=headers or {},
+                     user_meta=user_meta or {}, checksums=dict(_resolve(checksums)),
+                     tags=tags or {}, acl=acl, owner=principal.kcid or None)
+        return await self._commit(stored.blobs, sql.commit_version, bucket.name, key, content, attrs,
+                                  self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match))
+
+    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any], *args: Any) -> ObjectVersion:
+        """Run a version commit; free what it freed; on failure, free the blobs it would have taken."""
+        try:
+            row, freed = await self.kosha.db.write(fn, *args)
+        except BaseException:
+            await self.kosha.blobs.delete(b[0] for b in new_blobs)
+            raise
+        await self.kosha.blobs.delete(freed)
+        return ObjectVersion.from_row(row)
+
+    # -- reading ----------------------------------------------------------------------------
+    async def head(self, principal: Principal, bucket_ref: str, key: str,
+                   version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, action, key=key)
+        row = await self.kosha.db.read(sql.version, bucket.name, key, version_id)
+        if row is None:
+            if version_id is not None:
+                raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
+            raise NotFound(f"object {key!r} not found", s3_code="NoSuchKey")
+        found = ObjectVersion.from_row(row)
+        if found.is_delete_marker:
+            if version_id is not None:
+                raise MethodNotAllowed("the specified method is not allowed against a delete marker",
+                                       delete_marker=True, version_id=found.version_id,
+                                       last_modified=found.last_modified)
+            raise NotFound(f"object {key!r} not found", s3_code="NoSuchKey", delete_marker=True,
+                           version_id=found.version_id)
+        return found
+
+    async def read(self, version: ObjectVersion, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes `start`..`end` (exclusive) of a version, streamed across its blobs."""
+        end = version.size if end is None else min(end, version.size)
+        if version.inline_data is not None:
+            if start < end:
+                yield version.inline_data[start:end]
+            return
+        offset = 0
+        for blob_id, size in version.blobs:
+            lo, hi = max(start - offset, 0), min(end - offset, size)
+            if lo < hi:
+                async for chunk in self.kosha.blobs.read(blob_id, lo, hi):
+                    yield chunk
+            offset += size
+            if offset >= end:
+                return
+
+    # -- deleting, copying, renaming --------------------------------------------------------
+    async def delete(self, principal: Principal, bucket_ref: str, key: str,
+                     version_id: str | None = None, if_match: str | None = None) -> DeleteResult:
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=key)
+        vid, marker, freed = await self.kosha.db.write(
+            sql.delete_version, bucket.name, key, version_id, self.kosha.clock.now(),
+            principal.kcid or None, sql.Preconditions(if_match=if_match) if if_match else None)
+        await self.kosha.blobs.delete(freed)
+        return DeleteResult(None if vid == sql.NULL_VERSION and not bucket.versioning else vid, marker)
+
+    async def delete_existing(self, principal: Principal, bucket_ref: str, key: str) -> DeleteResult:
+        """The KOS delete: like S3's, but a key that does not exist is a 404."""
+        await self.head(principal, bucket_ref, key, action="kos:DeleteObject")
+        return await self.delete(principal, bucket_ref, key)
+
+    async def copy(self, principal: Principal, src_bucket_ref: str, src_key: str, dst_bucket_ref: str,
+                   dst_key: str, *, src_version_id: str | None = None,
+                   replace_metadata: dict[str, Any] | None = None, tags: dict[str, str] | None = None,
+                   acl: str | None = None, storage_class: str | None = None,
+                   if_match: str | None = None, if_none_match: str | None = None) -> ObjectVersion:
+        """A new version of `dst_key` sharing the source's blobs: cost independent of size."""
+        validate_object_key(dst_key)
+        src = await self.kosha.buckets.resolve(principal, src_bucket_ref, "kos:GetObject", key=src_key)
+        dst = await self.kosha.buckets.resolve(principal, dst_bucket_ref, "kos:PutObject", key=dst_key)
+        overrides: dict[str, Any] = {"owner": principal.kcid or None}
+        if replace_metadata is not None:
+            overrides.update(content_type=replace_metadata.get("content_type") or "application/octet-stream",
+                             headers=replace_metadata.get("headers") or {},
+                             user_meta=replace_metadata.get("user_meta") or {})
+        if tags is not None:
+            overrides["tags"] = tags
+        if acl is not None:
+            overrides["acl"] = acl
+        if storage_class is not None:
+            overrides["storage_class"] = storage_class
+        pre = sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
+        return await self._commit([], sql.copy_version, src.name, src_key, src_version_id, dst.name,
+                                  dst_key, overrides, self.kosha.clock.now(), pre)
+
+    async def move(self, principal: Principal, bucket_ref: str, src_key: str, dst_key: str) -> ObjectVersion:
+        """Copy then delete the source, in one transaction (KOS move and rename)."""
+        validate_object_key(dst_key)
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=dst_key)
+        await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=src_key)
+        if src_key == dst_key:
+            return await self.head(principal, bucket_ref, src_key)
+        return await self._commit([], _move, bucket.name, src_key, dst_key, principal.kcid or None,
+                                  self.kosha.clock.now())
+
+    async def update_version(self, principal: Principal, bucket_ref: str, key: str,
+                             version_id: str | None = None, *, tags: dict[str, str] | None = None,
+                             acl: str | None = None) -> ObjectVersion:
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
+        values: dict[str, Any] = {}
+        if tags is not None:
+            values["tags"] = tags
+        if acl is not None:
+            values["acl"] = acl
+        row = await self.kosha.db.write(sql.update_attrs, bucket.name, key, version_id, values)
+        return ObjectVersion.from_row(row)
+
+    # -- listing ----------------------------------------------------------------------------
+    async def list(self, principal: Principal, bucket_ref: str, *, prefix: str = "",
+                   delimiter: str | None = None, start_after: str | None = None,
+                   max_keys: int = 1000) -> ObjectListing:
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:ListBucket")
+        if max_keys < 0:
+            raise Invalid("max-keys must not be negative")
+        rows, prefixes, truncated, last = await self.kosha.db.read(
+            sql.list_latest, bucket.name, prefix or "", delimiter or None, start_after, max_keys)
+        return ObjectListing([ObjectVersion.from_row(r) for r in rows], prefixes, truncated,
+                             last if truncated else None)
+
+    async def list_versions(self, principal: Principal, bucket_ref: str, *, prefix: str = "",
+                            delimiter: str | None = None, key_marker: str | None = None,
+                            version_id_marker: str | None = None, max_keys: int = 1000) -> VersionListing:
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:ListBucket")
+        rows, prefixes, truncated, next_key, next_vid = await self.kosha.db.read(
+            sql.list_versions, bucket.name, prefix or "", delimiter or None, key_marker,
+            version_id_marker, max_keys)
+        return VersionListing([ObjectVersion.from_row(r) for r in rows], prefixes, truncated,
+                              next_key if truncated else None, next_vid if truncated else None)
+
+    # -- garbage ----------------------------------------------------------------------------
+    def collect_garbage(self, grace_seconds: float = 3600) -> dict[str, int]:
+        """Remove blobs no committed row references, and temp files of writes that never ended.
+
+        Runs from a thread or the CLI. `grace_seconds` protects blobs written just now whose
+        metadata commit is still in flight.
+        """
+        cutoff = self.kosha.clock.now() - grace_seconds
+        tmp_removed = self.kosha.blobs.clean_tmp(cutoff)
+        candidates = [blob_id for blob_id, mtime in self.kosha.blobs.list_ids() if mtime < cutoff]
+        orphans: list[str] = []
+        for i in range(0, len(candidates), 500):
+            chunk = candidates[i:i + 500]
+            known = self.kosha.db.read_sync(blob_refs.known, chunk)
+            orphans += [b for b in chunk if b not in known]
+        self.kosha.blobs.delete_sync(orphans)
+        return {"orphan_blobs_removed": len(orphans), "temp_files_removed": tmp_removed}
+
+
+def _move(conn: Any, bucket: str, src_key: str, dst_key: str, owner: str | None, now: float) -> Any:
+    row, freed = sql.copy_version(conn, bucket, src_key, None, bucket, dst_key, {}, now)
+    _vid, _marker, more = sql.delete_version(conn, bucket, src_key, None, now, owner)
+    return row, freed + more
+
+
+def _resolve(checksums: Checksums) -> Mapping[str, str]:
+    if checksums is None:
+        return {}
+    return checksums() if callable(checksums) else checksums
+
+
+def _refuse_over_quota(bucket: Bucket, incoming: int) -> None:
+    if bucket.allocated_capacity is not None and bucket.used_capacity + incoming > bucket.allocated_capacity:
+        raise QuotaExceeded(f"bucket quota of {bucket.allocated_capacity} bytes would be exceeded; "
+                            "nothing was stored")

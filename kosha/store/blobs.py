@@ -1,0 +1,187 @@
+"""Blob stores: immutable byte sequences named by id, written once, shared by reference.
+
+`LocalBlobStore` keeps each blob in a file under `DIR/blobs/<id[:2]>/<id>`. A writer streams into
+a temporary file, hashing on the way; `commit` fsyncs it, renames it into place and fsyncs the
+directory, so a blob is either whole and durable or absent. User input never reaches a path: blob
+ids are generated here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+CHUNK = 1024 * 1024  # measured: see docs/benchmarks.md
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+@dataclass
+class BlobInfo:
+    blob_id: str
+    size: int
+    md5: bytes
+    hashers: list[Hasher] = field(default_factory=list)
+
+
+class BlobWriter(Protocol):
+    blob_id: str
+    size: int
+
+    async def write(self, data: bytes) -> None: ...
+    async def commit(self) -> BlobInfo: ...
+    async def abort(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def open_writer(self, hashers: Iterable[Hasher] = ()) -> BlobWriter: ...
+    def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+    async def delete(self, blob_ids: Iterable[str]) -> None: ...
+    def list_ids(self) -> Iterable[tuple[str, float]]: ...
+
+
+_io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kosha-blob-io")
+
+
+async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
+    return await asyncio.get_running_loop().run_in_executor(_io, fn, *args)
+
+
+class LocalBlobWriter:
+    def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
+        self.store = store
+        self.blob_id = uuid.uuid4().hex
+        self.size = 0
+        self._md5 = hashlib.md5()
+        self._hashers = list(hashers)
+        self._buffer = bytearray()
+        self._tmp = store.tmp_dir / self.blob_id
+        self._fd: int | None = None
+
+    async def write(self, data: bytes) -> None:
+        self._buffer += data
+        self.size += len(data)
+        if len(self._buffer) >= CHUNK:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._buffer:
+            return
+        chunk, self._buffer = bytes(self._buffer), bytearray()
+        await _in_thread(self._write_chunk, chunk)
+
+    def _write_chunk(self, chunk: bytes) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._md5.update(chunk)
+        for h in self._hashers:
+            h.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    async def commit(self) -> BlobInfo:
+        await self._flush()
+        await _in_thread(self._make_durable)
+        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
+
+    def _make_durable(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+        final = self.store.path(self.blob_id)
+        os.rename(self._tmp, final)
+        self.store.fsync_dir(final.parent)
+
+    async def abort(self) -> None:
+        await _in_thread(self._discard)
+
+    def _discard(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp_dir = root / "tmp"
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(256):
+            (root / f"{i:02x}").mkdir(exist_ok=True)
+        self._dir_fds: dict[Path, int] = {}
+
+    def path(self, blob_id: str) -> Path:
+        if len(blob_id) != 32 or not all(c in "0123456789abcdef" for c in blob_id):
+            raise ValueError("malformed blob id")
+        return self.root / blob_id[:2] / blob_id
+
+    def fsync_dir(self, directory: Path) -> None:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def open_writer(self, hashers: Iterable[Hasher] = ()) -> LocalBlobWriter:
+        return LocalBlobWriter(self, hashers)
+
+    async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes `start` to `end` (exclusive) of a blob, in 1 MiB chunks read off the event loop."""
+        fd = await _in_thread(os.open, self.path(blob_id), os.O_RDONLY)
+        try:
+            pos = start
+            while end is None or pos < end:
+                want = CHUNK if end is None else min(CHUNK, end - pos)
+                chunk = await _in_thread(os.pread, fd, want, pos)
+                if not chunk:
+                    break
+                pos += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
+    async def delete(self, blob_ids: Iterable[str]) -> None:
+        ids = list(blob_ids)
+        if ids:
+            await _in_thread(self.delete_sync, ids)
+
+    def delete_sync(self, blob_ids: Iterable[str]) -> None:
+        for blob_id in blob_ids:
+            try:
+                os.unlink(self.path(blob_id))
+            except FileNotFoundError:
+                pass
+
+    def list_ids(self) -> Iterable[tuple[str, float]]:
+        """Every stored blob with its modification time, for garbage collection."""
+        for sub in self.root.iterdir():
+            if sub.name == "tmp" or not sub.is_dir():
+                continue
+            for entry in os.scandir(sub):
+                yield entry.name, entry.stat().st_mtime
+
+    def clean_tmp(self, older_than: float) -> int:
+        """Remove temporary files of writes that never finished (a crash mid-upload)."""
+        removed = 0
+        for entry in os.scandir(self.tmp_dir):
+            if entry.stat().st_mtime < older_than:
+                os.unlink(entry.path)
+                removed += 1
+        return removed

@@ -1,0 +1,167 @@
+"""The metadata database: SQLite (embedded default) or PostgreSQL, through SQLAlchemy Core.
+
+Reads run on a small thread pool so the event loop never blocks. Writes go to one writer thread
+that groups whatever is queued into a single transaction (each unit of work in its own savepoint),
+so a burst of small PUTs costs one durable commit rather than one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool, QueuePool
+
+from .schema import metadata
+
+T = TypeVar("T")
+Work = Callable[..., T]
+MAX_BATCH = 128
+
+
+def _sqlite_engine(url: str, *, writer: bool) -> Engine:
+    engine = create_engine(url, poolclass=QueuePool, pool_size=1 if writer else 8, max_overflow=0 if writer else 8,
+                           connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN/SAVEPOINT through untouched
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.read_engine = _sqlite_engine(url, writer=False)
+            self.write_engine = _sqlite_engine(url, writer=True)
+        else:
+            self.read_engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+            self.write_engine = self.read_engine
+        self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kosha-db-read")
+        self._queue: queue.SimpleQueue[tuple[Work[Any], tuple[Any, ...], asyncio.Future[Any] | None,
+                                             asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="kosha-db-write", daemon=True)
+        self._writer.start()
+
+    def create_schema(self) -> None:
+        """Bring the schema up to date (Alembic migrations; see kosha.store.migrate)."""
+        from .migrate import upgrade
+        upgrade(self.write_engine)
+
+    # -- reads ------------------------------------------------------------------------------
+    def read_sync(self, fn: Work[T], *args: Any) -> T:
+        with self.read_engine.connect() as conn:
+            with conn.begin():
+                return fn(conn, *args)
+
+    async def read(self, fn: Work[T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn, *args)
+
+    # -- writes -----------------------------------------------------------------------------
+    async def write(self, fn: Work[T], *args: Any) -> T:
+        """Run `fn(conn, *args)` in a transaction; return once it is durably committed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, args, fut, loop))
+        return await fut
+
+    def write_sync(self, fn: Work[T], *args: Any) -> T:
+        """The same, from a thread that is not the event loop (CLI, background workers)."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def work(conn: Connection, *a: Any) -> Any:
+            return fn(conn, *a)
+
+        def finish(result: Any, error: BaseException | None) -> None:
+            box["result"], box["error"] = result, error
+            done.set()
+
+        self._queue.put((work, args, None, finish))  # type: ignore[arg-type]
+        done.wait()
+        if box["error"] is not None:
+            raise box["error"]
+        return box["result"]
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first[0] is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item[0] is None:
+                    self._queue.put(item)
+                    break
+                batch.append(item)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[Any]) -> None:
+        results: list[Any] = [None] * len(batch)
+        errors: list[BaseException | None] = [None] * len(batch)
+        try:
+            with self.write_engine.connect() as conn, conn.begin():
+                if len(batch) == 1:
+                    fn, args, _fut, _loop = batch[0]
+                    results[0] = fn(conn, *args)
+                else:
+                    for i, (fn, args, _fut, _loop) in enumerate(batch):
+                        savepoint = conn.begin_nested()
+                        try:
+                            results[i] = fn(conn, *args)
+                        except Exception as exc:  # handed to its caller; the others go on
+                            savepoint.rollback()
+                            errors[i] = exc
+                        else:
+                            savepoint.commit()
+        except Exception as exc:  # the unit itself (batch of one) or the commit failed
+            errors = [err or exc for err in errors]
+        for (_fn, _args, fut, loop), result, error in zip(batch, results, errors):
+            if fut is None:
+                loop(result, error)  # write_sync's callback
+            else:
+                loop.call_soon_threadsafe(_resolve, fut, result, error)
+
+    def close(self) -> None:
+        self._queue.put((None, (), None, None))  # type: ignore[arg-type]
+        self._writer.join(timeout=10)
+        self._readers.shutdown(wait=True)
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()
+
+
+def _resolve(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if fut.cancelled():
+        return
+    if error is not None:
+        fut.set_exception(error)
+    else:
+        fut.set_result(result)
+
+
+__all__ = ["Database", "metadata"]

@@ -1,0 +1,81 @@
+"""SQL for multipart uploads and their parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select
+
+from ..errors import NotFound
+from . import blob_refs
+from . import schema as s
+
+u, p = s.multipart_uploads, s.multipart_parts
+
+
+def get_upload(conn: Connection, bucket: str, key: str, upload_id: str) -> Row[Any]:
+    row = conn.execute(select(u).where(u.c.upload_id == upload_id, u.c.bucket == bucket,
+                                       u.c.key == key)).first()
+    if row is None:
+        raise NotFound("the specified multipart upload does not exist", s3_code="NoSuchUpload")
+    return row
+
+
+def create_upload(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(u).values(**values))
+
+
+def put_part(conn: Connection, bucket: str, key: str, upload_id: str, part: dict[str, Any],
+             now: float, new_blob: bool) -> list[str]:
+    """Record a part (replacing one of the same number); answer blobs now garbage."""
+    get_upload(conn, bucket, key, upload_id)
+    if new_blob:
+        blob_refs.add(conn, part["blob_id"], part["size"], now)
+    else:
+        blob_refs.incref(conn, [part["blob_id"]])
+    old = conn.execute(select(p).where(p.c.upload_id == upload_id,
+                                       p.c.part_number == part["part_number"])).first()
+    freed: list[str] = []
+    if old is not None:
+        conn.execute(delete(p).where(p.c.upload_id == upload_id, p.c.part_number == part["part_number"]))
+        freed = blob_refs.decref(conn, [old.blob_id])
+    conn.execute(insert(p).values(upload_id=upload_id, last_modified=now, **part))
+    return freed
+
+
+def parts(conn: Connection, upload_id: str, after: int = 0, limit: int | None = None) -> list[Row[Any]]:
+    query = select(p).where(p.c.upload_id == upload_id, p.c.part_number > after).order_by(p.c.part_number)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).all())
+
+
+def finish_upload(conn: Connection, upload_id: str, keep: set[int]) -> list[str]:
+    """Drop an upload's rows; parts not in `keep` lose their blob reference. Answers garbage."""
+    dropped = [r.blob_id for r in conn.execute(select(p).where(p.c.upload_id == upload_id))
+               if r.part_number not in keep]
+    conn.execute(delete(p).where(p.c.upload_id == upload_id))
+    conn.execute(delete(u).where(u.c.upload_id == upload_id))
+    return blob_refs.decref(conn, dropped)
+
+
+def list_uploads(conn: Connection, bucket: str, prefix: str, key_marker: str | None,
+                 upload_id_marker: str | None, limit: int) -> list[Row[Any]]:
+    where: list[Any] = [u.c.bucket == bucket]
+    if prefix:
+        where.append(u.c.key.startswith(prefix, autoescape=True))
+    if key_marker:
+        if upload_id_marker:
+            where.append(or_(u.c.key > key_marker,
+                             and_(u.c.key == key_marker, u.c.upload_id > upload_id_marker)))
+        else:
+            where.append(u.c.key > key_marker)
+    return list(conn.execute(select(u).where(*where).order_by(u.c.key, u.c.initiated, u.c.upload_id)
+                             .limit(limit)).all())
+
+
+def uploads_older_than(conn: Connection, bucket: str, cutoff: float, prefix: str = "") -> list[Row[Any]]:
+    where = [u.c.bucket == bucket, u.c.initiated < cutoff]
+    if prefix:
+        where.append(u.c.key.startswith(prefix, autoescape=True))
+    return list(conn.execute(select(u).where(*where)).all())

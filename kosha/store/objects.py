@@ -1,0 +1,344 @@
+"""SQL for object versions: commits of new versions, deletes, and listings.
+
+Every function runs inside one transaction (see Database.write), so a new version, the blob
+references it takes, the versions it replaces and the bucket's byte count change together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+
+from ..errors import NotFound, PreconditionFailed, QuotaExceeded
+from ..ids import new_version_id
+from . import blob_refs
+from . import schema as s
+
+o = s.objects
+NULL_VERSION = "null"
+LIST_BATCH = 1000
+
+
+@dataclass
+class Content:
+    """The bytes of a version: inline, or a manifest of blobs (one, or one per multipart part)."""
+    size: int
+    etag: str
+    blobs: list[list[Any]]
+    inline_data: bytes | None = None
+    part_sizes: list[int] | None = None
+    blob_mode: str = "new"        # new: insert blob rows; share: take a reference; adopt: take over
+                                  # the references of a completed upload's parts
+
+
+@dataclass
+class Preconditions:
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+
+def latest(conn: Connection, bucket: str, key: str) -> Row[Any] | None:
+    return conn.execute(select(o).where(o.c.bucket == bucket, o.c.key == key, o.c.is_latest)).first()
+
+
+def version(conn: Connection, bucket: str, key: str, version_id: str | None) -> Row[Any] | None:
+    if version_id is None:
+        return latest(conn, bucket, key)
+    return conn.execute(select(o).where(o.c.bucket == bucket, o.c.key == key,
+                                        o.c.version_id == version_id)).first()
+
+
+def _versioning(conn: Connection, bucket: str) -> str:
+    value = conn.execute(select(s.buckets.c.versioning).where(s.buckets.c.name == bucket)).scalar()
+    if value is None:
+        raise NotFound("bucket not found", s3_code="NoSuchBucket")
+    return str(value)
+
+
+def _check(current: Row[Any] | None, pre: Preconditions | None) -> None:
+    if pre is None:
+        return
+    live = current is not None and not current.is_delete_marker
+    if pre.if_none_match is not None:
+        if pre.if_none_match.strip() == "*" and live:
+            raise PreconditionFailed("at least one of the preconditions you specified did not hold")
+        if live and current is not None and _etag_in(current.etag, pre.if_none_match):
+            raise PreconditionFailed("at least one of the preconditions you specified did not hold")
+    if pre.if_match is not None:
+        if not live:
+            raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
+        assert current is not None
+        if not _etag_in(current.etag, pre.if_match):
+            raise PreconditionFailed("at least one of the preconditions you specified did not hold")
+
+
+def _etag_in(etag: str, header: str) -> bool:
+    wanted = {v.strip().removeprefix("W/").strip('"') for v in header.split(",")}
+    return "*" in wanted or etag in wanted
+
+
+def _adjust_usage(conn: Connection, bucket: str, bytes_delta: int, count_delta: int) -> None:
+    if not bytes_delta and not count_delta:
+        return
+    conn.execute(update(s.buckets).where(s.buckets.c.name == bucket).values(
+        used_capacity=s.buckets.c.used_capacity + bytes_delta,
+        object_count=s.buckets.c.object_count + count_delta))
+    if bytes_delta > 0:
+        row = conn.execute(select(s.buckets.c.used_capacity, s.buckets.c.allocated_capacity)
+                           .where(s.buckets.c.name == bucket)).first()
+        if row and row.allocated_capacity is not None and row.used_capacity > row.allocated_capacity:
+            raise QuotaExceeded(
+                f"bucket quota of {row.allocated_capacity} bytes exceeded; nothing was stored")
+
+
+def _drop(conn: Connection, row: Row[Any]) -> tuple[list[str], int, int]:
+    """Delete one version row; answer freed blobs and the (bytes, count) it took from the bucket."""
+    conn.execute(delete(o).where(o.c.seq == row.seq))
+    freed = blob_refs.decref(conn, [b[0] for b in (row.blobs or [])])
+    if row.is_delete_marker:
+        return freed, 0, 0
+    return freed, -row.size, -1
+
+
+def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
+               current: Row[Any] | None) -> tuple[str, list[str], int, int]:
+    """Before a new latest version: retire the current one as versioning says.
+
+    Answers the new version's id, freed blobs, and the usage change so far.
+    """
+    freed: list[str] = []
+    bytes_delta = count_delta = 0
+    if versioning == "Enabled":
+        vid = new_version_id()
+    else:
+        vid = NULL_VERSION
+        null_row = version(conn, bucket, key, NULL_VERSION)
+        if null_row is not None:
+            freed, bytes_delta, count_delta = _drop(conn, null_row)
+            if current is not None and current.seq == null_row.seq:
+                current = None
+    if current is not None:
+        conn.execute(update(o).where(o.c.seq == current.seq).values(is_latest=False))
+    return vid, freed, bytes_delta, count_delta
+
+
+def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
+                   now: float, pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
+    """Make `content` the latest version of `key`; answer the new row and the blobs now garbage."""
+    versioning = _versioning(conn, bucket)
+    current = latest(conn, bucket, key)
+    _check(current, pre)
+    vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, versioning, current)
+    if content.blob_mode == "new":
+        for blob_id, size in content.blobs:
+            blob_refs.add(conn, blob_id, size, now)
+    elif content.blob_mode == "share":
+        blob_refs.incref(conn, [b[0] for b in content.blobs])
+    conn.execute(insert(o).values(
+        bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=False,
+        size=content.size, etag=content.etag, blobs=content.blobs, inline_data=content.inline_data,
+        part_sizes=content.part_sizes, last_modified=now, **attrs))
+    _adjust_usage(conn, bucket, bytes_delta + content.size, count_delta + 1)
+    row = version(conn, bucket, key, vid)
+    assert row is not None
+    return row, freed
+
+
+def copy_version(conn: Connection, src_bucket: str, src_key: str, src_version: str | None,
+                 dst_bucket: str, dst_key: str, overrides: dict[str, Any], now: float,
+                 pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
+    """A new version that shares the source's blobs: no byte is copied."""
+    src = version(conn, src_bucket, src_key, src_version)
+    if src is None or src.is_delete_marker:
+        raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
+    attrs = {name: src._mapping[name] for name in
+             ("content_type", "storage_class", "headers", "user_meta", "checksums", "tags", "acl", "owner")}
+    attrs.update(overrides)
+    content = Content(size=src.size, etag=src.etag, blobs=src.blobs or [],
+                      inline_data=src.inline_data, part_sizes=src.part_sizes, blob_mode="share")
+    return commit_version(conn, dst_bucket, dst_key, content, attrs, now, pre)
+
+
+def delete_version(conn: Connection, bucket: str, key: str, version_id: str | None, now: float,
+                   owner: str | None = None, pre: Preconditions | None = None
+                   ) -> tuple[str | None, bool, list[str]]:
+    """S3 delete semantics. Answers (version id, whether it is/was a delete marker, freed blobs)."""
+    versioning = _versioning(conn, bucket)
+    if version_id is not None:
+        return _delete_specific(conn, bucket, key, version_id, pre)
+    current = latest(conn, bucket, key)
+    _check(current, pre)
+    if versioning == "":
+        if current is None:
+            return None, False, []
+        freed, bytes_delta, count_delta = _drop(conn, current)
+        _adjust_usage(conn, bucket, bytes_delta, count_delta)
+        return None, False, freed
+    vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, versioning, current)
+    conn.execute(insert(o).values(
+        bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=True, size=0,
+        etag="", blobs=[], last_modified=now, owner=owner, storage_class="STANDARD"))
+    _adjust_usage(conn, bucket, bytes_delta, count_delta)
+    return vid, True, freed
+
+
+def _delete_specific(conn: Connection, bucket: str, key: str, version_id: str,
+                     pre: Preconditions | None) -> tuple[str | None, bool, list[str]]:
+    row = version(conn, bucket, key, version_id)
+    if row is None:
+        return version_id, False, []
+    _check(row, pre)
+    freed, bytes_delta, count_delta = _drop(conn, row)
+    if row.is_latest:
+        newest = conn.execute(select(o.c.seq).where(o.c.bucket == bucket, o.c.key == key)
+                              .order_by(o.c.seq.desc()).limit(1)).scalar()
+        if newest is not None:
+            conn.execute(update(o).where(o.c.seq == newest).values(is_latest=True))
+    _adjust_usage(conn, bucket, bytes_delta, count_delta)
+    return version_id, bool(row.is_delete_marker), freed
+
+
+def update_attrs(conn: Connection, bucket: str, key: str, version_id: str | None,
+                 values: dict[str, Any]) -> Row[Any]:
+    row = version(conn, bucket, key, version_id)
+    if row is None or (row.is_delete_marker and version_id is None):
+        raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
+    conn.execute(update(o).where(o.c.seq == row.seq).values(**values))
+    fresh = version(conn, bucket, key, row.version_id)
+    assert fresh is not None
+    return fresh
+
+
+# -- listings --------------------------------------------------------------------------------
+
+def prefix_end(prefix: str) -> str | None:
+    """The least string greater than every string that starts with `prefix`."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
+
+
+def _key_range(prefix: str) -> list[Any]:
+    where = []
+    if prefix:
+        where.append(o.c.key >= prefix)
+        end = prefix_end(prefix)
+        if end is not None:
+            where.append(o.c.key < end)
+    return where
+
+
+def _rollup(key: str, prefix: str, delimiter: str | None) -> str | None:
+    if not delimiter:
+        return None
+    at = key.find(delimiter, len(prefix))
+    return key[:at + len(delimiter)] if at >= 0 else None
+
+
+def list_latest(conn: Connection, bucket: str, prefix: str, delimiter: str | None,
+                marker: str | None, max_keys: int) -> tuple[list[Row[Any]], list[str], bool, str | None]:
+    """Current, non-deleted versions in key order, rolled up into common prefixes by `delimiter`.
+
+    Answers (rows, prefixes, truncated, last key or prefix returned). Each common prefix is
+    skipped in one index seek, so a listing costs O(page), not O(keys under the prefix).
+    """
+    rows: list[Row[Any]] = []
+    prefixes: list[str] = []
+    after = marker or ""
+    inclusive = False
+    last: str | None = None
+    while True:
+        cond = [o.c.bucket == bucket, o.c.is_latest, *_key_range(prefix),
+                o.c.key >= after if inclusive else o.c.key > after]
+        batch = conn.execute(select(o).where(*cond).order_by(o.c.key).limit(LIST_BATCH)).all()
+        if not batch:
+            return rows, prefixes, False, last
+        jumped = False
+        for row in batch:
+            if row.is_delete_marker:
+                after, inclusive = row.key, False
+                continue
+            common = _rollup(row.key, prefix, delimiter)
+            if common is not None and marker is not None and common <= marker:
+                nxt = prefix_end(common)  # returned on an earlier page: skip past it
+                if nxt is None:
+                    after, inclusive = row.key, False
+                    continue
+                after, inclusive, jumped = nxt, True, True
+                break
+            if len(rows) + len(prefixes) >= max_keys:
+                return rows, prefixes, True, last
+            if common is not None:
+                prefixes.append(common)
+                last = common
+                nxt = prefix_end(common)
+                if nxt is None:
+                    return rows, prefixes, False, last
+                after, inclusive, jumped = nxt, True, True
+                break
+            rows.append(row)
+            last = after = row.key
+            inclusive = False
+        if not jumped and len(batch) < LIST_BATCH:
+            return rows, prefixes, False, last
+
+
+def list_versions(conn: Connection, bucket: str, prefix: str, delimiter: str | None,
+                  key_marker: str | None, version_marker: str | None, max_keys: int
+                  ) -> tuple[list[Row[Any]], list[str], bool, str | None, str | None]:
+    """Every version (delete markers too), by key, newest first within a key.
+
+    Answers (rows, prefixes, truncated, next key marker, next version-id marker).
+    """
+    rows: list[Row[Any]] = []
+    prefixes: list[str] = []
+    start = _version_start(conn, bucket, key_marker, version_marker)
+    last_key: str | None = None
+    last_vid: str | None = None
+    while True:
+        batch = conn.execute(select(o).where(o.c.bucket == bucket, *_key_range(prefix), start)
+                             .order_by(o.c.key, o.c.seq.desc()).limit(LIST_BATCH)).all()
+        if not batch:
+            return rows, prefixes, False, last_key, last_vid
+        jumped = False
+        for row in batch:
+            common = _rollup(row.key, prefix, delimiter)
+            if len(rows) + len(prefixes) >= max_keys:
+                return rows, prefixes, True, last_key, last_vid
+            if common is not None:
+                if not prefixes or prefixes[-1] != common:
+                    prefixes.append(common)
+                last_key, last_vid = common, None
+                nxt = prefix_end(common)
+                if nxt is None:
+                    return rows, prefixes, False, last_key, last_vid
+                start = o.c.key >= nxt
+                jumped = True
+                break
+            rows.append(row)
+            last_key, last_vid = row.key, row.version_id
+            start = or_(and_(o.c.key == row.key, o.c.seq < row.seq), o.c.key > row.key)
+        if not jumped and len(batch) < LIST_BATCH:
+            return rows, prefixes, False, last_key, last_vid
+
+
+def _version_start(conn: Connection, bucket: str, key_marker: str | None,
+                   version_marker: str | None) -> Any:
+    if not key_marker:
+        return o.c.key >= ""
+    if version_marker:
+        seq = conn.execute(select(o.c.seq).where(o.c.bucket == bucket, o.c.key == key_marker,
+                                                 o.c.version_id == version_marker)).scalar()
+        if seq is not None:
+            return or_(and_(o.c.key == key_marker, o.c.seq < seq), o.c.key > key_marker)
+    return o.c.key > key_marker
+
+
+def noncurrent_versions(conn: Connection, bucket: str, key: str) -> list[Row[Any]]:
+    return list(conn.execute(select(o).where(o.c.bucket == bucket, o.c.key == key,
+                                             o.c.is_latest.is_(False)).order_by(o.c.seq.desc())))
