@@ -21,7 +21,7 @@ def header_map(headers: HeaderInput) -> Mapping[str, list[str]]:
     Bytes are decoded as latin-1, the HTTP/ASGI convention, so every wire byte is preserved and
     the canonical request can reproduce the exact bytes the client signed.
     """
-    if isinstance(headers, Mapping):
+    if type(headers) is dict or isinstance(headers, Mapping):  # dict first: ABC checks cost
         return headers
     out: HeaderMap = {}
     for name, value in headers:

@@ -44,6 +44,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 MAX_SKEW = timedelta(minutes=15)
+_MAX_SKEW_MS = str(int(MAX_SKEW.total_seconds() * 1000))
 MAX_PRESIGN_EXPIRES = 604800  # one week, S3's limit
 
 SIGNATURE_MISMATCH_MESSAGE = ("The request signature we calculated does not match the signature "
@@ -86,7 +87,7 @@ def _malformed(message: str, presigned: bool) -> Invalid:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationHeader:
-    """A parsed ``Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``."""
+    """A parsed ``Authorization: AWS4-HMAC-SHA256 Credential=.., SignedHeaders=.., Signature=..``"""
 
     access_key: str
     date: str  # YYYYMMDD from the credential scope
@@ -389,8 +390,8 @@ class RequestAuth:
     def _as_sent_matches(self, key: bytes, normalised_cr: str) -> bool:
         """Second chance: path and query exactly as sent (clients that under-encode)."""
         path = _text(self._raw_path) or "/"
-        query = "&".join(sorted(f"{n}={v}" for n, v in self._query
-                                if not (self.presigned and n == "X-Amz-Signature")))
+        query = "&".join([f"{n}={v}" for n, v in sorted(
+            p for p in self._query if not (self.presigned and p[0] == "X-Amz-Signature"))])
         lines = normalised_cr.split("\n", 3)
         if lines[1] == path and lines[2] == query:
             return False
@@ -404,16 +405,17 @@ class RequestAuth:
             if abs(now - t) > MAX_SKEW:
                 raise Forbidden(REQUEST_TIME_SKEWED_MESSAGE, s3_code="RequestTimeTooSkewed",
                                 RequestTime=self.amz_date, ServerTime=_format_amz_date(now),
-                                MaxAllowedSkewMilliseconds=int(MAX_SKEW.total_seconds() * 1000))
+                                MaxAllowedSkewMilliseconds=_MAX_SKEW_MS)
             return None
         if t - now > MAX_SKEW:
+            # detail keys use '_' for '-' (kosha.s3.error renders X_Amz_Expires as X-Amz-Expires)
             raise Forbidden("Request is not valid yet", s3_code="AccessDenied",
                             X_Amz_Date=self.amz_date, ServerTime=_format_amz_date(now))
         expires_at = t + timedelta(seconds=self._expires or 0)
         if now > expires_at:
             raise Forbidden("Request has expired", s3_code="AccessDenied",
-                            X_Amz_Expires=self._expires, Expires=_format_amz_date(expires_at),
-                            ServerTime=_format_amz_date(now))
+                            X_Amz_Expires=str(self._expires),
+                            Expires=_format_amz_date(expires_at), ServerTime=_format_amz_date(now))
         return expires_at
 
 
@@ -484,8 +486,10 @@ def _header_auth(method: str, raw_path: str | bytes, query: list[tuple[str, str]
                          f"X-Amz-Date: \"{amz_date[:8]}\".", False)
     # S3 requires x-amz-content-sha256; a generic SigV4 client without it signed an empty body.
     payload = (first(hm, "x-amz-content-sha256") or EMPTY_SHA256).strip()
-    return RequestAuth(a.access_key, a.region, False, first(hm, "x-amz-security-token"),
-                       amz_date, t, a, method, raw_path, query, hm, payload)
+    return RequestAuth(access_key=a.access_key, region=a.region, presigned=False,
+                       security_token=first(hm, "x-amz-security-token"), amz_date=amz_date,
+                       request_time=t, _auth=a, _method=method, _raw_path=raw_path,
+                       _query=query, _headers=hm, _payload_hash=payload)
 
 
 def _presigned_auth(method: str, raw_path: str | bytes, query: list[tuple[str, str]],
@@ -523,8 +527,10 @@ def _presigned_auth(method: str, raw_path: str | bytes, query: list[tuple[str, s
     else:
         payload = params.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
     token = params.get("X-Amz-Security-Token") or first(hm, "x-amz-security-token")
-    return RequestAuth(access_key, region, True, token, amz_date, t, a, method, raw_path, query,
-                       hm, payload, expires)
+    return RequestAuth(access_key=access_key, region=region, presigned=True,
+                       security_token=token, amz_date=amz_date, request_time=t, _auth=a,
+                       _method=method, _raw_path=raw_path, _query=query, _headers=hm,
+                       _payload_hash=payload, _expires=expires)
 
 
 def verify_header_auth(method: str, raw_path: str | bytes, raw_query: str | bytes,
