@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -19,4 +20,5 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(engine), "head")
