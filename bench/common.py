@@ -55,6 +55,9 @@ def base_parser(description: str) -> argparse.ArgumentParser:
                    help="scratch dir (default: bench/results/tmp/..., on the same disk as the repo)")
     p.add_argument("--keep", action="store_true", help="keep the scratch dir and server logs")
     p.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    p.add_argument("--max-wait", type=float, default=180.0,
+                   help="before each run, wait up to this many seconds for the (shared) "
+                        "machine to be idle; 0 = don't wait")
     return p
 
 
@@ -90,6 +93,44 @@ def banner(title: str) -> None:
 
 
 # --------------------------------------------------------------------------- processes
+
+def _cpu_times() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return idle, sum(v[:8])
+
+
+def cpu_idle(seconds: float = 1.0) -> float:
+    """Fraction of all CPUs idle over the next `seconds`."""
+    i0, t0 = _cpu_times()
+    time.sleep(seconds)
+    i1, t1 = _cpu_times()
+    return (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(max_wait: float = 180.0, idle: float = 0.85, streak: int = 3,
+               quiet: bool = False) -> float:
+    """Waits until the machine has been >= `idle` idle for `streak` seconds in a row.
+
+    The box is shared: other sessions run test suites.  Returns the seconds waited;
+    prints a warning and carries on after `max_wait`.
+    """
+    t0 = time.monotonic()
+    ok = 0
+    last = 1.0
+    while time.monotonic() - t0 < max_wait:
+        last = cpu_idle(1.0)
+        ok = ok + 1 if last >= idle else 0
+        if ok >= streak:
+            waited = time.monotonic() - t0 - streak
+            if waited > 1 and not quiet:
+                print(f"   (waited {waited:.0f}s for the machine to be idle)", flush=True)
+            return waited
+    print(f"   !! machine still busy after {max_wait:.0f}s (idle {last:.0%}); measuring anyway",
+          flush=True)
+    return max_wait
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -431,7 +472,7 @@ def spread(xs: Sequence[float]) -> str:
     xs = [x for x in xs if x is not None]
     if len(xs) < 2:
         return ""
-    return f"{min(xs):.4g}..{max(xs):.4g}"
+    return f"{fmt(float(min(xs)))}..{fmt(float(max(xs)))}"
 
 
 @dataclass

@@ -224,6 +224,8 @@ def main() -> None:
                     print(f"  copy source uploaded: {t.mbps:.0f} MB/s")
 
             for run in range(args.runs):
+                if args.max_wait:
+                    common.wait_quiet(args.max_wait)
                 R["dd"].append(common.dd_mbps(tmp))
                 os.sync()
                 with common.RssSampler(ref.pid) as rs:
@@ -258,6 +260,8 @@ def main() -> None:
                                             f"expected {md5_big})")
                             print(f"  !! {failures[-1]}")
                 # small objects: same engine, same concurrency for both targets
+                if args.max_wait:
+                    common.wait_quiet(args.max_wait)
                 r = loadgen.run_load(rb, ref_put, conc, dur, args.engine)
                 R["ref_put"].append(r.ops)
                 lat.setdefault("ref PUT /small/{k} (fsync)", []).append(r)

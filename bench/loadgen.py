@@ -367,7 +367,10 @@ def compare_engines(duration: float, concurrency: int, runs: int) -> None:
             rows = []
             for cname, reqs in cases:
                 for ename, kw in engines:
-                    res = [run_load(base, reqs, concurrency, duration, **kw) for _ in range(runs)]
+                    res = []
+                    for _ in range(runs):
+                        common.wait_quiet()
+                        res.append(run_load(base, reqs, concurrency, duration, **kw))
                     ops = [r.ops for r in res]
                     med = sorted(res, key=lambda r: r.ops)[len(res) // 2]
                     rows.append(common.Row(f"{cname} via {ename}", common.median(ops), "ops/s",

@@ -56,6 +56,8 @@ def main() -> None:
             body4k = os.urandom(4096)
             for run in range(args.runs):
                 for s, b in base.items():
+                    if args.max_wait:
+                        common.wait_quiet(args.max_wait)
                     os.sync()
                     t = common.stream_upload(f"{b}/upload/big", common.pattern_chunks(size), size)
                     assert t.status == 200, (s, t.status, t.body)

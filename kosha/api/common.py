@@ -65,6 +65,22 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     return value
 
 
+def query_int(request: Request, name: str, default: int | None = None, *, lo: int = 0,
+              hi: int | None = None) -> int | None:
+    """An integer query parameter within [lo, hi] (400 otherwise); `default` when absent/empty."""
+    raw = request.query_params.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"query parameter '{name}' must be an integer") from None
+    if value < lo or (hi is not None and value > hi):
+        bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+        raise Invalid(f"query parameter '{name}' must be {bounds}")
+    return value
+
+
 def ok(body: Any, status: int = 200) -> Response:
     return JSONResponse(body, status_code=status)
 

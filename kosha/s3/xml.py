@@ -11,6 +11,7 @@ problem into the S3 `MalformedXML` error.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from xml.parsers import expat as pyexpat
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,6 +74,11 @@ def malformed(message: str = "The XML you provided was not well-formed or did no
     return Invalid(message, s3_code="MalformedXML")
 
 
+def _local(tag: str) -> str:
+    i = tag.rfind("}")
+    return tag if i < 0 else tag[i + 1:]
+
+
 def parse(body: bytes, *, root: str | None = None) -> ET.Element:
     """Parse a request body; namespaces stripped; `root` (if given) must be the root's tag."""
     if not body or not body.strip():
@@ -80,20 +86,22 @@ def parse(body: bytes, *, root: str | None = None) -> ET.Element:
     lowered = body[:4096].lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise malformed("DTDs and entities are not allowed")
-    parser = ET.XMLParser()
-    expat = parser.parser  # type: ignore[attr-defined]
+    builder = ET.TreeBuilder()
+    expat = pyexpat.ParserCreate(namespace_separator="}")
     expat.StartDoctypeDeclHandler = _refuse
     expat.EntityDeclHandler = _refuse
     expat.UnparsedEntityDeclHandler = _refuse
     expat.ExternalEntityRefHandler = _refuse
+    expat.StartElementHandler = lambda tag, attrs: builder.start(_local(tag), attrs)
+    expat.EndElementHandler = lambda tag: builder.end(_local(tag))
+    expat.CharacterDataHandler = builder.data
+    expat.buffer_text = True
     try:
-        parser.feed(body)
-        tree = parser.close()
-    except (ET.ParseError, _Refuse, ValueError, UnicodeError):
+        expat.Parse(body, True)
+        tree = builder.close()
+    except (pyexpat.ExpatError, _Refuse, ValueError, UnicodeError, AssertionError,
+            IndexError):
         raise malformed() from None
-    for node in tree.iter():
-        if isinstance(node.tag, str) and node.tag[:1] == "{":
-            node.tag = node.tag.split("}", 1)[1]
     if root is not None and tree.tag != root:
         raise malformed()
     return tree

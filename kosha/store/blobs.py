@@ -63,32 +63,37 @@ class LocalBlobWriter:
         self.size = 0
         self._md5 = hashlib.md5()
         self._hashers = list(hashers)
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._tmp = store.tmp_dir / self.blob_id
         self._fd: int | None = None
 
     async def write(self, data: bytes) -> None:
-        self._buffer += data
+        # Chunks are kept by reference, not copied on the event loop: hashing and one writev per
+        # CHUNK happen in the I/O thread. Only immutable bytes can be kept; other buffers (which
+        # their owner may reuse) are copied.
+        if type(data) is not bytes:
+            data = bytes(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
         self.size += len(data)
-        if len(self._buffer) >= CHUNK:
+        if self._pending_size >= CHUNK:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not self._buffer:
+        if not self._pending:
             return
-        chunk, self._buffer = bytes(self._buffer), bytearray()
-        await _in_thread(self._write_chunk, chunk)
+        chunks, self._pending, self._pending_size = self._pending, [], 0
+        await _in_thread(self._write_chunks, chunks)
 
-    def _write_chunk(self, chunk: bytes) -> None:
+    def _write_chunks(self, chunks: list[bytes]) -> None:
         if self._fd is None:
             self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._md5.update(chunk)
-        for h in self._hashers:
-            h.update(chunk)
-        view = memoryview(chunk)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        for chunk in chunks:
+            self._md5.update(chunk)
+            for h in self._hashers:
+                h.update(chunk)
+        _write_all(self._fd, chunks)
 
     async def commit(self) -> BlobInfo:
         await self._flush()
@@ -116,6 +121,22 @@ class LocalBlobWriter:
             os.unlink(self._tmp)
         except FileNotFoundError:
             pass
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """Write every chunk with writev (no joining copy), resuming after partial writes."""
+    views = [memoryview(c) for c in chunks if c]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while written:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0] = views[0][written:]
+                written = 0
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
 class LocalBlobStore:

@@ -130,9 +130,12 @@ def open_session(conn: Connection, values: dict[str, Any]) -> list[str]:
     return ended
 
 
-def rotate_session(conn: Connection, token_hash: str, values: dict[str, Any]) -> bool:
-    """Give a session new token hashes and expiry (refresh)."""
-    result = conn.execute(update(sessions).where(sessions.c.token_hash == token_hash).values(**values))
+def rotate_session(conn: Connection, token_hash: str, refresh_hash: str,
+                   values: dict[str, Any]) -> bool:
+    """Give a session new token hashes and expiry (refresh), if it still has `refresh_hash`."""
+    result = conn.execute(update(sessions).where(sessions.c.token_hash == token_hash,
+                                                 sessions.c.refresh_hash == refresh_hash,
+                                                 sessions.c.active).values(**values))
     return result.rowcount > 0
 
 
@@ -209,7 +212,7 @@ def detach(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
             policy_attachments.c.policy_krn == krn, policy_attachments.c.kcid == kcid))
 
 
-def policies_of_user(conn: Connection, kcid: str) -> Sequence[Row[Any]]:
+def policies_of_user(conn: Connection, kcid: str) -> Sequence[Any]:
     """The statements and conditions of every policy attached to a user."""
     return conn.execute(select(policies.c.statements, policies.c.conditions)
                         .join(policy_attachments,

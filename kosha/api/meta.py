@@ -1,0 +1,230 @@
+"""Operational endpoints, without authentication: `/healthz`, `/openapi.json`, `/docs`, `/metrics`.
+
+`/openapi.json` is the published reference (`kosha/spec/kos-openapi.json`) plus Kosha's
+extensions, each marked `"x-kosha-extension": true`: the operator's accounts/users/MFA routes,
+the multipart/form-data upload, listing pagination, and these endpoints themselves.
+`/metrics` is Prometheus text: request counts by method and status class (counted by
+`MetricsMiddleware`, which the application installs), authentication outcomes and uptime.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .common import kosha
+
+SPEC = Path(__file__).resolve().parent.parent / "spec" / "kos-openapi.json"
+STARTED = time.time()
+EXT = {"x-kosha-extension": True}
+
+
+class RequestCounter:
+    """Requests served, by method and status class; cheap enough for every request."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, method: str, status: int) -> None:
+        self.counts[(method, f"{status // 100}xx")] += 1
+
+
+REQUESTS = RequestCounter()
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware counting each HTTP response into `REQUESTS`."""
+
+    def __init__(self, app: ASGIApp, counter: RequestCounter = REQUESTS) -> None:
+        self.app = app
+        self.counter = counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.counter.add(scope["method"], message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+# -- the document -----------------------------------------------------------------------------
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, tag: str, responses: dict[str, Any], body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses, **EXT}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+
+
+def _query_param(name: str, kind: str, description: str) -> dict[str, Any]:
+    return {"in": "query", "name": name, "required": False, "schema": {"type": kind},
+            "description": description, **EXT}
+
+
+_ACCOUNT = {"type": "object", "properties": {
+    "account_id": {"type": "string"}, "name": {"type": "string"},
+    "mfa_enabled": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}}}
+_USER = {"type": "object", "properties": {
+    "kcid": {"type": "string"}, "krn": {"type": "string"}, "account_id": {"type": "string"},
+    "name": {"type": "string"}, "admin": {"type": "boolean"},
+    "access_key": {"type": "string", "description": "first access key (create only)"},
+    "secret_key": {"type": "string", "description": "its secret, shown once (create only)"}}}
+_OPERATOR_ONLY = {"401": {"description": "no credentials"},
+                  "403": {"description": "not the operator"}}
+
+
+def _extension_paths() -> dict[str, Any]:
+    account = [_path_param("accountId")]
+    return {
+        "/internal/kos/v1/accounts": {
+            "get": _op("List accounts", "Accounts",
+                       {"200": _json({"type": "array", "items": _ACCOUNT}, "accounts"), **_OPERATOR_ONLY}),
+            "post": _op("Create an account", "Accounts",
+                        {"201": _json(_ACCOUNT, "created"), **_OPERATOR_ONLY},
+                        body={"type": "object", "required": ["name"],
+                              "properties": {"name": {"type": "string"}}}),
+        },
+        "/internal/kos/v1/accounts/{accountId}": {
+            "get": _op("Get an account", "Accounts",
+                       {"200": _json(_ACCOUNT, "the account"), "404": {"description": "unknown"},
+                        **_OPERATOR_ONLY}, params=account),
+        },
+        "/internal/kos/v1/accounts/{accountId}/users": {
+            "get": _op("List an account's users", "Accounts",
+                       {"200": _json({"type": "array", "items": _USER}, "users"), **_OPERATOR_ONLY},
+                       params=account),
+            "post": _op("Create a user (and its first access key)", "Accounts",
+                        {"201": _json(_USER, "created"), "404": {"description": "unknown account"},
+                         **_OPERATOR_ONLY},
+                        body={"type": "object", "required": ["name"], "properties": {
+                            "name": {"type": "string"}, "admin": {"type": "boolean"}}},
+                        params=account),
+        },
+        "/internal/kos/v1/accounts/{accountId}/mfa": {
+            "post": _op("Enable MFA (TOTP) for an account", "Accounts",
+                        {"200": _json({"type": "object", "properties": {
+                            "secret": {"type": "string"}, "otpauth_uri": {"type": "string"}}},
+                            "the TOTP secret, shown once"), **_OPERATOR_ONLY}, params=account),
+        },
+        "/healthz": {"get": _op("Liveness", "Operations", {"200": {"description": "ok"}})},
+        "/metrics": {"get": _op("Prometheus metrics", "Operations",
+                                {"200": {"description": "text/plain; version=0.0.4"}})},
+    }
+
+
+_MULTIPART_UPLOAD = {**EXT, "schema": {"type": "object", "properties": {
+    "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+             "description": "one or more files; key = prefix + file name"},
+    "prefix": {"type": "string"}}}}
+
+_LISTING_PARAMS = [
+    _query_param("max_keys", "integer", "page size (objects and common prefixes)"),
+    _query_param("continuation_token", "string", "the nextContinuationToken of the previous page"),
+]
+_LISTING_FIELDS = {
+    "isTruncated": {"type": "boolean", "description": "more entries follow", **EXT},
+    "nextContinuationToken": {"type": "string", "nullable": True, **EXT,
+                              "description": "pass as continuation_token for the next page"},
+}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The published reference with Kosha's extensions merged in (built once)."""
+    doc = copy.deepcopy(json.loads(SPEC.read_text()))
+    doc["paths"].update(_extension_paths())
+    objects = doc["paths"].get("/kos/v1/buckets/{bucketId}/objects", {})
+    if "put" in objects:
+        objects["put"].setdefault("requestBody", {"content": {}})["content"][
+            "multipart/form-data"] = _MULTIPART_UPLOAD
+    if "get" in objects:
+        objects["get"].setdefault("parameters", []).extend(_LISTING_PARAMS)
+        listing = doc.get("components", {}).get("schemas", {}).get("listObjects_200_response")
+        if listing is not None:
+            listing.setdefault("properties", {}).update(_LISTING_FIELDS)
+    doc.setdefault("info", {})["x-kosha"] = (
+        "Operations and fields marked x-kosha-extension are Kosha's additions to the published API.")
+    return doc
+
+
+_DOCS_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Kosha KOS API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head><body><div id="ui"><p>Loading the API reference from
+<a href="/openapi.json">/openapi.json</a>&hellip;</p></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>window.onload = () => SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>
+"""
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def openapi(_request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+async def docs(_request: Request) -> Response:
+    return HTMLResponse(_DOCS_HTML)
+
+
+async def metrics(request: Request) -> Response:
+    auth = kosha(request).auth
+    lines = [
+        "# HELP kosha_http_requests_total HTTP requests served on the KOS port.",
+        "# TYPE kosha_http_requests_total counter",
+        *(f'kosha_http_requests_total{{method="{m}",status="{s}"}} {n}'
+          for (m, s), n in sorted(REQUESTS.counts.items())),
+        "# HELP kosha_auth_total KOS authentication outcomes.",
+        "# TYPE kosha_auth_total counter",
+        f'kosha_auth_total{{result="ok"}} {auth.successes}',
+        f'kosha_auth_total{{result="failed"}} {auth.failures}',
+        "# HELP kosha_start_time_seconds When this process started (Unix time).",
+        "# TYPE kosha_start_time_seconds gauge",
+        f"kosha_start_time_seconds {STARTED:.3f}",
+        "# HELP kosha_uptime_seconds Seconds since this process started.",
+        "# TYPE kosha_uptime_seconds gauge",
+        f"kosha_uptime_seconds {time.time() - STARTED:.3f}",
+    ]
+    return PlainTextResponse("\n".join(lines) + "\n",
+                             media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+    Route("/docs", docs, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

@@ -1,0 +1,165 @@
+"""A streaming `multipart/form-data` reader: parts one after another, each body an async iterator.
+
+Starlette's `request.form()` spools every file part to a temporary file before the handler sees
+it; an upload must instead flow from the socket into the blob store (DESIGN.md, write path). This
+wraps `python_multipart`'s incremental parser: each chunk the server receives is fed to the parser,
+whose callbacks queue events, and the consumer drains the queue before the next chunk is read, so
+memory holds at most one received chunk (uvicorn's flow control pauses the socket meanwhile).
+
+    form = MultipartForm(request.stream(), boundary)
+    async for part in form.parts():
+        part.name, part.filename, part.content_type
+        async for chunk in part.chunks(): ...      # or: await part.read(limit)
+
+A part whose body is not consumed is skipped when the next part is requested.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from ..errors import Invalid
+
+_BEGIN, _HEADERS, _DATA, _END, _FINISHED = range(5)
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def boundary_of(content_type: str) -> bytes | None:
+    """The boundary of a `multipart/form-data` Content-Type, or None if it is not one."""
+    kind, options = parse_options_header(content_type)
+    if kind != b"multipart/form-data":
+        return None
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise Invalid("multipart/form-data request without a boundary")
+    return boundary
+
+
+class FormPart:
+    """One part: its headers, and its body as a stream (read once)."""
+
+    def __init__(self, form: MultipartForm, headers: dict[str, str]) -> None:
+        self._form = form
+        self.headers = headers
+        disposition, params = parse_options_header(headers.get("content-disposition", ""))
+        if disposition != b"form-data":
+            raise Invalid("each multipart part needs 'Content-Disposition: form-data'")
+        self.name = _text(params.get(b"name", b""))
+        raw_filename = params.get(b"filename")
+        self.filename = None if raw_filename is None else _text(raw_filename)
+        content_type = headers.get("content-type")
+        self.content_type = content_type.strip() if content_type else None
+        self.done = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The part's body, as the bytes arrive."""
+        while not self.done:
+            kind, data = await self._form._next()
+            if kind == _DATA:
+                yield data
+            elif kind == _END:
+                self.done = True
+            else:
+                raise Invalid("malformed multipart body")
+
+    async def read(self, limit: int) -> bytes:
+        """The whole (small) body of a plain field; 400 past `limit` bytes."""
+        out = bytearray()
+        async for chunk in self.chunks():
+            out += chunk
+            if len(out) > limit:
+                raise Invalid(f"form field {self.name!r} is longer than {limit} bytes")
+        return bytes(out)
+
+    async def skip(self) -> None:
+        async for _chunk in self.chunks():
+            pass
+
+
+class MultipartForm:
+    def __init__(self, stream: AsyncIterator[bytes], boundary: bytes) -> None:
+        self._stream = stream.__aiter__()
+        self._events: deque[tuple[int, Any]] = deque()
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[str, str] = {}
+        self._finished = False
+        self._parser = MultipartParser(boundary, callbacks={
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+            "on_end": self._on_end,
+        }, max_header_size=MAX_HEADER_BYTES)
+
+    async def parts(self) -> AsyncIterator[FormPart]:
+        """Each part in order, once its headers are read; the previous part's rest is skipped."""
+        part: FormPart | None = None
+        while True:
+            if part is not None and not part.done:
+                await part.skip()
+            kind, data = await self._next()
+            if kind == _FINISHED:
+                return
+            if kind == _HEADERS:
+                part = FormPart(self, data)
+                yield part
+
+    async def _next(self) -> tuple[int, Any]:
+        while not self._events:
+            if self._finished:
+                return _FINISHED, None
+            try:
+                chunk = await self._stream.__anext__()
+            except StopAsyncIteration:
+                raise Invalid("the multipart body ended before its closing boundary") from None
+            try:
+                self._parser.write(chunk)
+            except MultipartParseError as exc:
+                raise Invalid(f"malformed multipart body: {exc}") from None
+        return self._events.popleft()
+
+    # -- parser callbacks (synchronous, inside parser.write) -------------------------------
+    def _on_part_begin(self) -> None:
+        self._headers = {}
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        name = self._header_name.decode("latin-1").strip().lower()
+        self._headers[name] = self._header_value.decode("latin-1")  # bytes kept; see _text
+        self._header_name, self._header_value = bytearray(), bytearray()
+
+    def _on_headers_finished(self) -> None:
+        self._events.append((_HEADERS, self._headers))
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        # Most chunks are all file data: pass them on as they are rather than copy them.
+        self._events.append((_DATA, data if start == 0 and end == len(data) else data[start:end]))
+
+    def _on_part_end(self) -> None:
+        self._events.append((_END, None))
+
+    def _on_end(self) -> None:
+        self._finished = True
+        self._events.append((_FINISHED, None))
+
+
+def _text(raw: bytes) -> str:
+    """A header parameter's bytes as text: clients send UTF-8 names raw; anything else latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -1,0 +1,257 @@
+"""KOS REST: objects (upload, list, download, metadata, move/copy, rename, delete).
+
+Where the published reference is silent (spec/README.md) this module decides, and says so here:
+
+- Upload (`PUT .../objects`) takes either `multipart/form-data` -- one or more `file` parts and an
+  optional `prefix` field, which must come before them (400 otherwise); key = prefix + the part's
+  file name; streamed into the store, never held whole -- answering 201 `{message, objectKey}`
+  (plus `objectKeys` when several files came), or the published JSON `{"prefix": key}`, answering
+  201 `{message, objectKey, uploadPreSignedUrl}`: a pre-signed S3 PUT (see services.presign).
+  Files are stored one by one as they stream in: when a later part fails (or a late `prefix`
+  field is refused), the files before it stay stored.
+- Download answers the bytes (streamed, `Range: bytes=` single and suffix ranges) to a client whose
+  Accept header names `application/octet-stream`, and JSON `{message, objectKey, preSignedUrl}`
+  (a pre-signed S3 GET) to any other.
+- Listing shows the immediate children of `prefix` (delimiter "/"), folders as `isFolder: true`
+  with keys ending in "/", at most `max_keys` (default and limit 1000) entries; when more remain,
+  `isTruncated` is true and `nextContinuationToken` is passed back as `continuation_token`.
+- ETags are answered quoted, as in S3 (`"<md5>"`).
+- Request bodies name the key `objectkey` (published); `objectKey` is accepted too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+from email.utils import formatdate
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from ..clock import iso
+from ..errors import Invalid, RangeNotSatisfiable, Unprocessable
+from ..ids import MAX_KEY_BYTES
+from ..s3.conditions import parse_range
+from ..services import presign
+from ..services.models import ObjectVersion
+from ..services.principal import Principal
+from .common import field, json_body, kosha, ok, principal, query_int
+from .errors import kos_error_response
+from .multipart_form import MultipartForm, boundary_of
+
+BASE = "/kos/v1/buckets/{bucketId}/objects"
+MAX_LIST = 1000
+MAX_PREFIX_FIELD = MAX_KEY_BYTES * 4
+
+
+def _bucket_ref(request: Request) -> str:
+    return request.path_params["bucketId"]  # type: ignore[no-any-return]
+
+
+def _key(body: dict[str, Any], *names: str) -> str:
+    """The first of `names` present in the body, as an object key (400 if none)."""
+    for name in names:
+        if body.get(name) is not None:
+            return field(body, name, str, max_length=MAX_KEY_BYTES * 4)  # type: ignore[no-any-return]
+    raise Invalid(f"'{names[0]}' is required")
+
+
+# -- upload ---------------------------------------------------------------------------------
+
+async def upload(request: Request) -> Response:
+    who = await principal(request)
+    boundary = boundary_of(request.headers.get("content-type", ""))
+    if boundary is not None:
+        return await _upload_form(request, who, boundary)
+    body = await json_body(request)
+    key = _key(body, "prefix", "objectKey", "objectkey")
+    url = await presign.upload_url(kosha(request), who, _bucket_ref(request), key)
+    return ok({"message": "Upload the file with an HTTP PUT to uploadPreSignedUrl",
+               "objectKey": key, "uploadPreSignedUrl": url}, status=201)
+
+
+async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Response:
+    prefix = ""
+    keys: list[str] = []
+    async for part in MultipartForm(request.stream(), boundary).parts():
+        if part.filename is None:
+            if part.name != "prefix":
+                await part.skip()   # unknown plain fields are ignored, as browsers send extras
+                continue
+            if keys:
+                raise Invalid("the 'prefix' field must come before the file parts")
+            prefix = (await part.read(MAX_PREFIX_FIELD)).decode("utf-8", "replace")
+            continue
+        if not part.filename:
+            raise Invalid("each file part needs a file name (Content-Disposition filename)")
+        key = prefix + part.filename
+        await kosha(request).objects.put(
+            who, _bucket_ref(request), key, part.chunks(),
+            content_type=_content_type(part.content_type, part.filename))
+        keys.append(key)
+    if not keys:
+        raise Invalid("no file part: send the file in a multipart field named 'file'")
+    answer: dict[str, Any] = {"message": "File uploaded successfully" if len(keys) == 1
+                              else f"{len(keys)} files uploaded successfully", "objectKey": keys[0]}
+    if len(keys) > 1:
+        answer["objectKeys"] = keys
+    return ok(answer, status=201)
+
+
+def _content_type(declared: str | None, filename: str) -> str:
+    """The part's Content-Type; if absent or generic, a guess from the file name."""
+    if declared and declared.lower() != "application/octet-stream":
+        return declared
+    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
+
+
+# -- list -----------------------------------------------------------------------------------
+
+async def list_objects(request: Request) -> Response:
+    who = await principal(request)
+    prefix = request.query_params.get("prefix") or ""
+    max_keys = query_int(request, "max_keys", MAX_LIST, lo=1, hi=MAX_LIST)
+    assert max_keys is not None
+    listing = await kosha(request).objects.list(
+        who, _bucket_ref(request), prefix=prefix, delimiter="/",
+        start_after=_decode_token(request.query_params.get("continuation_token")), max_keys=max_keys)
+    entries = [(o.key, _object_entry(o)) for o in listing.objects]
+    entries += [(p, {"key": p, "size": 0, "lastModified": None, "isFolder": True, "etag": None})
+                for p in listing.prefixes]
+    entries.sort(key=lambda e: e[0])
+    return ok({"prefix": prefix, "objects": [e for _k, e in entries],
+               "isTruncated": listing.is_truncated,
+               "nextContinuationToken": _encode_token(listing.next_marker) if listing.is_truncated else None})
+
+
+def _object_entry(version: ObjectVersion) -> dict[str, Any]:
+    return {"key": version.key, "size": version.size, "lastModified": iso(version.last_modified),
+            "isFolder": False, "etag": version.quoted_etag}
+
+
+def _encode_token(marker: str | None) -> str | None:
+    return None if marker is None else base64.urlsafe_b64encode(marker.encode()).decode()
+
+
+def _decode_token(token: str | None) -> str | None:
+    if not token:
+        return None
+    try:
+        marker = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        marker = ""
+    if not marker:
+        raise Invalid("continuation_token is not one this server issued")
+    return marker
+
+
+# -- download and metadata ------------------------------------------------------------------
+
+def _wants_bytes(request: Request) -> bool:
+    """Whether the Accept header names application/octet-stream (with a non-zero q)."""
+    for item in request.headers.get("accept", "").split(","):
+        media, *params = (p.strip() for p in item.split(";"))
+        if media.lower() != "application/octet-stream":
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+async def download(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    key = _key(body, "objectkey", "objectKey")
+    if not _wants_bytes(request):
+        url = await presign.download_url(kosha(request), who, _bucket_ref(request), key)
+        return ok({"message": "Download the file with an HTTP GET from preSignedUrl",
+                   "objectKey": key, "preSignedUrl": url})
+    version = await kosha(request).objects.head(who, _bucket_ref(request), key)
+    return _stream(request, version)
+
+
+def _stream(request: Request, version: ObjectVersion) -> Response:
+    """The version's bytes, or the one range asked for (206), or 416 with `bytes */size`."""
+    headers = {"ETag": version.quoted_etag, "Accept-Ranges": "bytes",
+               "Last-Modified": formatdate(version.last_modified, usegmt=True),
+               "Content-Type": version.content_type or "application/octet-stream"}
+    try:
+        wanted = parse_range(request.headers.get("range"), version.size)
+    except RangeNotSatisfiable as exc:
+        response = kos_error_response(exc)
+        response.headers["Content-Range"] = f"bytes */{version.size}"
+        return response
+    start, end, status = 0, version.size, 200
+    if wanted is not None:
+        start, end = wanted
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{version.size}"
+    if version.inline_data is not None:   # small: in hand already, no need for a stream
+        return Response(version.inline_data[start:end], status_code=status, headers=headers)
+    headers["Content-Length"] = str(end - start)
+    return StreamingResponse(kosha(request).objects.read(version, start, end), status_code=status,
+                             headers=headers)
+
+
+async def metadata(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    version = await kosha(request).objects.head(who, _bucket_ref(request), _key(body, "objectkey", "objectKey"))
+    return ok({"key": version.key, "size_bytes": version.size, "storage_class": version.storage_class,
+               "lastModified": iso(version.last_modified),
+               "contentType": version.content_type or "application/octet-stream",
+               "etag": version.quoted_etag, "versionId": version.version_id})
+
+
+# -- move, copy, rename, delete -------------------------------------------------------------
+
+async def move(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    source, destination = _key(body, "sourceKey"), _key(body, "destinationKey")
+    action = field(body, "action", str, default="move")
+    ref = _bucket_ref(request)
+    if action == "copy":
+        await kosha(request).objects.copy(who, ref, source, ref, destination)
+    elif action == "move":
+        await kosha(request).objects.move(who, ref, source, destination)
+    else:
+        raise Unprocessable("'action' must be 'move' or 'copy'")
+    return ok({"message": f"Object {'copied' if action == 'copy' else 'moved'} successfully",
+               "sourceKey": source, "destinationKey": destination})
+
+
+async def rename(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    old, new = _key(body, "oldKey"), _key(body, "newKey")
+    await kosha(request).objects.move(who, _bucket_ref(request), old, new)
+    return ok({"message": "Object renamed successfully", "oldKey": old, "newKey": new})
+
+
+async def delete(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    key = _key(body, "objectkey", "objectKey")
+    await kosha(request).objects.delete_existing(who, _bucket_ref(request), key)
+    return ok({"message": "File deleted successfully", "objectKey": key})
+
+
+routes = [
+    Route(BASE, upload, methods=["PUT"]),
+    Route(BASE, list_objects, methods=["GET"]),
+    Route(BASE + "/download", download, methods=["POST"]),
+    Route(BASE + "/metadata", metadata, methods=["POST"]),
+    Route(BASE + "/move", move, methods=["POST"]),
+    Route(BASE + "/rename", rename, methods=["POST"]),
+    Route(BASE + "/delete", delete, methods=["POST"]),
+]

@@ -1,0 +1,200 @@
+"""The `kosha` command: `serve`, `admin ...`, `lifecycle run`, `gc`.
+
+Every `serve` flag also reads `KOSHA_<FLAG>` (`--s3-port` from `KOSHA_S3_PORT`, ...); the
+secrets that should not appear in a process listing are read from the environment only:
+`KOSHA_MASTER_KEY`, `KOSHA_ROOT_ACCESS_KEY`, `KOSHA_ROOT_SECRET_KEY`.
+
+The other commands work on the data directory (or `--database-url`) directly, with no server
+running; they migrate the schema first, and on an empty data directory they bootstrap the
+operator as `serve` would. Data is printed as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, fields, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import Settings, env, env_bool, parse_regions
+
+_DEFAULTS = Settings()
+
+# flag, Settings field, type, help -- the table `serve` and the data-directory commands share.
+_SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
+    ("--data", "data_dir", Path, "data directory (default ./kosha-data)"),
+    ("--database-url", "database_url", str, "SQLAlchemy URL (default: SQLite in the data dir)"),
+    ("--host", "host", str, "address to listen on"),
+    ("--port", "port", int, "KOS REST port"),
+    ("--s3-port", "s3_port", int, "S3 port"),
+    ("--regions", "regions", parse_regions, "name:tier,... (first is the default)"),
+    ("--session-lifetime", "session_lifetime", int, "session lifetime in seconds"),
+    ("--jwt-secret", "jwt_secret", str, "HS256 secret for JWT bearer tokens"),
+    ("--jwks-file", "jwks_file", Path, "JWKS file of RS256/ES256 public keys for JWTs"),
+    ("--s3-domain", "s3_domain", str, "domain for virtual-hosted-style S3 (<bucket>.<domain>)"),
+    ("--public-url", "public_url", str, "how clients reach the KOS port"),
+    ("--s3-public-url", "s3_public_url", str, "how clients reach the S3 port"),
+    ("--presign-expiry", "presign_expiry", int, "lifetime of pre-signed URLs, seconds"),
+    ("--lifecycle-interval", "lifecycle_interval", int, "seconds between lifecycle runs"),
+    ("--log-level", "log_level", str, "debug, info, warning, error"),
+]
+_DATA_OPTIONS = {"--data", "--database-url"}
+_ENV_ONLY = {"master_key": "MASTER_KEY", "root_access_key": "ROOT_ACCESS_KEY",
+             "root_secret_key": "ROOT_SECRET_KEY"}
+
+
+def _env_name(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_").upper()
+
+
+def _add_options(parser: argparse.ArgumentParser, only: set[str] | None = None) -> None:
+    for flag, name, kind, text in _SERVE_OPTIONS:
+        if only is not None and flag not in only:
+            continue
+        raw = env(_env_name(flag))
+        default = kind(raw) if raw not in (None, "") else getattr(_DEFAULTS, name)
+        parser.add_argument(flag, dest=name, type=kind, default=default,
+                            help=f"{text} [env KOSHA_{_env_name(flag)}]")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from parsed flags (which already fell back to KOSHA_*) and env-only secrets."""
+    values = {f.name: getattr(args, f.name) for f in fields(Settings) if hasattr(args, f.name)}
+    values.update({name: env(var) for name, var in _ENV_ONLY.items() if env(var)})
+    return Settings(**values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kosha", description="Self-hosted KOS + S3 object storage")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the KOS and S3 endpoints")
+    _add_options(serve)
+    serve.add_argument("--insecure-dev-auth", action="store_true",
+                       default=env_bool("INSECURE_DEV_AUTH"),
+                       help="trust K-Customer-ID without a token (local emulation only) "
+                            "[env KOSHA_INSECURE_DEV_AUTH]")
+    serve.set_defaults(run=_serve)
+
+    admin = commands.add_parser("admin", help="manage accounts and users on the data directory")
+    groups = admin.add_subparsers(dest="group", required=True)
+
+    accounts = groups.add_parser("accounts").add_subparsers(dest="action", required=True)
+    create = _leaf(accounts, "create", "create an account",
+                   lambda k, a: k.accounts.create_account(_system(), a.name))
+    create.add_argument("name")
+    _leaf(accounts, "list", "list accounts", lambda k, a: k.accounts.list_accounts(_system()))
+
+    users = groups.add_parser("users").add_subparsers(dest="action", required=True)
+    create = _leaf(users, "create", "create a user; prints its first key and secret once",
+                   _create_user)
+    create.add_argument("account_id")
+    create.add_argument("name")
+    create.add_argument("--admin", action="store_true")
+    listing = _leaf(users, "list", "list an account's users",
+                    lambda k, a: k.accounts.list_users(_system(), a.account_id))
+    listing.add_argument("account_id")
+
+    mfa = groups.add_parser("mfa").add_subparsers(dest="action", required=True)
+    enable = _leaf(mfa, "enable", "enable TOTP; prints the secret and otpauth URI",
+                   lambda k, a: k.accounts.mfa_enable(_system(), a.account_id))
+    enable.add_argument("account_id")
+
+    _leaf(groups, "migrate", "bring the schema up to date", None)
+
+    lifecycle = commands.add_parser("lifecycle", help="lifecycle expiry")
+    runs = _leaf(lifecycle.add_subparsers(dest="action", required=True), "run",
+                 "run the expiry worker once", lambda k, a: k.lifecycle.run_once(a.now))
+    runs.add_argument("--now", type=_timestamp, help="ISO 8601 time to treat as now")
+
+    _leaf(commands, "gc", "collect unreferenced blobs once", lambda k, a: k.objects.collect_garbage())
+    return parser
+
+
+def _leaf(parent: Any, name: str, text: str, run: Callable[..., Any] | None
+          ) -> argparse.ArgumentParser:
+    """A command that works on the data directory: it takes --data and --database-url itself
+    (on the leaf, so that they may follow the command words)."""
+    parser: argparse.ArgumentParser = parent.add_parser(name, help=text)
+    _add_options(parser, _DATA_OPTIONS)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _system() -> Any:
+    from .services.accounts import SYSTEM
+    return SYSTEM
+
+
+async def _create_user(kosha: Any, args: argparse.Namespace) -> dict[str, Any]:
+    user, key = await kosha.accounts.create_user(_system(), args.account_id, args.name,
+                                                 admin=args.admin)
+    return {**_plain(user), "krn": user.krn, "access_key": key.access_key,
+            "secret_key": key.secret_key, "region": key.region, "tier": key.tier}
+
+
+def _timestamp(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+
+
+def _plain(value: Any) -> Any:
+    """Service results (dataclasses, lists of them, dicts) as JSON-ready data."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import run
+    settings = settings_from(args)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run(settings)
+    return 0
+
+
+def _on_data_dir(args: argparse.Namespace) -> int:
+    """Run one command against the data directory, with no server."""
+    from .services.container import Kosha
+    kosha = Kosha(settings_from(args))
+    try:
+        if args.run is None:   # admin migrate
+            kosha.db.create_schema()
+            print(json.dumps({"migrated": True}))
+            return 0
+        kosha.start()
+        result = args.run(kosha, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        if result is not None:
+            print(json.dumps(_plain(result), indent=2, default=str))
+        return 0
+    finally:
+        kosha.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return _serve(args) if args.run is _serve else _on_data_dir(args)
+    except Exception as exc:   # a clean message, not a traceback, for operator mistakes
+        from .errors import KoshaError
+        if isinstance(exc, (KoshaError, ValueError, OSError)):
+            print(f"kosha: error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""GetObject and HeadObject: conditions, ranges, part numbers, response-* overrides."""
+
+from __future__ import annotations
+
+from ..errors import Invalid, NotModified
+from ..services.models import ObjectVersion
+from .conditions import evaluate_read, http_date, parse_range
+from .request import S3Request, S3Response
+
+# response-* query parameters and the header each overrides.
+OVERRIDES = (
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+)
+
+
+def _part_range(version: ObjectVersion, part_number: int) -> tuple[int, int]:
+    sizes = version.part_sizes
+    if not sizes:
+        if part_number != 1:
+            raise Invalid("The requested partnumber is not satisfiable", s3_code="InvalidPartNumber",
+                          status=416)
+        return 0, version.size
+    if part_number > len(sizes):
+        raise Invalid("The requested partnumber is not satisfiable", s3_code="InvalidPartNumber",
+                      status=416)
+    start = sum(sizes[:part_number - 1])
+    return start, start + sizes[part_number - 1]
+
+
+def object_headers(resp: S3Response, version: ObjectVersion, versioned: bool,
+                   overrides: dict[str, str] | None = None) -> None:
+    add = resp.add
+    add("last-modified", http_date(version.last_modified))
+    add("etag", version.quoted_etag)
+    add("accept-ranges", "bytes")
+    ctype = version.content_type or "binary/octet-stream"
+    stored = version.headers
+    if overrides:
+        ctype = overrides.get("content-type", ctype)
+        stored = {**stored, **{k: v for k, v in overrides.items() if k != "content-type"}}
+    add("content-type", ctype)
+    for name, value in stored.items():
+        add(name, value)
+    if versioned:
+        add("x-amz-version-id", version.version_id)
+    for name, value in version.user_meta.items():
+        add("x-amz-meta-" + name, value)
+    if version.storage_class and version.storage_class != "STANDARD":
+        add("x-amz-storage-class", version.storage_class)
+    if version.tags:
+        add("x-amz-tagging-count", len(version.tags))
+
+
+async def get_object(req: S3Request) -> S3Response:
+    return await _get(req, head=False)
+
+
+async def head_object(req: S3Request) -> S3Response:
+    return await _get(req, head=True)
+
+
+async def _get(req: S3Request, head: bool) -> S3Response:
+    bucket = await req.bucket_for()
+    assert req.key is not None
+    q = req.query
+    overrides: dict[str, str] | None = None
+    if q:
+        for param, header in OVERRIDES:
+            value = q.get(param)
+            if value is not None:
+                if overrides is None:
+                    overrides = {}
+                overrides[header] = value
+        if overrides and req.principal.anonymous:
+            raise Invalid("Request specific response headers cannot be used for anonymous GET "
+                          "requests.", s3_code="InvalidRequest")
+    part_number = req.int_query("partNumber", None, lo=1, hi=10000) if q else None
+    version = await req.kosha.objects.head(req.principal, bucket.name, req.key,
+                                           q.get("versionId") if q else None)
+    try:
+        evaluate_read(req.headers, version)
+    except NotModified:
+        resp = S3Response(304)
+        resp.add("etag", version.quoted_etag)
+        resp.add("last-modified", http_date(version.last_modified))
+        if bucket.versioning:
+            resp.add("x-amz-version-id", version.version_id)
+        return resp
+    size = version.size
+    status = 200
+    start, end = 0, size
+    if part_number is not None:
+        start, end = _part_range(version, part_number)
+        if version.part_sizes:
+            status = 206
+    else:
+        rng = parse_range(req.headers.get("range"), size)
+        if rng is not None:
+            start, end = rng
+            status = 206
+    resp = S3Response(status)
+    object_headers(resp, version, bool(bucket.versioning), overrides)
+    if status == 206:
+        resp.add("content-range", f"bytes {start}-{end - 1}/{size}")
+    if part_number is not None and version.part_sizes:
+        resp.add("x-amz-mp-parts-count", len(version.part_sizes))
+    if version.checksums and start == 0 and end == size and \
+            req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        for alg, value in version.checksums.items():
+            resp.add("x-amz-checksum-" + alg.lower(), value)
+        resp.add("x-amz-checksum-type",
+                 "COMPOSITE" if any("-" in v for v in version.checksums.values())
+                 else "FULL_OBJECT")
+    resp.add("content-length", end - start)
+    if head:
+        return resp
+    if version.inline_data is not None:
+        resp.body = version.inline_data[start:end] if (start or end != size) \
+            else version.inline_data
+    elif end > start:
+        resp.stream = req.kosha.objects.read(version, start, end)
+    return resp

@@ -1,0 +1,210 @@
+"""May this principal do this action to this resource?
+
+Rules, in order:
+
+1. Anonymous principals are refused here (anonymous bucket reads are decided by the bucket
+   service, which knows the bucket's `anonymous_access`).
+2. A resource of another account is refused: policies never reach across tenants, and the
+   operator is an administrator of its own account only (the `/internal` API is its reach into
+   other accounts; see `require_operator`).
+3. Account admins and the operator may do anything to their own account's resources.
+4. Members need an Allow from a policy attached to them, and no Deny: an explicit Deny wins.
+
+A resource is a KRN (`krn:kos:<region>:<account>:<kcid>:bucket:<name>`), an object is the
+bucket's KRN + "/" + key; the account is always the fourth colon-separated field. Access keys are
+governed on the owning user's KRN (`krn:kos::<account>::user:<kcid>`), as IAM does.
+
+Policy statements are `{"effect": "Allow"|"Deny", "actions": [...], "resources": [...]}` (the
+AWS spellings `Effect`/`Action`/`Resource`, and a single string for a list, are accepted and
+normalised). `*` in an action or resource matches any run of characters; actions compare
+case-insensitively, resources exactly. A statement without `resources` applies to every
+resource of the account. A policy with non-empty `conditions` contributes only its Deny
+statements: conditions have no published semantics, so an Allow that depends on them is not
+granted (fail closed).
+
+Action names (`kos:<Operation>`, shared by the REST API and S3):
+
+    kos:ListBuckets  kos:CreateBucket  kos:GetBucket  kos:UpdateBucket  kos:DeleteBucket
+    kos:GetBucketLocation  kos:ListBucket  kos:ListBucketVersions
+    kos:GetObject  kos:PutObject  kos:DeleteObject  kos:ListMultipartUploads
+    kos:AbortMultipartUpload  kos:GetObjectTagging  kos:PutObjectTagging
+    kos:GetLifecycle  kos:PutLifecycle  kos:GetBucketPolicy  kos:PutBucketPolicy
+    kos:DeleteBucketPolicy  kos:GetBucketCors  kos:PutBucketCors
+    kos:ListAccessKeys  kos:CreateAccessKey  kos:DeleteAccessKey
+
+Compiled policies are cached per user; any policy change clears the cache in this process, and
+other processes pick changes up within `POLICY_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Forbidden, Unauthenticated, Unprocessable
+from ..store import identity as sql
+from .auth import TTLCache
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from .container import Kosha
+
+POLICY_CACHE_SECONDS = 10.0
+MAX_STATEMENTS = 100
+MAX_PATTERNS = 100
+MAX_PATTERN_LENGTH = 2048
+EFFECTS = {"allow": "Allow", "deny": "Deny"}
+_SEP = "\x00"   # between action and resource in the string matched; never inside an action
+
+ACTIONS = frozenset({
+    "kos:ListBuckets", "kos:CreateBucket", "kos:GetBucket", "kos:UpdateBucket", "kos:DeleteBucket",
+    "kos:GetBucketLocation", "kos:ListBucket", "kos:ListBucketVersions",
+    "kos:GetObject", "kos:PutObject", "kos:DeleteObject", "kos:ListMultipartUploads",
+    "kos:AbortMultipartUpload", "kos:GetObjectTagging", "kos:PutObjectTagging",
+    "kos:GetLifecycle", "kos:PutLifecycle", "kos:GetBucketPolicy", "kos:PutBucketPolicy",
+    "kos:DeleteBucketPolicy", "kos:GetBucketCors", "kos:PutBucketCors",
+    "kos:ListAccessKeys", "kos:CreateAccessKey", "kos:DeleteAccessKey",
+})
+
+
+def account_of(krn: str) -> str:
+    """The account field of a KRN ('' when it is not one)."""
+    parts = krn.split(":", 4)
+    return parts[3] if len(parts) > 4 and parts[0] == "krn" else ""
+
+
+# -- the statement language --------------------------------------------------------------------
+
+
+def normalize_statements(value: Any) -> list[dict[str, Any]]:
+    """Validate policy statements (422 on anything malformed) and normalise their spelling."""
+    if not isinstance(value, list) or not value:
+        raise Unprocessable("'statements' must be a non-empty list of objects")
+    if len(value) > MAX_STATEMENTS:
+        raise Unprocessable(f"a policy holds at most {MAX_STATEMENTS} statements")
+    return [_normalize_statement(i, s) for i, s in enumerate(value)]
+
+
+def _normalize_statement(index: int, statement: Any) -> dict[str, Any]:
+    where = f"statements[{index}]"
+    if not isinstance(statement, dict):
+        raise Unprocessable(f"{where} must be an object")
+    rest = {k: v for k, v in statement.items()
+            if k not in ("effect", "Effect", "actions", "Action", "resources", "Resource")}
+    effect = statement.get("effect", statement.get("Effect"))
+    if not isinstance(effect, str) or effect.lower() not in EFFECTS:
+        raise Unprocessable(f"{where}.effect must be 'Allow' or 'Deny'")
+    actions = _patterns(statement.get("actions", statement.get("Action")), f"{where}.actions")
+    if not actions:
+        raise Unprocessable(f"{where}.actions must be a non-empty list of action names")
+    for action in actions:
+        if action != "*" and not action.lower().startswith("kos:"):
+            raise Unprocessable(f"{where}.actions: {action!r} is not a kos:<Operation> name")
+    resources = _patterns(statement.get("resources", statement.get("Resource")),
+                          f"{where}.resources") or ["*"]
+    return {**rest, "effect": EFFECTS[effect.lower()], "actions": actions, "resources": resources}
+
+
+def _patterns(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if (not isinstance(value, list) or len(value) > MAX_PATTERNS
+            or not all(isinstance(v, str) and 0 < len(v) <= MAX_PATTERN_LENGTH for v in value)):
+        raise Unprocessable(f"{where} must be a list of at most {MAX_PATTERNS} non-empty strings")
+    return value
+
+
+def normalize_conditions(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
+        raise Unprocessable("'conditions' must be a list of objects")
+    return value
+
+
+def _glob(pattern: str, any_run: str) -> str:
+    return any_run.join(re.escape(part) for part in pattern.split("*"))
+
+
+def _statement_regex(statement: dict[str, Any]) -> str:
+    actions = "|".join(_glob(a, f"[^{_SEP}]*") for a in statement["actions"])
+    resources = "|".join(_glob(r, ".*") for r in statement["resources"])
+    return f"(?i:{actions}){_SEP}(?:{resources})"
+
+
+@dataclass(frozen=True)
+class CompiledPolicies:
+    """All of one user's statements as two regular expressions, one per effect."""
+    allow: re.Pattern[str] | None
+    deny: re.Pattern[str] | None
+
+    def decide(self, action: str, resource: str) -> bool | None:
+        """False on an explicit Deny, True on an Allow, None when nothing applies."""
+        subject = f"{action}{_SEP}{resource}"
+        if self.deny is not None and self.deny.fullmatch(subject):
+            return False
+        if self.allow is not None and self.allow.fullmatch(subject):
+            return True
+        return None
+
+
+def compile_policies(policies: Iterable[tuple[Sequence[dict[str, Any]], Sequence[Any]]]
+                     ) -> CompiledPolicies:
+    """From (statements, conditions) pairs, as stored."""
+    parts: dict[str, list[str]] = {"Allow": [], "Deny": []}
+    for statements, conditions in policies:
+        for statement in statements:
+            if statement["effect"] == "Allow" and conditions:
+                continue   # conditional allows are not granted; see the module docstring
+            parts[statement["effect"]].append(_statement_regex(statement))
+
+    def one(regexes: list[str]) -> re.Pattern[str] | None:
+        return re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL) if regexes else None
+
+    return CompiledPolicies(allow=one(parts["Allow"]), deny=one(parts["Deny"]))
+
+
+# -- the service -------------------------------------------------------------------------------
+
+
+class Authorizer:
+    def __init__(self, kosha: Kosha) -> None:
+        self.kosha = kosha
+        self._compiled: TTLCache[str, CompiledPolicies] = TTLCache(POLICY_CACHE_SECONDS)
+
+    async def require(self, principal: Principal, action: str, resource: str) -> None:
+        """Return if allowed; raise Forbidden (403) otherwise."""
+        if not await self.allowed(principal, action, resource):
+            raise Forbidden(f"access denied: {action} on {resource}")
+
+    async def allowed(self, principal: Principal, action: str, resource: str) -> bool:
+        """The same decision as `require`, as a boolean (for filtering listings)."""
+        if principal.anonymous or account_of(resource) != principal.account_id:
+            return False
+        if principal.can_do_anything:
+            return True
+        compiled = await self._for_user(principal.kcid)
+        return compiled.decide(action, resource) is True
+
+    def require_operator(self, principal: Principal) -> None:
+        """For the `/internal` API: 401 without credentials, 403 for anyone but the operator."""
+        if principal.anonymous:
+            raise Unauthenticated("authentication required")
+        if not principal.is_operator:
+            raise Forbidden("only the operator may call the /internal API")
+
+    def forget(self) -> None:
+        """Policies or attachments changed: recompile on next use."""
+        self._compiled.clear()
+
+    async def _for_user(self, kcid: str) -> CompiledPolicies:
+        compiled = self._compiled.get(kcid)
+        if compiled is None:
+            rows = await self.kosha.db.read(sql.policies_of_user, kcid)
+            compiled = compile_policies((r.statements, r.conditions) for r in rows)
+            self._compiled.put(kcid, compiled)
+        return compiled

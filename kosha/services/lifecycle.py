@@ -1,0 +1,230 @@
+"""Lifecycle rules: their CRUD (KOS REST and S3 alike) and the worker that enforces them.
+
+A rule is the published one (`expiration_days`, `expired_obj_delete_marker`, `noncurrent_days`,
+`newer_noncurrent_versions`, `delete_incomplete_mpu`, `attribute`) plus our `prefix` filter.
+S3's lifecycle configuration reads and writes the same rows; an S3 rule's `ID` is our `name`.
+
+Ages are whole days of 86,400 seconds measured from an object's last-modified time (a
+noncurrent version's from the moment it stopped being current), against `kosha.clock`, so tests
+and operators can move time forward. S3 rounds expiry up to the next UTC midnight; we do not.
+
+The worker (`run_once`) is idempotent and safe to run from several processes at once: every
+change re-reads what it acts on inside its own transaction (see kosha.store.lifecycle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Invalid, NotFound
+from ..ids import new_id
+from ..store import lifecycle as sql
+from .models import Bucket
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from .container import Kosha
+
+log = logging.getLogger("kosha.lifecycle")
+DAY = 86400.0
+READ_ACTION = "kos:GetLifecycle"
+WRITE_ACTION = "kos:PutLifecycle"
+DAY_FIELDS = ("expiration_days", "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu")
+RULE_FIELDS = ("name", "enabled", "prefix", "expiration_days", "expired_obj_delete_marker",
+               "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu", "attribute")
+MAX_NAME = 255
+MAX_PREFIX_BYTES = 1024
+MAX_RULES = 1000
+
+
+def rule_json(row: Row[Any]) -> dict[str, Any]:
+    """A rule as the API answers it (LifecycleRuleResponse plus `prefix`)."""
+    return {
+        "id": row.rule_id, "name": row.name, "enabled": bool(row.enabled),
+        "status": "Enabled" if row.enabled else "Disabled", "prefix": row.prefix or "",
+        "expiration_days": row.expiration_days,
+        "expired_obj_delete_marker": row.expired_obj_delete_marker,
+        "noncurrent_days": row.noncurrent_days,
+        "newer_noncurrent_versions": row.newer_noncurrent_versions,
+        "delete_incomplete_mpu": row.delete_incomplete_mpu, "attribute": row.attribute,
+    }
+
+
+def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """Check a complete rule (after defaults and merging) and answer its column values."""
+    name = rule.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("'name' is required")
+    if len(name) > MAX_NAME:
+        raise Invalid(f"'name' is longer than {MAX_NAME} characters")
+    for f in DAY_FIELDS:
+        value = rule.get(f)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise Invalid(f"'{f}' must be a non-negative integer")
+    for f in ("enabled", "expired_obj_delete_marker"):
+        if rule.get(f) is not None and not isinstance(rule[f], bool):
+            raise Invalid(f"'{f}' must be a boolean")
+    prefix = rule.get("prefix") or ""
+    if not isinstance(prefix, str) or len(prefix.encode()) > MAX_PREFIX_BYTES:
+        raise Invalid(f"'prefix' must be a string of at most {MAX_PREFIX_BYTES} bytes")
+    attribute = rule.get("attribute")
+    if attribute is not None and (not isinstance(attribute, str) or len(attribute) > 64):
+        raise Invalid("'attribute' must be a string of at most 64 characters")
+    if rule.get("newer_noncurrent_versions") is not None and rule.get("noncurrent_days") is None:
+        raise Invalid("'newer_noncurrent_versions' needs 'noncurrent_days'")
+    if (rule.get("expiration_days") is None and not rule.get("expired_obj_delete_marker")
+            and rule.get("noncurrent_days") is None and rule.get("delete_incomplete_mpu") is None):
+        raise Invalid("a lifecycle rule needs at least one action: expiration_days, "
+                      "expired_obj_delete_marker, noncurrent_days or delete_incomplete_mpu")
+    values = {f: rule.get(f) for f in RULE_FIELDS}
+    values.update(name=name.strip(), prefix=prefix,
+                  enabled=True if rule.get("enabled") is None else rule["enabled"])
+    return values
+
+
+class LifecycleService:
+    def __init__(self, kosha: Kosha) -> None:
+        self.kosha = kosha
+
+    async def _bucket(self, principal: Principal, bucket_ref: str, action: str) -> Bucket:
+        return await self.kosha.buckets.resolve(principal, bucket_ref, action)
+
+    # -- KOS REST ---------------------------------------------------------------------------
+    async def list_rules(self, principal: Principal, bucket_ref: str) -> list[dict[str, Any]]:
+        """Every rule of the bucket, oldest first (also S3 GetBucketLifecycleConfiguration)."""
+        bucket = await self._bucket(principal, bucket_ref, READ_ACTION)
+        return [rule_json(r) for r in await self.kosha.db.read(sql.list_rules, bucket.name)]
+
+    async def get_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> dict[str, Any]:
+        bucket = await self._bucket(principal, bucket_ref, READ_ACTION)
+        row = await self.kosha.db.read(sql.get_rule, bucket.name, rule_id)
+        if row is None:
+            raise NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
+        return rule_json(row)
+
+    async def create_rule(self, principal: Principal, bucket_ref: str, rule: dict[str, Any]) -> dict[str, Any]:
+        values = validate_rule(rule)
+        bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
+        row = await self.kosha.db.write(sql.insert_rule, self._row(bucket, values))
+        return rule_json(row)
+
+    async def update_rule(self, principal: Principal, bucket_ref: str, rule_id: str,
+                          changes: dict[str, Any]) -> dict[str, Any]:
+        """Fields present in `changes` (null included) replace the rule's; absent ones stay."""
+        current = await self.get_rule(principal, bucket_ref, rule_id)
+        bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
+        merged = {**current, **{k: v for k, v in changes.items() if k in RULE_FIELDS}}
+        if "name" in changes and changes["name"] is None:
+            merged["name"] = current["name"]
+        row = await self.kosha.db.write(sql.update_rule, bucket.name, rule_id, validate_rule(merged))
+        if row is None:
+            raise NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
+        return rule_json(row)
+
+    async def delete_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> None:
+        bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
+        if not await self.kosha.db.write(sql.delete_rule, bucket.name, rule_id):
+            raise NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
+
+    # -- S3 (whole configuration) -----------------------------------------------------------
+    async def replace_rules(self, principal: Principal, bucket_ref: str,
+                            rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replace all of the bucket's rules (S3 PutBucketLifecycleConfiguration).
+
+        Each dict has the REST field names; names must be unique (409 otherwise).
+        """
+        if len(rules) > MAX_RULES:
+            raise Invalid(f"at most {MAX_RULES} lifecycle rules per bucket", s3_code="MalformedXML")
+        checked = [validate_rule(rule) for rule in rules]
+        bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
+        rows = await self.kosha.db.write(sql.replace_rules, bucket.name,
+                                         [self._row(bucket, values) for values in checked])
+        return [rule_json(r) for r in rows]
+
+    async def delete_rules(self, principal: Principal, bucket_ref: str) -> None:
+        """Remove every rule of the bucket (S3 DeleteBucketLifecycle)."""
+        bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
+        await self.kosha.db.write(sql.delete_all, bucket.name)
+
+    def _row(self, bucket: Bucket, values: dict[str, Any]) -> dict[str, Any]:
+        return dict(values, rule_id=new_id(), bucket=bucket.name, created_at=self.kosha.clock.now())
+
+    # -- enforcement ------------------------------------------------------------------------
+    def run_once(self, now: float | None = None) -> dict[str, int]:
+        """Apply every enabled rule once, as of `now` (default: the clock). Call from a thread.
+
+        Answers counts: rules applied, current versions expired, noncurrent versions removed,
+        delete markers removed, multipart uploads aborted.
+        """
+        now = self.kosha.clock.now() if now is None else now
+        totals = {"rules": 0, "expired": 0, "noncurrent_removed": 0, "delete_markers_removed": 0,
+                  "uploads_aborted": 0}
+        for rule in self.kosha.db.read_sync(sql.enabled_rules):
+            totals["rules"] += 1
+            try:
+                self._apply(rule, now, totals)
+            except Exception:  # one broken bucket must not stop the others
+                log.exception("lifecycle rule %s on bucket %s failed", rule.rule_id, rule.bucket)
+        return totals
+
+    def _apply(self, rule: Row[Any], now: float, totals: dict[str, int]) -> None:
+        bucket, prefix = rule.bucket, rule.prefix or ""
+        if rule.expiration_days is not None:
+            cutoff = now - rule.expiration_days * DAY
+            totals["expired"] += self._until_done(
+                lambda conn: sql.expire_current(conn, bucket, prefix, cutoff, now))
+        if rule.noncurrent_days is not None:
+            totals["noncurrent_removed"] += self._noncurrent(rule, now)
+        if rule.expired_obj_delete_marker:
+            totals["delete_markers_removed"] += self._until_done(
+                lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now))
+        if rule.delete_incomplete_mpu is not None:
+            cutoff = now - rule.delete_incomplete_mpu * DAY
+            totals["uploads_aborted"] += self._until_done(
+                lambda conn: sql.abort_stale_uploads(conn, bucket, prefix, cutoff))
+
+    def _until_done(self, step: Callable[[Any], tuple[int, list[str], bool]]) -> int:
+        """Run a batched step in write transactions until it reports nothing more to do."""
+        done = 0
+        while True:
+            count, freed, more = self.kosha.db.write_sync(step)
+            self.kosha.blobs.delete_sync(freed)
+            done += count
+            if not more or count == 0:
+                return done
+
+    def _noncurrent(self, rule: Row[Any], now: float) -> int:
+        cutoff = now - rule.noncurrent_days * DAY
+        keep = rule.newer_noncurrent_versions or 0
+        done, after = 0, None
+        while True:
+            count, freed, after = self.kosha.db.write_sync(
+                sql.expire_noncurrent, rule.bucket, rule.prefix or "", cutoff, keep, after, now)
+            self.kosha.blobs.delete_sync(freed)
+            done += count
+            if after is None:
+                return done
+
+    async def run_forever(self) -> None:
+        """Every `lifecycle_interval` seconds: apply the rules, then collect garbage blobs.
+
+        The work runs in a thread (it uses the synchronous database calls) so the event loop
+        keeps serving requests.
+        """
+        interval = max(1, self.kosha.settings.lifecycle_interval)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                result = await asyncio.to_thread(self.run_once)
+                garbage = await asyncio.to_thread(self.kosha.objects.collect_garbage)
+                log.info("lifecycle run: %s; garbage: %s", result, garbage)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background lifecycle run failed")
+

@@ -1,0 +1,192 @@
+"""Identity policies (the `/internal/kos/v1/policy` family): operator-managed, per account.
+
+A policy belongs to one account: the operator names it with `accountId` when creating it (the
+operator's own account by default). Its KRN is `krn:kos::<account>::policy:<id>`; every lookup
+also accepts the bare id. Names are unique within an account (409). Policies attach only to
+users of their own account. The statement language and its evaluation live in `authz`.
+Deleting a policy detaches it from everyone. Every change clears the compiled-policy cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, Invalid, NotFound, Unprocessable
+from ..ids import new_id, policy_krn
+from ..store import identity as sql
+from .authz import normalize_conditions, normalize_statements
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from .container import Kosha
+
+MAX_NAME = 255
+MAX_BATCH = 100
+Policies = list["Policy"]   # (the `list` method shadows the builtin inside the class)
+
+
+@dataclass(frozen=True)
+class Policy:
+    policy_krn: str
+    policy_id: str
+    account_id: str
+    name: str
+    statements: list[dict[str, Any]]
+    conditions: list[dict[str, Any]]
+    created_at: float
+    updated_at: float
+    users: list[str] = field(default_factory=list)     # kcids it is attached to
+
+    @classmethod
+    def from_row(cls, row: Row[Any], users: list[str] | None = None) -> Policy:
+        return cls(row.policy_krn, row.policy_id, row.account_id, row.name, row.statements,
+                   row.conditions, row.created_at, row.updated_at, users or [])
+
+
+class PolicyService:
+    def __init__(self, kosha: Kosha) -> None:
+        self.kosha = kosha
+
+    async def create(self, principal: Principal, *, name: Any, statements: Any,
+                     conditions: Any = None, account_id: str | None = None) -> Policy:
+        self.kosha.authz.require_operator(principal)
+        account_id = account_id or principal.account_id
+        if await self.kosha.db.read(sql.get_account, account_id) is None:
+            raise NotFound(f"account {account_id!r} not found")
+        policy_id, now = new_id(), self.kosha.clock.now()
+        values = dict(policy_krn=policy_krn(account_id, policy_id), policy_id=policy_id,
+                      account_id=account_id, name=_name(name),
+                      statements=normalize_statements(statements),
+                      conditions=normalize_conditions(conditions), created_at=now, updated_at=now)
+        row = await self._write_named(sql.insert_policy, values["name"], values)
+        return Policy.from_row(row)
+
+    async def list(self, principal: Principal, *, account_id: str | None = None,
+                   name: str | None = None) -> Policies:
+        self.kosha.authz.require_operator(principal)
+        rows = await self.kosha.db.read(sql.list_policies, account_id, name)
+        return await self._with_users(rows)
+
+    async def get(self, principal: Principal, ref: str) -> Policy:
+        self.kosha.authz.require_operator(principal)
+        return (await self._with_users([await self._row(ref)]))[0]
+
+    async def update(self, principal: Principal, ref: str, *, name: Any = None,
+                     statements: Any = None, conditions: Any = None) -> Policy:
+        """Changes the fields given; the others keep their values."""
+        self.kosha.authz.require_operator(principal)
+        row = await self._row(ref)
+        values: dict[str, Any] = {"updated_at": self.kosha.clock.now()}
+        if name is not None:
+            values["name"] = _name(name)
+        if statements is not None:
+            values["statements"] = normalize_statements(statements)
+        if conditions is not None:
+            values["conditions"] = normalize_conditions(conditions)
+        updated = await self._write_named(sql.update_policy, values.get("name", row.name),
+                                          row.policy_krn, values)
+        self.kosha.authz.forget()
+        return (await self._with_users([updated]))[0]
+
+    async def delete(self, principal: Principal, ref: str) -> None:
+        self.kosha.authz.require_operator(principal)
+        row = await self._row(ref)
+        await self.kosha.db.write(sql.delete_policy, row.policy_krn)
+        self.kosha.authz.forget()
+
+    async def attach(self, principal: Principal, policy_refs: Any, users: Any) -> Policies:
+        """Attach every policy to every user (already attached: left alone)."""
+        return await self._link(principal, policy_refs, users, sql.attach)
+
+    async def detach(self, principal: Principal, policy_refs: Any, users: Any) -> Policies:
+        """Detach every policy from every user (not attached: nothing to do)."""
+        return await self._link(principal, policy_refs, users, sql.detach)
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _link(self, principal: Principal, policy_refs: Any, users: Any, change: Any
+                    ) -> Policies:
+        self.kosha.authz.require_operator(principal)
+        refs = _list_of(policy_refs, "policyKRNs", str)
+        rows = [await self._row(ref) for ref in refs]
+        kcids = await self._users(users)
+        for row in rows:
+            strangers = [k for k, account in kcids.items() if account != row.account_id]
+            if strangers:
+                raise Invalid(f"policy {row.policy_krn} belongs to account {row.account_id}; users "
+                              f"{', '.join(strangers)} are not of that account")
+        await self.kosha.db.write(change, [(r.policy_krn, k) for r in rows for k in kcids])
+        self.kosha.authz.forget()
+        return await self._with_users(rows)
+
+    async def _users(self, users: Any) -> dict[str, str]:
+        """kcid -> account of each `{kcid, krn, accountId}` named; 404 for anyone unknown."""
+        named: dict[str, str | None] = {}
+        for i, user in enumerate(_list_of(users, "users", dict)):
+            kcid, account = _identify(i, user)
+            named[kcid] = account
+        found = await self.kosha.db.read(sql.existing_kcids, list(named))
+        for kcid, account in named.items():
+            if kcid not in found or (account is not None and found[kcid] != account):
+                raise NotFound(f"user {kcid!r} not found" + (f" in account {account!r}" if account else ""))
+        return found
+
+    async def _row(self, ref: Any) -> Row[Any]:
+        row = await self.kosha.db.read(sql.get_policy, ref) if isinstance(ref, str) and ref else None
+        if row is None:
+            raise NotFound(f"policy {ref!r} not found")
+        return row
+
+    async def _with_users(self, rows: Sequence[Row[Any]]) -> Policies:
+        attached = await self.kosha.db.read(sql.attached_users, [r.policy_krn for r in rows])
+        return [Policy.from_row(r, attached.get(r.policy_krn)) for r in rows]
+
+    async def _write_named(self, fn: Any, name: str, *args: Any) -> Row[Any]:
+        """Run an insert or update whose only possible conflict is the name."""
+        try:
+            return await self.kosha.db.write(fn, *args)
+        except IntegrityError:
+            raise Conflict(f"a policy named {name!r} already exists in this account") from None
+
+
+def _name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        raise Unprocessable(f"'name' must be a non-empty string of at most {MAX_NAME} characters")
+    return name.strip()
+
+
+def _list_of(value: Any, what: str, kind: type) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"'{what}' must be a non-empty list")
+    if len(value) > MAX_BATCH:
+        raise Invalid(f"'{what}' holds at most {MAX_BATCH} entries")
+    if not all(isinstance(v, kind) for v in value):
+        raise Unprocessable(f"every entry of '{what}' must be a{'n object' if kind is dict else ' string'}")
+    return value
+
+
+def _identify(index: int, user: dict[str, Any]) -> tuple[str, str | None]:
+    """(kcid, account or None) of a user named by `kcid`, by its KRN, or both, and `accountId`.
+
+    A user KRN is `krn:kos::<account>::user:<kcid>`; whatever is given must agree.
+    """
+    where = f"users[{index}]"
+    kcid, krn, account = user.get("kcid"), user.get("krn"), user.get("accountId")
+    for name, value in (("kcid", kcid), ("krn", krn), ("accountId", account)):
+        if value is not None and not isinstance(value, str):
+            raise Unprocessable(f"{where}.{name} must be a string")
+    if krn:
+        parts = krn.split(":")
+        if len(parts) != 7 or parts[:2] != ["krn", "kos"] or parts[5] != "user" or not parts[6]:
+            raise Unprocessable(f"{where}.krn is not a user KRN")
+        if (kcid and kcid != parts[6]) or (account and account != parts[3]):
+            raise Unprocessable(f"{where}: krn, kcid and accountId do not name the same user")
+        kcid, account = parts[6], parts[3]
+    if not kcid:
+        raise Unprocessable(f"{where} must name a user by 'kcid' or 'krn'")
+    return kcid, account or None

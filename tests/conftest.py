@@ -1,0 +1,276 @@
+"""Shared fixtures: real `python -m kosha serve` processes, and clients logged in to them.
+
+Tests talk to the server over HTTP, as clients do; nothing is mocked.
+
+* `server` (session): one server for the whole run, on free loopback ports, with a temporary
+  data directory and known operator credentials (`server.root_access_key`/`root_secret_key`).
+* `start_server(*flags, env=None, data_dir=None)`: an extra server with its own flags (short
+  session lifetime, a JWT secret, insecure dev auth, ...), stopped after the test; it also has
+  `kill()` (SIGKILL) and `restart()` for crash tests.
+* `root` (session): an `httpx.Client` for the operator. `account`: a fresh account with an admin
+  user; `member`: a non-admin user of that same account. Each is a `KosClient` (an
+  `httpx.Client` with `base_url` and `Authorization: Bearer <session>` set) carrying
+  `account_id`, `kcid`, `krn`, `access_key`, `secret_key`, `session_token`.
+* `new_account(name=None)` / `new_user(account_id, admin=False)`: more of the same.
+* `s3_client(access_key, secret_key)`: a boto3 S3 client for the server's S3 port (path style,
+  region In-Bangalore-1).
+
+Activating a key again ends its previous session, so the fixture clients re-activate once and
+retry when their own token is refused (401). Tests about session expiry or deactivation should
+therefore send explicit tokens, not rely on a fixture client failing. Failed activations are
+rate-limited per client address (all tests come from 127.0.0.1): tests that fail activations
+on purpose should use a `start_server` server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ROOT_ACCESS_KEY = "KOSTESTROOT000000001"
+ROOT_SECRET_KEY = "test-root-secret-0123456789abcdefghijklm"
+REGION = "In-Bangalore-1"
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class KoshaServer:
+    """One `python -m kosha serve` process on loopback ports; restartable on the same data."""
+
+    def __init__(self, data_dir: Path, *flags: str, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.flags = list(flags)
+        self.extra_env = dict(env or {})
+        self.root_access_key = self.extra_env.get("KOSHA_ROOT_ACCESS_KEY", ROOT_ACCESS_KEY)
+        self.root_secret_key = self.extra_env.get("KOSHA_ROOT_SECRET_KEY", ROOT_SECRET_KEY)
+        self.port, self.s3_port = free_port(), free_port()
+        self.kos_url = f"http://127.0.0.1:{self.port}"
+        self.s3_url = f"http://127.0.0.1:{self.s3_port}"
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> KoshaServer:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "KOSHA_LOG_LEVEL": "warning",
+               "KOSHA_ROOT_ACCESS_KEY": self.root_access_key,
+               "KOSHA_ROOT_SECRET_KEY": self.root_secret_key, **self.extra_env}
+        command = [sys.executable, "-m", "kosha", "serve", "--data", str(self.data_dir),
+                   "--host", "127.0.0.1", "--port", str(self.port),
+                   "--s3-port", str(self.s3_port), *self.flags]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"kosha exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.kos_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"kosha did not become healthy in {START_TIMEOUT}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not exit within ten seconds."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> KoshaServer:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- clients -----------------------------------------------------------------------------
+    def http(self, **kwargs: Any) -> httpx.Client:
+        """A plain client for the KOS port, with no credentials."""
+        return httpx.Client(base_url=self.kos_url, timeout=30, **kwargs)
+
+    def activate(self, access_key: str, secret_key: str) -> dict[str, Any]:
+        response = httpx.post(f"{self.kos_url}/kos/v1/sessions/activate", timeout=30,
+                              json={"accessKey": access_key, "secretKey": secret_key})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def login(self, access_key: str, secret_key: str, **identity: Any) -> KosClient:
+        return KosClient(self, access_key, secret_key, **identity)
+
+
+class _SessionAuth(httpx.Auth):
+    """Sends the client's session; re-activates once if that session was ended elsewhere."""
+
+    def __init__(self, client: KosClient) -> None:
+        self.client = client
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        own = f"Bearer {self.client.session_token}"
+        response = yield request
+        if response.status_code == 401 and request.headers.get("authorization") == own:
+            self.client.relogin()
+            request.headers["Authorization"] = f"Bearer {self.client.session_token}"
+            yield request
+
+
+class KosClient(httpx.Client):
+    """An httpx client for the KOS port logged in with an access key, and who it is."""
+
+    def __init__(self, server: KoshaServer, access_key: str, secret_key: str, *,
+                 account_id: str = "", kcid: str = "", krn: str = "", name: str = "",
+                 admin: bool = False) -> None:
+        super().__init__(base_url=server.kos_url, timeout=30)
+        self.server = server
+        self.access_key, self.secret_key = access_key, secret_key
+        self.account_id, self.kcid, self.krn, self.name, self.admin = account_id, kcid, krn, name, admin
+        self.session_token = ""
+        self.relogin()
+        self.auth = _SessionAuth(self)
+
+    def relogin(self) -> None:
+        self.session_token = self.server.activate(self.access_key, self.secret_key)["sessionToken"]
+        self.headers["Authorization"] = f"Bearer {self.session_token}"
+
+
+def _check(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return dict(response.json())
+
+
+def create_account(root: httpx.Client, name: str | None = None) -> str:
+    body = _check(root.post("/internal/kos/v1/accounts",
+                            json={"name": name or f"acct-{uuid.uuid4().hex[:8]}"}), 201)
+    return str(body["account_id"])
+
+
+def create_user(server: KoshaServer, root: httpx.Client, account_id: str, *,
+                admin: bool = False, name: str | None = None) -> KosClient:
+    body = _check(root.post(f"/internal/kos/v1/accounts/{account_id}/users",
+                            json={"name": name or f"user-{uuid.uuid4().hex[:8]}", "admin": admin}),
+                  201)
+    return server.login(body["access_key"], body["secret_key"], account_id=account_id,
+                        kcid=body["kcid"], krn=body["krn"], name=body["name"], admin=admin)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KoshaServer]:
+    instance = KoshaServer(tmp_path_factory.mktemp("kosha") / "data").start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[Callable[..., KoshaServer]]:
+    started: list[KoshaServer] = []
+
+    def start(*flags: str, env: dict[str, str] | None = None,
+              data_dir: Path | None = None) -> KoshaServer:
+        instance = KoshaServer(data_dir or tmp_path_factory.mktemp("kosha-extra") / "data",
+                               *flags, env=env)
+        started.append(instance)
+        return instance.start()
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+@pytest.fixture(scope="session")
+def root(server: KoshaServer) -> Iterator[KosClient]:
+    client = server.login(server.root_access_key, server.root_secret_key,
+                          account_id="000000000000", admin=True, name="operator")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def new_account(server: KoshaServer, root: KosClient) -> Iterator[Callable[..., KosClient]]:
+    """Factory: a fresh account and its admin user, logged in."""
+    made: list[KosClient] = []
+
+    def make(name: str | None = None) -> KosClient:
+        client = create_user(server, root, create_account(root, name), admin=True)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def new_user(server: KoshaServer, root: KosClient) -> Iterator[Callable[..., KosClient]]:
+    """Factory: another user (member unless admin=True) of an existing account, logged in."""
+    made: list[KosClient] = []
+
+    def make(account_id: str, admin: bool = False) -> KosClient:
+        client = create_user(server, root, account_id, admin=admin)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def account(new_account: Callable[..., KosClient]) -> KosClient:
+    return new_account()
+
+
+@pytest.fixture
+def member(new_user: Callable[..., KosClient], account: KosClient) -> KosClient:
+    return new_user(account.account_id)
+
+
+@pytest.fixture
+def s3_client(server: KoshaServer) -> Callable[..., Any]:
+    import boto3
+    from botocore.config import Config
+
+    def make(access_key: str, secret_key: str, **config: Any) -> Any:
+        return boto3.client(
+            "s3", endpoint_url=server.s3_url, region_name=REGION,
+            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+                          retries={"max_attempts": 1}, **config))
+
+    return make
