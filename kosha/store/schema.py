@@ -12,6 +12,9 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey, In
 
 metadata = MetaData()
 
+# Object keys sort by their UTF-8 bytes, as S3 lists them: SQLite's default; "C" on PostgreSQL.
+KeyText = Text().with_variant(Text(collation="C"), "postgresql")
+
 accounts = Table(
     "accounts", metadata,
     Column("account_id", String(32), primary_key=True),
@@ -89,7 +92,7 @@ objects = Table(
     "objects", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("bucket", String(63), nullable=False),
-    Column("key", Text, nullable=False),
+    Column("key", KeyText, nullable=False),
     Column("version_id", String(32), nullable=False),
     Column("is_latest", Boolean, nullable=False),
     Column("is_delete_marker", Boolean, nullable=False, default=False),
@@ -117,7 +120,7 @@ multipart_uploads = Table(
     "multipart_uploads", metadata,
     Column("upload_id", String(64), primary_key=True),
     Column("bucket", String(63), nullable=False),
-    Column("key", Text, nullable=False),
+    Column("key", KeyText, nullable=False),
     Column("owner", String(64)),
     Column("content_type", String(255)),
     Column("headers", JSON),
