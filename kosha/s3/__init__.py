@@ -1,0 +1,39 @@
+"""The S3 endpoint (`kosha serve --s3-port`, default 9000) over the same buckets and objects as
+the KOS REST API.
+
+Layout (like Garage's `src/api/s3`): `app.py` is a raw ASGI app (parse → address → route →
+authenticate → one handler → send); `router.py` maps method, path/Host and query subresources to
+an operation; `error.py` is the one place domain errors become S3 XML; `auth.py` glues the SigV4
+verifier in `signature/` to access keys; one module per family of operations.
+
+Choices where S3 leaves room or Kosha differs (the behaviour clients see):
+
+- Addressing: path style always; virtual-hosted style (`<bucket>.<domain>`) when `--s3-domain`
+  is set.
+- Authentication: SigV4 header and pre-signed (query) auth, aws-chunked uploads (signed chunks,
+  unsigned and signed trailers), `x-amz-content-sha256`, `Content-MD5`, `x-amz-checksum-*`.
+  Signature V2 (header, query or POST form) is refused with `InvalidRequest`. The signing region
+  is not checked: clients configured for `us-east-1` work as well as ones configured with a
+  Kosha region name.
+- Regions: `LocationConstraint` naming a configured region puts the bucket there; any other
+  value (an AWS region name from a client configured for AWS) uses the default region.
+  `GetBucketLocation` answers the bucket's Kosha region.
+- Owners: the canonical user ID of a bucket or object owner is the owning user's `kcid`; it is
+  also the DisplayName.
+- ACLs: canned ACLs only (`private`, `public-read`, `public-read-write`, `authenticated-read`;
+  objects also `bucket-owner-read`, `bucket-owner-full-control`, `aws-exec-read`). A bucket's
+  `public-read`/`public-read-write` is its `anonymous_access`: anonymous clients may then read and
+  list it (never write). An AccessControlPolicy document is accepted when it is equivalent to a
+  canned ACL; explicit grants (`x-amz-grant-*`, other grantees) are NotImplemented.
+- Lifecycle: S3 lifecycle configurations are the KOS lifecycle rules (ID ↔ name, prefix
+  filters, expiration days, expired delete markers, noncurrent expiration, aborting incomplete
+  uploads). Transitions, date-based expiry and tag/size filters are NotImplemented.
+- CORS rules are stored on the bucket in S3's vocabulary; preflight needs no credentials.
+- Listings: `encoding-type=url` encodes keys like S3 (`quote(key, safe="/-_.~")`); v2
+  continuation tokens are opaque (base64 of the last key or prefix returned); an empty
+  `continuation-token` lists from the start.
+- Not implemented (standard `NotImplemented` error, 501): server-side encryption, object lock,
+  website, logging, notification, replication, bucket policies as JSON documents (Kosha's bucket
+  policies are the KOS address allow-lists), inventory, analytics, metrics, select, restore,
+  torrent, GetObjectAttributes.
+"""

@@ -154,7 +154,7 @@ async def get_object_acl(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
     version = await req.kosha.objects.head(req.principal, bucket.name, req.key,
-                                           req.query.get("versionId"),
+                                           req.version_id(),
                                            action="kos:GetObjectAcl")
     resp = xml_response(policy_document(version.owner or bucket.owner, version.acl,
                                         bucket.owner))
@@ -166,7 +166,7 @@ async def get_object_acl(req: S3Request) -> S3Response:
 async def put_object_acl(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
-    version_id = req.query.get("versionId")
+    version_id = req.version_id()
     current = await req.kosha.objects.head(req.principal, bucket.name, req.key, version_id,
                                            action="kos:PutObjectAcl")
     acl = await _requested_acl(req, current.owner or bucket.owner, bucket=False)

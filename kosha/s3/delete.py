@@ -14,7 +14,7 @@ async def delete_object(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
     result = await req.kosha.objects.delete(req.principal, bucket.name, req.key,
-                                            req.query.get("versionId"),
+                                            req.version_id(),
                                             if_match=req.headers.get("if-match"))
     resp = empty_response(204)
     if result.delete_marker:

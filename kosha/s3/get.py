@@ -81,7 +81,7 @@ async def _get(req: S3Request, head: bool) -> S3Response:
                           "requests.", s3_code="InvalidRequest")
     part_number = req.int_query("partNumber", None, lo=1, hi=10000) if q else None
     version = await req.kosha.objects.head(req.principal, bucket.name, req.key,
-                                           q.get("versionId") if q else None)
+                                           req.version_id())
     try:
         evaluate_read(req.headers, version)
     except NotModified:

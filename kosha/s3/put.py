@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Invalid, KoshaError, NotImplementedYet
+from ..errors import Invalid, KoshaError, NotFound, NotImplementedYet, PreconditionFailed
 from ..services.models import ObjectVersion
 from . import tagging
 from .acl import canned_from_headers
@@ -150,10 +150,19 @@ async def put_object(req: S3Request) -> S3Response:
         raise NotImplementedYet("If-None-Match on PUT supports only '*'",
                                 s3_code="NotImplemented")
     payload = req.payload()
-    version = await req.kosha.objects.put(
-        req.principal, bucket.name, req.key, payload, expected_size=length,
-        checksums=checksum_finalizer(payload), if_match=req.headers.get("if-match"),
-        if_none_match=if_none_match, **attrs)
+    if_match = req.headers.get("if-match")
+    try:
+        version = await req.kosha.objects.put(
+            req.principal, bucket.name, req.key, payload, expected_size=length,
+            checksums=checksum_finalizer(payload), if_match=if_match,
+            if_none_match=if_none_match, **attrs)
+    except NotFound as e:
+        # RFC 7232 §3.1: If-Match with no current representation is a failed precondition.
+        if if_match is not None and e.s3_code == "NoSuchKey":
+            raise PreconditionFailed("At least one of the pre-conditions you specified did not "
+                                     "hold", s3_code="PreconditionFailed",
+                                     Condition="If-Match") from None
+        raise
     resp = empty_response(200)
     version_headers(resp, version, bool(bucket.versioning))
     add_checksum_headers(resp, version.checksums)

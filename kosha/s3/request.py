@@ -165,6 +165,14 @@ class S3Request:
                 raise TooLarge("Your request was too big.", s3_code="MaxMessageLengthExceeded")
         return bytes(buf)
 
+    def version_id(self) -> str | None:
+        """The `versionId` query parameter (None when absent; empty is an error, as in S3)."""
+        vid = self.query.get("versionId")
+        if vid == "":
+            raise Invalid("Version id cannot be the empty string", s3_code="InvalidArgument",
+                          ArgumentName="versionId", ArgumentValue="")
+        return vid
+
     def int_query(self, name: str, default: int | None = None, *, lo: int | None = None,
                   hi: int | None = None, code: str = "InvalidArgument") -> int | None:
         raw = self.query.get(name)

@@ -102,7 +102,7 @@ async def get_object_tagging(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
     version = await req.kosha.objects.head(req.principal, bucket.name, req.key,
-                                           req.query.get("versionId"),
+                                           req.version_id(),
                                            action="kos:GetObjectTagging")
     resp = xml_response(document(version.tags))
     if bucket.versioning:
@@ -114,7 +114,7 @@ async def put_object_tagging(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
     tags = parse_document(await req.read_body(64 * 1024), MAX_OBJECT_TAGS)
-    version_id = req.query.get("versionId")
+    version_id = req.version_id()
     current = await req.kosha.objects.head(req.principal, bucket.name, req.key, version_id,
                                            action="kos:PutObjectTagging")
     updated = await req.kosha.objects.update_version(req.principal, bucket.name, req.key,
@@ -128,7 +128,7 @@ async def put_object_tagging(req: S3Request) -> S3Response:
 async def delete_object_tagging(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
-    version_id = req.query.get("versionId")
+    version_id = req.version_id()
     current = await req.kosha.objects.head(req.principal, bucket.name, req.key, version_id,
                                            action="kos:DeleteObjectTagging")
     updated = await req.kosha.objects.update_version(req.principal, bucket.name, req.key,

@@ -165,3 +165,83 @@ def _used(bucket_json):
         if k in b:
             return int(b[k])
     raise AssertionError(f"no usedCapacity in {bucket_json}")
+
+
+def _trailer_put(s3, bucket: str, key: str, data: bytes, *, signed: bool, crc: str | None = None,
+                 chunk: int = 8192, query: str = ""):
+    """An aws-chunked PUT with an x-amz-checksum-crc32 trailer (signed or unsigned chunks)."""
+    import base64
+    import zlib
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    creds = s3._request_signer._credentials
+    url = f"{s3.meta.endpoint_url}/{bucket}/{key}" + (f"?{query}" if query else "")
+    crc = crc or base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    mode = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" if signed
+            else "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    headers = {"x-amz-content-sha256": mode, "content-encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(len(data)),
+               "x-amz-trailer": "x-amz-checksum-crc32"}
+    req = AWSRequest(method="PUT", url=url, headers=headers)
+    SigV4Auth(creds, "s3", REGION).add_auth(req)
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    out = bytearray()
+    if not signed:
+        for c in chunks:
+            out += f"{len(c):x}\r\n".encode() + c + (b"\r\n" if c else b"")
+        out += f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    else:
+        seed = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+        amz_date = req.headers["X-Amz-Date"]
+        scope = f"{amz_date[:8]}/{REGION}/s3/aws4_request"
+        k = ("AWS4" + creds.secret_key).encode()
+        for part in (amz_date[:8], REGION, "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        empty = hashlib.sha256(b"").hexdigest()
+        prev = seed
+        for c in chunks:
+            sts = (f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{prev}\n{empty}\n"
+                   f"{hashlib.sha256(c).hexdigest()}")
+            prev = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+            out += f"{len(c):x};chunk-signature={prev}\r\n".encode() + c + (b"\r\n" if c else b"")
+        trailer = f"x-amz-checksum-crc32:{crc}\n"
+        sts = (f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{prev}\n"
+               f"{hashlib.sha256(trailer.encode()).hexdigest()}")
+        tsig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+        out += f"x-amz-checksum-crc32:{crc}\r\nx-amz-trailer-signature:{tsig}\r\n\r\n".encode()
+    hdrs = dict(req.headers)
+    hdrs["content-length"] = str(len(out))
+    return httpx.put(req.url, headers=hdrs, content=bytes(out), timeout=60)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_aws_chunked_trailer_checksum(s3, bucket, signed):
+    data = b"trailing checksum " * 5000
+    r = _trailer_put(s3, bucket, "tr", data, signed=signed)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-amz-checksum-crc32"]
+    h = s3.head_object(Bucket=bucket, Key="tr", ChecksumMode="ENABLED")
+    assert h["ChecksumCRC32"] == r.headers["x-amz-checksum-crc32"]
+    assert s3.get_object(Bucket=bucket, Key="tr")["Body"].read() == data
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_aws_chunked_wrong_trailer_checksum_stores_nothing(s3, bucket, signed):
+    r = _trailer_put(s3, bucket, "bad", b"x" * 50000, signed=signed, crc="AAAAAA==")
+    assert r.status_code == 400 and "<Code>BadDigest</Code>" in r.text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="bad")
+
+
+def test_aws_chunked_upload_part(s3, bucket):
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mpt", ChecksumAlgorithm="CRC32")["UploadId"]
+    data = b"part data " * 1000
+    r = _trailer_put(s3, bucket, "mpt", data, signed=True,
+                     query=f"partNumber=1&uploadId={uid}")
+    assert r.status_code == 200, r.text
+    etag = r.headers["etag"]
+    crc = r.headers["x-amz-checksum-crc32"]
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mpt", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": etag, "ChecksumCRC32": crc}]})
+    assert done["ChecksumCRC32"].endswith("-1")
+    assert s3.get_object(Bucket=bucket, Key="mpt")["Body"].read() == data

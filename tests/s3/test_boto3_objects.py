@@ -281,3 +281,20 @@ def test_last_modified_and_listing_shape(s3, bucket):
     obj = s3.list_objects(Bucket=bucket)["Contents"][0]
     assert abs(obj["LastModified"].timestamp() - before) < 60
     assert obj["Owner"]["ID"] and obj["StorageClass"] == "STANDARD"
+
+
+def test_put_if_match_on_missing_key_is_412(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch='"abc"')
+    assert err(e) == (412, "PreconditionFailed")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="absent")
+    assert err(e) == (404, "NoSuchKey")
+
+
+def test_not_modified_carries_etag(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="nm", Body=b"x")["ETag"]
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="nm", IfNoneMatch=etag)
+    headers = e.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["etag"] == etag and headers["x-amz-request-id"]
