@@ -39,9 +39,10 @@ def _sqlite_engine(url: str, *, writer: bool) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+    if writer:  # readers run each statement in its own implicit transaction: no BEGIN round trip
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -70,8 +71,7 @@ class Database:
     # -- reads ------------------------------------------------------------------------------
     def read_sync(self, fn: Work[T], *args: Any) -> T:
         with self.read_engine.connect() as conn:
-            with conn.begin():
-                return fn(conn, *args)
+            return fn(conn, *args)
 
     async def read(self, fn: Work[T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -121,30 +121,36 @@ class Database:
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[Any]) -> None:
-        results: list[Any] = [None] * len(batch)
-        errors: list[BaseException | None] = [None] * len(batch)
-        try:
-            with self.write_engine.connect() as conn, conn.begin():
-                if len(batch) == 1:
-                    fn, args, _fut, _loop = batch[0]
-                    results[0] = fn(conn, *args)
-                else:
-                    for i, (fn, args, _fut, _loop) in enumerate(batch):
-                        savepoint = conn.begin_nested()
-                        try:
-                            results[i] = fn(conn, *args)
-                        except Exception as exc:  # handed to its caller; the others go on
-                            savepoint.rollback()
-                            errors[i] = exc
-                        else:
-                            savepoint.commit()
-        except Exception as exc:  # the unit itself (batch of one) or the commit failed
-            errors = [err or exc for err in errors]
-        for (_fn, _args, fut, loop), result, error in zip(batch, results, errors):
+        """One transaction for the whole batch; if any unit fails, each runs again on its own."""
+        if len(batch) > 1:
+            try:
+                outcomes = self._transaction(batch, isolated=False)
+            except _UnitFailed:
+                outcomes = [self._transaction([item], isolated=True)[0] for item in batch]
+        else:
+            outcomes = self._transaction(batch, isolated=True)
+        for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
             if fut is None:
                 loop(result, error)  # write_sync's callback
             else:
                 loop.call_soon_threadsafe(_resolve, fut, result, error)
+
+    def _transaction(self, batch: list[Any], isolated: bool) -> list[tuple[Any, BaseException | None]]:
+        results: list[Any] = []
+        try:
+            with self.write_engine.connect() as conn, conn.begin():
+                for fn, args, _fut, _loop in batch:
+                    try:
+                        results.append(fn(conn, *args))
+                    except Exception as exc:
+                        if not isolated:
+                            raise _UnitFailed() from exc
+                        raise
+        except _UnitFailed:
+            raise
+        except Exception as exc:  # the unit (isolated) or the commit failed: every caller hears it
+            return [(None, exc)] * len(batch)
+        return [(r, None) for r in results]
 
     def close(self) -> None:
         self._queue.put((None, (), None, None))  # type: ignore[arg-type]
@@ -153,6 +159,10 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+class _UnitFailed(Exception):
+    """One unit of a grouped transaction failed: the group is rolled back and run unit by unit."""
 
 
 def _resolve(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
