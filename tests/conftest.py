@@ -6,7 +6,11 @@ Tests talk to the server over HTTP, as clients do; nothing is mocked.
   data directory and known operator credentials (`server.root_access_key`/`root_secret_key`).
 * `start_server(*flags, env=None, data_dir=None)`: an extra server with its own flags (short
   session lifetime, a JWT secret, insecure dev auth, ...), stopped after the test; it also has
-  `kill()` (SIGKILL) and `restart()` for crash tests.
+  `kill()` (SIGKILL) and `restart()` for crash tests. `server_factory` is the same for
+  module- or session-scoped fixtures.
+* Every server has `operator()` (a client logged in as its operator), `new_account(root)` and
+  `new_user(root, account_id, admin=False)`, so tests never need to import this module (two
+  `conftest` modules exist, and `from conftest import ...` may find the other one).
 * `root` (session): an `httpx.Client` for the operator. `account`: a fresh account with an admin
   user; `member`: a non-admin user of that same account. Each is a `KosClient` (an
   `httpx.Client` with `base_url` and `Authorization: Bearer <session>` set) carrying
@@ -25,6 +29,7 @@ on purpose should use a `start_server` server.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -42,13 +47,35 @@ REPO = Path(__file__).resolve().parents[1]
 ROOT_ACCESS_KEY = "KOSTESTROOT000000001"
 ROOT_SECRET_KEY = "test-root-secret-0123456789abcdefghijklm"
 REGION = "In-Bangalore-1"
+OPERATOR_ACCOUNT_ID = "000000000000"
 START_TIMEOUT = 30.0
+START_ATTEMPTS = 5
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port below the ephemeral range, so no outgoing connection can take it
+    between now and the server binding it (other test runs may still race: see `start`)."""
+    floor = _ephemeral_floor()
+    for _ in range(100):
+        port = random.randrange(20000, floor) if floor > 20100 else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError("no free loopback port")
+
+
+class _PortTaken(Exception):
+    pass
 
 
 class KoshaServer:
@@ -61,12 +88,28 @@ class KoshaServer:
         self.root_access_key = self.extra_env.get("KOSHA_ROOT_ACCESS_KEY", ROOT_ACCESS_KEY)
         self.root_secret_key = self.extra_env.get("KOSHA_ROOT_SECRET_KEY", ROOT_SECRET_KEY)
         self.port, self.s3_port = free_port(), free_port()
-        self.kos_url = f"http://127.0.0.1:{self.port}"
-        self.s3_url = f"http://127.0.0.1:{self.s3_port}"
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def kos_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
     def start(self) -> KoshaServer:
+        """Start and wait for /healthz; if a port was taken meanwhile, retry on new ports."""
+        for _attempt in range(START_ATTEMPTS):
+            try:
+                self._launch()
+                return self
+            except _PortTaken:
+                self.port, self.s3_port = free_port(), free_port()
+        raise RuntimeError(f"kosha could not bind its ports:\n{self.log()}")
+
+    def _launch(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO), "KOSHA_LOG_LEVEL": "warning",
                "KOSHA_ROOT_ACCESS_KEY": self.root_access_key,
                "KOSHA_ROOT_SECRET_KEY": self.root_secret_key, **self.extra_env}
@@ -74,25 +117,34 @@ class KoshaServer:
                    "--host", "127.0.0.1", "--port", str(self.port),
                    "--s3-port", str(self.s3_port), *self.flags]
         with open(self.log_path, "ab") as log:
+            offset = log.tell()
             self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log,
                                             stderr=subprocess.STDOUT)
-        self._wait_healthy()
-        return self
+        self._wait_healthy(offset)
 
-    def _wait_healthy(self) -> None:
+    def _wait_healthy(self, log_offset: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
+                if "address already in use" in self.log()[log_offset:]:
+                    raise _PortTaken()
                 raise RuntimeError(f"kosha exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.kos_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+            if self._healthy():
+                return
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"kosha did not become healthy in {START_TIMEOUT}s:\n{self.log()}")
+
+    def _healthy(self) -> bool:
+        """/healthz answers on the KOS port and the S3 port accepts connections."""
+        try:
+            if httpx.get(f"{self.kos_url}/healthz", timeout=1).status_code != 200:
+                return False
+            socket.create_connection(("127.0.0.1", self.s3_port), timeout=1).close()
+        except (httpx.TransportError, OSError):
+            return False
+        return True
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit within ten seconds."""
@@ -130,6 +182,20 @@ class KoshaServer:
 
     def login(self, access_key: str, secret_key: str, **identity: Any) -> KosClient:
         return KosClient(self, access_key, secret_key, **identity)
+
+    def operator(self) -> KosClient:
+        """A client logged in as this server's operator (a session of its root key)."""
+        return self.login(self.root_access_key, self.root_secret_key,
+                          account_id=OPERATOR_ACCOUNT_ID, admin=True, name="operator")
+
+    def new_account(self, root: httpx.Client, name: str | None = None) -> str:
+        """Create an account through the operator client `root`; its id."""
+        return create_account(root, name)
+
+    def new_user(self, root: httpx.Client, account_id: str, *, admin: bool = False,
+                 name: str | None = None) -> KosClient:
+        """Create a user through the operator client `root`, logged in with its first key."""
+        return create_user(self, root, account_id, admin=admin, name=name)
 
 
 class _SessionAuth(httpx.Auth):
@@ -196,27 +262,46 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KoshaServer]:
     instance.stop()
 
 
-@pytest.fixture
-def start_server(tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[Callable[..., KoshaServer]]:
-    started: list[KoshaServer] = []
+class _ServerPool:
+    """Starts extra servers and stops them all when its fixture ends."""
 
-    def start(*flags: str, env: dict[str, str] | None = None,
-              data_dir: Path | None = None) -> KoshaServer:
-        instance = KoshaServer(data_dir or tmp_path_factory.mktemp("kosha-extra") / "data",
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.started: list[KoshaServer] = []
+
+    def __call__(self, *flags: str, env: dict[str, str] | None = None,
+                 data_dir: Path | None = None) -> KoshaServer:
+        instance = KoshaServer(data_dir or self.tmp_path_factory.mktemp("kosha-extra") / "data",
                                *flags, env=env)
-        started.append(instance)
+        self.started.append(instance)
         return instance.start()
 
-    yield start
-    for instance in started:
-        instance.stop()
+    def stop_all(self) -> None:
+        for instance in self.started:
+            instance.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KoshaServer]]:
+    """`start_server(*flags, env=None, data_dir=None)`: a server stopped after the test."""
+    pool = _ServerPool(tmp_path_factory)
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="session")
+def server_factory(tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[Callable[..., KoshaServer]]:
+    """The same, for module- or session-scoped fixtures: servers live until the run ends
+    (or until their `stop()`)."""
+    pool = _ServerPool(tmp_path_factory)
+    yield pool
+    pool.stop_all()
 
 
 @pytest.fixture(scope="session")
 def root(server: KoshaServer) -> Iterator[KosClient]:
-    client = server.login(server.root_access_key, server.root_secret_key,
-                          account_id="000000000000", admin=True, name="operator")
+    client = server.operator()
     yield client
     client.close()
 
@@ -227,7 +312,7 @@ def new_account(server: KoshaServer, root: KosClient) -> Iterator[Callable[..., 
     made: list[KosClient] = []
 
     def make(name: str | None = None) -> KosClient:
-        client = create_user(server, root, create_account(root, name), admin=True)
+        client = server.new_user(root, server.new_account(root, name), admin=True)
         made.append(client)
         return client
 
@@ -242,7 +327,7 @@ def new_user(server: KoshaServer, root: KosClient) -> Iterator[Callable[..., Kos
     made: list[KosClient] = []
 
     def make(account_id: str, admin: bool = False) -> KosClient:
-        client = create_user(server, root, account_id, admin=admin)
+        client = server.new_user(root, account_id, admin=admin)
         made.append(client)
         return client
 

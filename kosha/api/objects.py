@@ -44,7 +44,9 @@ from .multipart_form import MultipartForm, boundary_of
 
 BASE = "/kos/v1/buckets/{bucketId}/objects"
 MAX_LIST = 1000
-MAX_PREFIX_FIELD = MAX_KEY_BYTES * 4
+# Key fields are read up to this length so that keys just past 1024 bytes get the key rule's own
+# message (400); anything longer is refused as a malformed field.
+MAX_KEY_FIELD = MAX_KEY_BYTES * 4
 
 
 def _bucket_ref(request: Request) -> str:
@@ -55,7 +57,7 @@ def _key(body: dict[str, Any], *names: str) -> str:
     """The first of `names` present in the body, as an object key (400 if none)."""
     for name in names:
         if body.get(name) is not None:
-            return field(body, name, str, max_length=MAX_KEY_BYTES * 4)  # type: ignore[no-any-return]
+            return field(body, name, str, max_length=MAX_KEY_FIELD)  # type: ignore[no-any-return]
     raise Invalid(f"'{names[0]}' is required")
 
 
@@ -83,7 +85,10 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
                 continue
             if keys:
                 raise Invalid("the 'prefix' field must come before the file parts")
-            prefix = (await part.read(MAX_PREFIX_FIELD)).decode("utf-8", "replace")
+            try:
+                prefix = (await part.read(MAX_KEY_FIELD)).decode("utf-8")
+            except UnicodeDecodeError:
+                raise Invalid("the 'prefix' field is not valid UTF-8") from None
             continue
         if not part.filename:
             raise Invalid("each file part needs a file name (Content-Disposition filename)")

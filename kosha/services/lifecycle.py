@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Invalid, NotFound
 from ..ids import new_id
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .container import Kosha
 
 log = logging.getLogger("kosha.lifecycle")
+T = TypeVar("T")
 DAY = 86400.0
 READ_ACTION = "kos:GetLifecycle"
 WRITE_ACTION = "kos:PutLifecycle"
@@ -58,8 +59,10 @@ def rule_json(row: Row[Any]) -> dict[str, Any]:
 def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
     """Check a complete rule (after defaults and merging) and answer its column values."""
     name = rule.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if name is None:
         raise Invalid("'name' is required")
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("'name' must be a non-empty string")
     if len(name) > MAX_NAME:
         raise Invalid(f"'name' is longer than {MAX_NAME} characters")
     for f in DAY_FIELDS:
@@ -87,6 +90,16 @@ def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _missing(rule_id: str) -> NotFound:
+    return NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
+
+
+def _found(row: T | None, rule_id: str) -> T:
+    if row is None:
+        raise _missing(rule_id)
+    return row
+
+
 class LifecycleService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
@@ -102,10 +115,7 @@ class LifecycleService:
 
     async def get_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> dict[str, Any]:
         bucket = await self._bucket(principal, bucket_ref, READ_ACTION)
-        row = await self.kosha.db.read(sql.get_rule, bucket.name, rule_id)
-        if row is None:
-            raise NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
-        return rule_json(row)
+        return rule_json(_found(await self.kosha.db.read(sql.get_rule, bucket.name, rule_id), rule_id))
 
     async def create_rule(self, principal: Principal, bucket_ref: str, rule: dict[str, Any]) -> dict[str, Any]:
         values = validate_rule(rule)
@@ -116,20 +126,18 @@ class LifecycleService:
     async def update_rule(self, principal: Principal, bucket_ref: str, rule_id: str,
                           changes: dict[str, Any]) -> dict[str, Any]:
         """Fields present in `changes` (null included) replace the rule's; absent ones stay."""
-        current = await self.get_rule(principal, bucket_ref, rule_id)
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        merged = {**current, **{k: v for k, v in changes.items() if k in RULE_FIELDS}}
-        if "name" in changes and changes["name"] is None:
-            merged["name"] = current["name"]
+        current = _found(await self.kosha.db.read(sql.get_rule, bucket.name, rule_id), rule_id)
+        merged = {**rule_json(current), **{k: v for k, v in changes.items() if k in RULE_FIELDS}}
+        if merged["name"] is None:
+            merged["name"] = current.name
         row = await self.kosha.db.write(sql.update_rule, bucket.name, rule_id, validate_rule(merged))
-        if row is None:
-            raise NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
-        return rule_json(row)
+        return rule_json(_found(row, rule_id))
 
     async def delete_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> None:
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
         if not await self.kosha.db.write(sql.delete_rule, bucket.name, rule_id):
-            raise NotFound(f"lifecycle rule {rule_id!r} not found", s3_code="NoSuchLifecycleConfiguration")
+            raise _missing(rule_id)
 
     # -- S3 (whole configuration) -----------------------------------------------------------
     async def replace_rules(self, principal: Principal, bucket_ref: str,

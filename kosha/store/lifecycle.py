@@ -7,6 +7,7 @@ mistake, and a run interrupted half-way can simply run again (idempotent).
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, exists, insert, select, update
@@ -116,7 +117,7 @@ def expire_noncurrent(conn: Connection, bucket: str, prefix: str, cutoff: float,
         versions = conn.execute(select(o).where(o.c.bucket == bucket, o.c.key == key)
                                 .order_by(o.c.seq.desc())).all()
         noncurrent = 0
-        for newer, row in zip(versions, versions[1:]):
+        for newer, row in pairwise(versions):
             if row.is_latest:
                 continue
             noncurrent += 1

@@ -196,7 +196,7 @@ def test_delete_all_of_one_user(root: Any, account: Any, member: Any) -> None:
 def test_delete_all_of_the_operators_own_account_spares_the_key_in_use(
         start_server: Callable[..., Any]) -> None:
     srv = start_server()
-    root = srv.login(srv.root_access_key, srv.root_secret_key)
+    root = srv.operator()
     spare = create(root)["access_key"]
     assert spare in listed(root)
     assert root.delete(ALL).status_code == 204

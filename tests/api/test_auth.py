@@ -120,7 +120,7 @@ def test_jwts_are_refused_when_not_configured(server: Any) -> None:
 
 
 def test_jwt_principal_is_the_named_user(jwt_server: Any) -> None:
-    root = jwt_server.login(jwt_server.root_access_key, jwt_server.root_secret_key)
+    root = jwt_server.operator()
     account_id = root.post("/internal/kos/v1/accounts", json={"name": "jwt"}).json()["account_id"]
     user = root.post(f"/internal/kos/v1/accounts/{account_id}/users",
                      json={"name": "u", "admin": True}).json()

@@ -160,7 +160,8 @@ def test_cli_admin(tmp_path: Path, start_server: Callable[..., Any]) -> None:
     assert account["account_id"] in {a["account_id"] for a in kosha("admin", "accounts", "list", data=data)}
     user = kosha("admin", "users", "create", account["account_id"], "carol", "--admin", data=data)
     assert user["is_admin"] is True and user["access_key"].startswith("KOS") and user["secret_key"]
-    assert [u["kcid"] for u in kosha("admin", "users", "list", account["account_id"], data=data)] == [user["kcid"]]
+    users = kosha("admin", "users", "list", account["account_id"], data=data)
+    assert [u["kcid"] for u in users] == [user["kcid"]]
     mfa = kosha("admin", "mfa", "enable", account["account_id"], data=data)
     assert mfa["otpauth_uri"].startswith("otpauth://") and mfa["secret"]
     kosha("gc", data=data)

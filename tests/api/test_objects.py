@@ -50,6 +50,8 @@ def test_upload_refuses_a_prefix_after_the_files_and_forms_without_files(account
                        files=[("prefix", (None, b"p/"))]).status_code == 400
     nameless = [("file", ("", b"data", "text/plain"))]
     assert account.put(f"{API}/buckets/{bucket}/objects", files=nameless).status_code == 400
+    undecodable = [("prefix", (None, b"\xff/")), ("file", ("f.txt", b"1", "text/plain"))]
+    assert account.put(f"{API}/buckets/{bucket}/objects", files=undecodable).status_code == 400
 
 
 def test_upload_refuses_malformed_multipart(account: Any, bucket: str) -> None:

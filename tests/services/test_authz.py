@@ -78,7 +78,8 @@ def test_conditional_allows_are_ignored_but_denies_apply() -> None:
 
 
 def test_normalisation() -> None:
-    assert normalize_statements([{"Effect": "deny", "Action": "kos:GetObject", "Resource": "x", "Sid": 1}]) == [
+    aws = [{"Effect": "deny", "Action": "kos:GetObject", "Resource": "x", "Sid": 1}]
+    assert normalize_statements(aws) == [
         {"Sid": 1, "effect": "Deny", "actions": ["kos:GetObject"], "resources": ["x"]}]
     assert normalize_statements([{"effect": "Allow", "actions": ["*"]}])[0]["resources"] == ["*"]
     assert normalize_conditions(None) == []
@@ -87,7 +88,8 @@ def test_normalisation() -> None:
 @pytest.mark.parametrize("statements", [
     None, [], {}, "x", [1], [{}], [{"effect": "allowed", "actions": ["kos:*"]}],
     [{"effect": "Allow", "actions": []}], [{"effect": "Allow", "actions": "  "}],
-    [{"effect": "Allow", "actions": ["iam:*"]}], [{"effect": "Allow", "actions": ["kos:*"], "resources": [1]}],
+    [{"effect": "Allow", "actions": ["iam:*"]}],
+    [{"effect": "Allow", "actions": ["kos:*"], "resources": [1]}],
     [{"effect": "Allow", "actions": ["kos:*"]}] * 101,
     [{"effect": "Allow", "actions": ["kos:" + "x" * 3000]}],
 ])

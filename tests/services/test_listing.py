@@ -8,7 +8,6 @@ end in "/" -- in code-point order, each once, deleted keys left out.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
