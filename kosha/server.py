@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 
 import uvicorn
 
@@ -24,10 +25,25 @@ def _uvicorn_config(app: object, host: str, port: int, settings: Settings) -> uv
         app, host=host, port=port, loop="uvloop", http="httptools", lifespan="off",
         access_log=False, log_level=settings.log_level, server_header=False,
         timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
+        proxy_headers=False,  # the client address is the peer's: bucket policies depend on it
     )
 
 
+def _check_ports_free(settings: Settings) -> None:
+    """Fail with a clear message, before any state changes, if a port is taken."""
+    for port, what in ((settings.port, "KOS API"), (settings.s3_port, "S3")):
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((settings.host, port))
+            except OSError as exc:
+                raise SystemExit(f"kosha: cannot listen on {settings.host}:{port} for the {what} "
+                                 f"({exc.strerror}); choose another port with --port/--s3-port") from None
+
+
 async def serve(settings: Settings) -> None:
+    _check_ports_free(settings)
     kosha = Kosha(settings)
     kosha.start()
     servers = [

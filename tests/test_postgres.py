@@ -16,8 +16,6 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from conftest import REGION, KosClient, KoshaServer, create_account, create_user
-
 ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
@@ -30,50 +28,50 @@ def _admin_connection() -> Any:
 
 
 @pytest.fixture(scope="module")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KoshaServer]:
+def pg_server(server_factory: Any) -> Iterator[Any]:
     name = f"kosha_test_{uuid.uuid4().hex[:12]}"
     admin = _admin_connection()
     admin.execute(f'CREATE DATABASE "{name}"')
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    instance = KoshaServer(tmp_path_factory.mktemp("kosha-pg") / "data", "--database-url", url)
     try:
-        yield instance.start()
-    finally:
+        instance = server_factory("--database-url", url)
+        yield instance
         instance.stop()
+    finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 
 @pytest.fixture(scope="module")
-def pg_account(pg_server: KoshaServer) -> Iterator[KosClient]:
-    root = pg_server.login(pg_server.root_access_key, pg_server.root_secret_key, admin=True)
-    client = create_user(pg_server, root, create_account(root), admin=True)
+def pg_account(pg_server: Any) -> Iterator[Any]:
+    root = pg_server.operator()
+    client = pg_server.new_user(root, pg_server.new_account(root), admin=True)
     yield client
     client.close()
     root.close()
 
 
 @pytest.fixture(scope="module")
-def pg_s3(pg_server: KoshaServer, pg_account: KosClient) -> Any:
-    return boto3.client("s3", endpoint_url=pg_server.s3_url, region_name=REGION,
+def pg_s3(pg_server: Any, pg_account: Any) -> Any:
+    return boto3.client("s3", endpoint_url=pg_server.s3_url, region_name="In-Bangalore-1",
                         aws_access_key_id=pg_account.access_key,
                         aws_secret_access_key=pg_account.secret_key,
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
 
 
-def _bucket(client: KosClient, **body: Any) -> str:
+def _bucket(client: Any, **body: Any) -> str:
     name = f"pg-{uuid.uuid4().hex[:10]}"
     response = client.post("/kos/v1/buckets", json={"name": name, **body})
     assert response.status_code == 201, response.text
     return name
 
 
-def test_the_metadata_lives_in_postgresql_not_sqlite(pg_server: KoshaServer, pg_account: KosClient) -> None:
+def test_the_metadata_lives_in_postgresql_not_sqlite(pg_server: Any, pg_account: Any) -> None:
     _bucket(pg_account)
     assert not (Path(pg_server.data_dir) / "kosha.db").exists()
 
 
-def test_objects_written_over_kos_are_read_over_s3(pg_account: KosClient, pg_s3: Any) -> None:
+def test_objects_written_over_kos_are_read_over_s3(pg_account: Any, pg_s3: Any) -> None:
     bucket = _bucket(pg_account)
     response = pg_account.put(f"/kos/v1/buckets/{bucket}/objects", data={"prefix": "docs/"},
                               files={"file": ("a.txt", b"hello postgres", "text/plain")})
@@ -82,7 +80,7 @@ def test_objects_written_over_kos_are_read_over_s3(pg_account: KosClient, pg_s3:
     assert body == b"hello postgres"
 
 
-def test_listing_orders_keys_by_their_bytes_and_rolls_up_folders(pg_account: KosClient, pg_s3: Any) -> None:
+def test_listing_orders_keys_by_their_bytes_and_rolls_up_folders(pg_account: Any, pg_s3: Any) -> None:
     bucket = _bucket(pg_account)
     keys = ["Zebra", "a/1", "a/2", "b", "é", "~tilde"]
     for key in keys:
@@ -94,7 +92,7 @@ def test_listing_orders_keys_by_their_bytes_and_rolls_up_folders(pg_account: Kos
     assert [o["key"] for o in kos["objects"]] == ["a/1", "a/2"]
 
 
-def test_used_capacity_stays_exact_across_overwrite_copy_and_delete(pg_account: KosClient, pg_s3: Any) -> None:
+def test_used_capacity_stays_exact_across_overwrite_copy_and_delete(pg_account: Any, pg_s3: Any) -> None:
     bucket = _bucket(pg_account)
     pg_s3.put_object(Bucket=bucket, Key="k", Body=b"x" * 100_000)
     pg_s3.put_object(Bucket=bucket, Key="k", Body=b"x" * 70_000)
@@ -104,7 +102,7 @@ def test_used_capacity_stays_exact_across_overwrite_copy_and_delete(pg_account: 
     assert used == 70_000
 
 
-def test_versioning_keeps_every_version(pg_account: KosClient, pg_s3: Any) -> None:
+def test_versioning_keeps_every_version(pg_account: Any, pg_s3: Any) -> None:
     bucket = _bucket(pg_account, versioning=True)
     first = pg_s3.put_object(Bucket=bucket, Key="v", Body=b"one")["VersionId"]
     pg_s3.put_object(Bucket=bucket, Key="v", Body=b"two")
@@ -115,7 +113,7 @@ def test_versioning_keeps_every_version(pg_account: KosClient, pg_s3: Any) -> No
     assert old == b"one"
 
 
-def test_multipart_upload_completes_on_postgresql(pg_account: KosClient, pg_s3: Any) -> None:
+def test_multipart_upload_completes_on_postgresql(pg_account: Any, pg_s3: Any) -> None:
     bucket = _bucket(pg_account)
     upload = pg_s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     parts = []

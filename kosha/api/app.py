@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from ..services.container import Kosha
@@ -23,6 +24,7 @@ def build_kos_app(kosha: Kosha) -> Starlette:
         *policies.routes,
         *internal.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+                    middleware=[Middleware(meta.MetricsMiddleware)])
     app.state.kosha = kosha
     return app

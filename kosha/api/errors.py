@@ -20,7 +20,7 @@ def kos_error_response(exc: KoshaError) -> Response:
         body["error"] = exc.message
         body["retryAfter"] = exc.retry_after
         headers["Retry-After"] = str(exc.retry_after)
-    body.update({k: v for k, v in exc.details.items() if k not in body})
+    body.update(exc.details)  # details may refine `code` (e.g. INVALID_CREDENTIALS)
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 

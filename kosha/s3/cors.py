@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Forbidden, Invalid, KoshaError, NotFound
 from ..services.models import Bucket
 from . import xml
 from .request import S3Request, S3Response, empty_response, xml_response
@@ -76,15 +76,12 @@ def add_headers(resp: S3Response, rule: dict[str, Any], origin: str, method: str
 
 async def peek_bucket(req: S3Request, name: str) -> Bucket | None:
     """The bucket without authorization (CORS is answered before and regardless of auth)."""
-    buckets = req.kosha.buckets
-    for attr in ("peek", "_load"):
-        fn = getattr(buckets, attr, None)
-        if fn is not None:
-            try:
-                return await fn(name)
-            except Exception:
-                return None
-    return None
+    if not name:
+        return None
+    try:
+        return await req.kosha.buckets.peek(name)
+    except KoshaError:
+        return None
 
 
 async def preflight(req: S3Request) -> S3Response:

@@ -7,7 +7,6 @@ another account holds is the one place a 409 reveals that it exists.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..ids import bucket_krn, bucket_name_from_ref, validate_bucket_name
 from ..store import buckets as sql
+from .cache import TTLCache
 from .models import Bucket
 from .principal import Principal
 
@@ -30,24 +30,28 @@ MAX_TAGS = 50
 class BucketService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
-        self._cache: dict[str, tuple[float, Bucket]] = {}
+        self._cache: TTLCache[str, Bucket] = TTLCache(CACHE_SECONDS)
 
     # -- lookup -----------------------------------------------------------------------------
     async def _load(self, name: str, fresh: bool = False) -> Bucket | None:
-        hit = self._cache.get(name)
-        now = time.monotonic()
-        if hit is not None and not fresh and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
+        hit = None if fresh else self._cache.get(name)
+        if hit is not None:
+            return hit
         row = await self.kosha.db.read(sql.get, name)
         if row is None:
-            self._cache.pop(name, None)
+            self._cache.pop(name)
             return None
         bucket = Bucket.from_row(row)
-        self._cache[name] = (now, bucket)
+        self._cache.put(name, bucket)
         return bucket
 
+    async def peek(self, name: str) -> Bucket | None:
+        """The bucket of that name, without any check of who asks: for CORS preflights, which
+        carry no credentials and must be answered from the bucket's own CORS rules."""
+        return await self._load(name)
+
     def forget(self, name: str) -> None:
-        self._cache.pop(name, None)
+        self._cache.pop(name)
 
     async def resolve(self, principal: Principal, ref: str, action: str, *, key: str | None = None,
                       fresh: bool = False) -> Bucket:
@@ -168,8 +172,6 @@ def _versioning_state(bucket: Bucket, value: bool | str) -> str:
         return "Suspended" if bucket.versioning else ""
     if value not in ("Enabled", "Suspended"):
         raise Invalid("versioning status must be Enabled or Suspended", s3_code="MalformedXML")
-    if value == "Suspended" and not bucket.versioning:
-        return ""
     return value
 
 
