@@ -13,6 +13,7 @@ import socket
 import uvicorn
 
 from .api.app import build_kos_app
+from .asgi import CloseIfBodyUnread
 from .config import Settings
 from .s3.app import build_s3_app
 from .services.container import Kosha
@@ -47,8 +48,10 @@ async def serve(settings: Settings) -> None:
     kosha = Kosha(settings)
     kosha.start()
     servers = [
-        uvicorn.Server(_uvicorn_config(build_kos_app(kosha), settings.host, settings.port, settings)),
-        uvicorn.Server(_uvicorn_config(build_s3_app(kosha), settings.host, settings.s3_port, settings)),
+        uvicorn.Server(_uvicorn_config(CloseIfBodyUnread(build_kos_app(kosha)), settings.host,
+                                      settings.port, settings)),
+        uvicorn.Server(_uvicorn_config(CloseIfBodyUnread(build_s3_app(kosha)), settings.host,
+                                      settings.s3_port, settings)),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
