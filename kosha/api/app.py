@@ -14,13 +14,13 @@ from .errors import EXCEPTION_HANDLERS
 
 def build_kos_app(kosha: Kosha) -> Starlette:
     routes: list[BaseRoute] = [
+        *objects.routes,           # first: the busiest routes are matched first
         *meta.routes,
         *sessions.routes,
         *access_keys.routes,
         *bucket_policies.routes,   # before buckets: /kos/v1/buckets/policy/{bucketKrn}
         *buckets.routes,
         *lifecycle.routes,
-        *objects.routes,
         *policies.routes,
         *internal.routes,
     ]

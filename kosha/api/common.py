@@ -14,13 +14,13 @@ from ..services.principal import Principal
 
 
 def kosha(request: Request) -> Kosha:
-    return request.app.state.kosha  # type: ignore[no-any-return]
+    return request.scope["app"].state.kosha  # type: ignore[no-any-return]
 
 
 async def principal(request: Request) -> Principal:
     """The authenticated caller (401 if none); see services.auth for what is accepted."""
     return await kosha(request).auth.authenticate_kos(
-        dict(request.headers), client=request.client.host if request.client else "")
+        request.headers, client=request.client.host if request.client else "")
 
 
 async def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:

@@ -24,14 +24,13 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-from email.utils import formatdate
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..clock import iso
+from ..clock import http_date, iso
 from ..errors import Invalid, RangeNotSatisfiable, Unprocessable
 from ..ids import MAX_KEY_BYTES
 from ..s3.conditions import parse_range
@@ -187,7 +186,7 @@ async def download(request: Request) -> Response:
 def _stream(request: Request, version: ObjectVersion) -> Response:
     """The version's bytes, or the one range asked for (206), or 416 with `bytes */size`."""
     headers = {"ETag": version.quoted_etag, "Accept-Ranges": "bytes",
-               "Last-Modified": formatdate(version.last_modified, usegmt=True),
+               "Last-Modified": http_date(version.last_modified),
                "Content-Type": version.content_type or "application/octet-stream"}
     try:
         wanted = parse_range(request.headers.get("range"), version.size)

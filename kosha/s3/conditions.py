@@ -8,14 +8,12 @@ failure is 412. Times compare at one-second resolution (HTTP dates have no fract
 
 from __future__ import annotations
 
-from email.utils import formatdate, parsedate_tz, mktime_tz
+from email.utils import mktime_tz, parsedate_tz
+
+from ..clock import http_date
 
 from ..errors import NotModified, PreconditionFailed, RangeNotSatisfiable
 from ..services.models import ObjectVersion
-
-
-def http_date(ts: float) -> str:
-    return formatdate(ts, usegmt=True)
 
 
 def parse_http_date(value: str | None) -> float | None:

@@ -8,9 +8,9 @@ status S3 uses for that code, `x-amz-request-id` on every answer, and no body fo
 from __future__ import annotations
 
 import logging
-from email.utils import formatdate
 from typing import Any
 
+from ..clock import http_date
 from ..errors import KoshaError
 from .request import S3Request, S3Response
 from .xml import XML_DECL, el, esc
@@ -158,7 +158,7 @@ def error_response(req: S3Request | None, err: KoshaError, *, head: bool = False
             resp.add("allow", "DELETE")
             lm = details.get("last_modified")
             if isinstance(lm, (int, float)):
-                resp.add("last-modified", formatdate(lm, usegmt=True))
+                resp.add("last-modified", http_date(lm))
     if code == "SlowDown":
         retry = getattr(err, "retry_after", None)
         if retry:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Invalid, NotFound
 from ..ids import new_access_key, new_secret_key, user_krn
 from ..store import identity as sql
-from .cache import TTLCache
+from ..cache import TTLCache
 from .principal import ANONYMOUS, Principal
 
 if TYPE_CHECKING:

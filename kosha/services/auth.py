@@ -33,7 +33,7 @@ import jwt
 
 from ..errors import Forbidden, Unauthenticated
 from ..store import identity as sql
-from .cache import TTLCache
+from ..cache import TTLCache
 from .principal import Principal
 
 if TYPE_CHECKING:

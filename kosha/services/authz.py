@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Forbidden, Unauthenticated, Unprocessable
 from ..store import identity as sql
-from .cache import TTLCache
+from ..cache import TTLCache
 from .principal import Principal
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..ids import bucket_krn, bucket_name_from_ref, validate_bucket_name
 from ..store import buckets as sql
-from .cache import TTLCache
+from ..cache import TTLCache
 from .models import Bucket
 from .principal import Principal
 

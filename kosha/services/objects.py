@@ -25,6 +25,7 @@ from .principal import Principal
 if TYPE_CHECKING:
     from .container import Kosha
 
+MEMO_INLINE_BYTES = 8 * 1024
 Checksums = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
 
 
@@ -120,7 +121,8 @@ class ObjectService:
     async def head(self, principal: Principal, bucket_ref: str, key: str,
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, action, key=key)
-        row = await self.kosha.db.read(sql.version, bucket.name, key, version_id)
+        row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.version,
+                                            bucket.name, key, version_id, keep=_small)
         if row is None:
             if version_id is not None:
                 raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
@@ -258,6 +260,11 @@ def _move(conn: Any, bucket: str, src_key: str, dst_key: str, owner: str | None,
     row, freed = sql.copy_version(conn, bucket, src_key, None, bucket, dst_key, {}, now)
     _vid, _marker, more = sql.delete_version(conn, bucket, src_key, None, now, owner)
     return row, freed + more
+
+
+def _small(row: Any) -> bool:
+    """Worth remembering: metadata, and the bytes of objects up to MEMO_INLINE_BYTES."""
+    return row is None or row.inline_data is None or len(row.inline_data) <= MEMO_INLINE_BYTES
 
 
 def _resolve(checksums: Checksums) -> Mapping[str, str]:

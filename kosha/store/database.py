@@ -18,11 +18,15 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool, QueuePool
 
+from ..cache import TTLCache
 from .schema import metadata
 
 T = TypeVar("T")
 Work = Callable[..., T]
 MAX_BATCH = 128
+MEMO_SECONDS = 1.0      # bounds staleness from writers in other processes (the CLI)
+MEMO_ENTRIES = 4096
+_MISS = object()
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> Engine:
@@ -60,6 +64,9 @@ class Database:
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kosha-db-read")
         self._queue: queue.SimpleQueue[tuple[Work[Any], tuple[Any, ...], asyncio.Future[Any] | None,
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
+        self.generation = 0  # bumped after every committed batch of writes in this process
+        self._memo: TTLCache[Any, tuple[int, Any]] | None = (
+            TTLCache(MEMO_SECONDS, MEMO_ENTRIES) if self.is_sqlite else None)
         self._writer = threading.Thread(target=self._write_loop, name="kosha-db-write", daemon=True)
         self._writer.start()
 
@@ -76,6 +83,26 @@ class Database:
     async def read(self, fn: Work[T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self.read_sync, fn, *args)
+
+    async def read_memo(self, key: Any, fn: Work[T], *args: Any,
+                        keep: Callable[[T], bool] = lambda _value: True) -> T:
+        """A read answered from memory while nothing was written since, in this process.
+
+        Only on SQLite, whose one server process sees every write (other processes, such as
+        the CLI, for at most MEMO_SECONDS). With PostgreSQL several processes write, so every
+        read goes to the database. `keep` says whether a value is worth its memory.
+        """
+        memo = self._memo
+        if memo is None:
+            return await self.read(fn, *args)
+        hit = memo.get(key)
+        if hit is not None and hit[0] == self.generation:
+            return hit[1]  # type: ignore[no-any-return]
+        generation = self.generation
+        value = await self.read(fn, *args)
+        if keep(value):
+            memo.put(key, (generation, value))
+        return value
 
     # -- writes -----------------------------------------------------------------------------
     async def write(self, fn: Work[T], *args: Any) -> T:
@@ -129,6 +156,7 @@ class Database:
                 outcomes = [self._transaction([item], isolated=True)[0] for item in batch]
         else:
             outcomes = self._transaction(batch, isolated=True)
+        self.generation += 1  # before any caller hears of its write: later reads miss the memo
         for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
             if fut is None:
                 loop(result, error)  # write_sync's callback
