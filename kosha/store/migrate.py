@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.engine import Engine
+logging.getLogger("alembic").setLevel(logging.WARNING)  # before import: it logs its plugins
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,5 +22,4 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(engine), "head")
