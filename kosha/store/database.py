@@ -64,6 +64,7 @@ class Database:
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kosha-db-read")
         self._queue: queue.SimpleQueue[tuple[Work[Any], tuple[Any, ...], asyncio.Future[Any] | None,
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
+        self._conn: Connection | None = None  # the writer thread's
         self.generation = 0  # bumped after every committed batch of writes in this process
         self._memo: TTLCache[Any, tuple[int, Any]] | None = (
             TTLCache(MEMO_SECONDS, MEMO_ENTRIES) if self.is_sqlite else None)
@@ -165,8 +166,9 @@ class Database:
 
     def _transaction(self, batch: list[Any], isolated: bool) -> list[tuple[Any, BaseException | None]]:
         results: list[Any] = []
+        conn = self._writer_connection()
         try:
-            with self.write_engine.connect() as conn, conn.begin():
+            with conn.begin():
                 for fn, args, _fut, _loop in batch:
                     try:
                         results.append(fn(conn, *args))
@@ -177,12 +179,22 @@ class Database:
         except _UnitFailed:
             raise
         except Exception as exc:  # the unit (isolated) or the commit failed: every caller hears it
+            if conn.invalidated or conn.closed:
+                self._conn = None
             return [(None, exc)] * len(batch)
         return [(r, None) for r in results]
+
+    def _writer_connection(self) -> Connection:
+        """The writer thread's one connection, kept open: no pool checkout per batch."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.write_engine.connect()
+        return self._conn
 
     def close(self) -> None:
         self._queue.put((None, (), None, None))  # type: ignore[arg-type]
         self._writer.join(timeout=10)
+        if self._conn is not None:
+            self._conn.close()
         self._readers.shutdown(wait=True)
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:

@@ -25,10 +25,9 @@ LIST_BATCH = 1000
 _LATEST = select(o).where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest)
 _VERSION = select(o).where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"),
                            o.c.version_id == bindparam("v"))
-_BY_SEQ = select(o).where(o.c.seq == bindparam("s"))
 _RETIRE = update(o).where(o.c.seq == bindparam("s")).values(is_latest=False)
 _DELETE = delete(o).where(o.c.seq == bindparam("s"))
-_INSERT = insert(o)
+_INSERT = insert(o).returning(*o.c)
 _BUCKET_STATE = select(b.c.versioning, b.c.used_capacity, b.c.allocated_capacity).where(
     b.c.name == bindparam("b"))
 _USAGE = update(b).where(b.c.name == bindparam("b")).values(
@@ -162,9 +161,8 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
         values, bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=False,
         size=content.size, etag=content.etag, blobs=content.blobs, inline_data=content.inline_data,
         part_sizes=content.part_sizes, last_modified=now))
+    row = inserted.one()
     _adjust_usage(conn, bucket, bytes_delta + content.size, count_delta + 1, state.allocated_capacity)
-    row = conn.execute(_BY_SEQ, {"s": inserted.inserted_primary_key[0]}).first()
-    assert row is not None
     return row, freed
 
 
