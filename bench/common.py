@@ -71,7 +71,7 @@ def finish_args(args: argparse.Namespace) -> argparse.Namespace:
 
 @contextlib.contextmanager
 def scratch_dir(args: argparse.Namespace, prefix: str) -> Iterator[Path]:
-    base = Path(args.tmp) if args.tmp else BENCH_DIR / "results" / "tmp"
+    base = Path(args.tmp).resolve() if args.tmp else BENCH_DIR / "results" / "tmp"
     base.mkdir(parents=True, exist_ok=True)
     d = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     try:
@@ -88,6 +88,12 @@ def scratch_dir(args: argparse.Namespace, prefix: str) -> Iterator[Path]:
 def banner(title: str) -> None:
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     print(f"== {title}")
+    rev = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %cd", "--date=short"],
+                         capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "kosha"],
+                           capture_output=True, text=True).stdout.strip()
+    print(f"   Kosha at {rev or 'no commit'}"
+          + (f" + {len(dirty.splitlines())} uncommitted file(s) in kosha/" if dirty else ""))
     print(f"   {now}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.machine()}, load avg {os.getloadavg()[0]:.2f}")
 
@@ -313,6 +319,7 @@ def ref_app_cmd(server: str, port: int, workers: int = 1) -> list[str]:
 
 def ref_app(server: str, data_dir: Path, log_dir: Path, name: str | None = None) -> Server:
     port = free_port()
+    data_dir = Path(data_dir).resolve()   # the server runs with cwd=bench/
     data_dir.mkdir(parents=True, exist_ok=True)
     return Server(name or f"ref-{server}", ref_app_cmd(server, port),
                   f"http://{HOST}:{port}/healthz",
@@ -468,6 +475,17 @@ def median(xs: Sequence[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
+def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Median of per-run ratios a[i]/b[i] when both were measured in every run (noise on a
+    shared box hits both figures of one run alike); else the ratio of the medians."""
+    if not a or not b:
+        return None
+    if len(a) == len(b):
+        return median([x / y for x, y in zip(a, b) if y])
+    mb = median(b)
+    return median(a) / mb if mb else None
+
+
 def spread(xs: Sequence[float]) -> str:
     xs = [x for x in xs if x is not None]
     if len(xs) < 2:
@@ -588,6 +606,7 @@ def kosha_server(data_dir: Path, log_dir: Path, name: str = "kosha",
     while s3_port == port:
         s3_port = free_port()
     ak, sk = make_root_keys()
+    data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"KOSHA_ROOT_ACCESS_KEY": ak, "KOSHA_ROOT_SECRET_KEY": sk,
            "KOSHA_LOG_LEVEL": "warning", "PYTHONPATH": str(REPO), **(extra_env or {})}
@@ -601,7 +620,8 @@ def kosha_ready(timeout: float = 20) -> tuple[bool, str]:
     p = subprocess.run([PY, "-m", "kosha", "serve", "--help"], cwd=REPO, capture_output=True,
                        text=True, timeout=60)
     if p.returncode != 0:
-        return False, (p.stderr or p.stdout).strip().splitlines()[-1:][0] if (p.stderr or p.stdout) else "rc!=0"
+        out = (p.stderr or p.stdout or "").strip().splitlines()
+        return False, out[-1] if out else f"exit {p.returncode}"
     with tempfile.TemporaryDirectory(prefix="kosha-probe-") as td:
         k = kosha_server(Path(td) / "data", Path(td), "kosha-probe", timeout=timeout)
         try:
@@ -611,3 +631,26 @@ def kosha_ready(timeout: float = 20) -> tuple[bool, str]:
             return False, str(e)[-800:]
         finally:
             k.server.stop()
+
+
+def markdown_table(rows: list[Row] | list[dict]) -> str:
+    """The rows as a Markdown table (for docs/benchmarks.md); accepts Row or its JSON dict."""
+    out = ["| metric | median | unit | runs (min..max) | reference | ratio | target | |",
+           "| --- | ---: | --- | --- | --- | ---: | --- | --- |"]
+    for r in rows:
+        d = r if isinstance(r, dict) else r.__dict__
+        ratio = d.get("ratio")
+        out.append("| " + " | ".join([
+            d["metric"], fmt(d["value"]), d["unit"], spread(d.get("runs") or []), d.get("ref", ""),
+            "" if ratio is None else f"{ratio:.2f}x", d.get("target", ""),
+            {True: "PASS", False: "MISS", None: ""}[d.get("ok")]]) + " |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    # python bench/common.py results.json  ->  Markdown tables of a script's --json output
+    for name in sys.argv[1:]:
+        data = json.loads(Path(name).read_text())
+        for key, rows in data.items():
+            if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "metric" in rows[0]:
+                print(f"\n<!-- {name}: {key} -->\n{markdown_table(rows)}")

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import loadgen  # noqa: E402
-from common import GiB, MiB, Row  # noqa: E402
+from common import MiB, Row  # noqa: E402
 
 BUCKET = "bench-bucket"
 REGION = "In-Bangalore-1"
@@ -301,8 +301,8 @@ def main() -> None:
                 print(line, flush=True)
             if kp:
                 kp.server.stop()
-                log_errors = [l for l in kp.server.log_tail(400).splitlines()
-                              if "Traceback" in l or "ERROR" in l or "Error" in l]
+                log_errors = [ln for ln in kp.server.log_tail(400).splitlines()
+                              if "Traceback" in ln or "ERROR" in ln or "Error" in ln]
                 if log_errors:
                     print(f"  server log has {len(log_errors)} error lines, last: {log_errors[-1][:200]}")
 
@@ -334,7 +334,7 @@ def table(R: dict, size: int, copy_size: int) -> list[Row]:
     med = {k: common.median(v) for k, v in R.items()}
 
     def ratio(a, b):
-        return med[a] / med[b] if R[a] and R[b] else None
+        return common.paired_ratio(R[a], R[b])
 
     big = f"{size // MiB} MiB"
     rows = [

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -158,7 +157,7 @@ def run_wrk(base_url: str, reqs: list[Req], concurrency: int, duration: float,
         cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration:g}s",
                "--timeout", "10s", "-s", str(script), f"http://{hosthdr}/"]
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60)
-    line = next((l for l in p.stdout.splitlines() if l.startswith("LOADGEN ")), None)
+    line = next((x for x in p.stdout.splitlines() if x.startswith("LOADGEN ")), None)
     if p.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({p.returncode}): {p.stdout[-2000:]} {p.stderr[-2000:]}")
     d = json.loads(line[len("LOADGEN "):])
@@ -234,8 +233,8 @@ def run_aiohttp(base_url: str, reqs: list[Req], concurrency: int, duration: floa
     lat: list[float] = []
     errors = bad = 0
     for _ in procs:
-        l, e, b = q.get(timeout=duration + 120)
-        lat += l
+        lt, e, b = q.get(timeout=duration + 120)
+        lat += lt
         errors += e
         bad += b
     for p in procs:

@@ -93,7 +93,8 @@ def main() -> None:
         v = common.median(data[key])
         r = common.median(data[ref]) if ref in data else None
         rows.append(Row(metric, v, unit, ref=f"uvicorn {common.fmt(r)}" if r else "",
-                        ratio=v / r if r else None, runs=data[key]))
+                        ratio=common.paired_ratio(data[key], data[ref]) if r else None,
+                        runs=data[key]))
 
     for s in up:
         add(f"{s}: 256 MiB upload MD5+fsync" if not args.quick else f"{s}: upload MD5+fsync",
@@ -104,7 +105,7 @@ def main() -> None:
         add(f"{s}: 4 KiB GET", "ops/s", get_ops, s)
     for s in put_ops:
         add(f"{s}: 4 KiB PUT+fsync", "ops/s", put_ops, s)
-    common.print_table(rows, "servers (ratio = server / uvicorn)")
+    common.print_table(rows, "servers (ratio = server / uvicorn, median of per-run ratios)")
 
     for s in lat:
         g = [x for x in lat[s] if x[0] == "GET"]
@@ -123,7 +124,8 @@ def main() -> None:
             r = common.median(one) if one else None
             crow.append(Row(f"{s}: download, {c >> 10} KiB chunks", v, "MB/s",
                             ref=f"1 MiB {common.fmt(r)}" if r else "",
-                            ratio=v / r if r else None, runs=ck[(s, c)]))
+                            ratio=common.paired_ratio(ck[(s, c)], one) if r else None,
+                            runs=ck[(s, c)]))
     common.print_table(crow, "download chunk size (ratio = chunk / 1 MiB chunk)")
     common.write_json(args.json, {"servers": rows, "chunks": crow})
 
