@@ -3,7 +3,8 @@
 What we store is the canned ACL's name (bucket and object versions alike); a grant list sent as
 XML is accepted when it is exactly what a canned ACL would produce, which is what `aws s3api
 put-bucket-acl` round trips and most tools send. Anything finer-grained is NotImplemented rather
-than silently ignored.
+than silently ignored. What the ACLs let others do is decided in `services/buckets.py`
+(`resolve`, `check_object_access`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ BUCKET_CANNED = ("private", "public-read", "public-read-write", "authenticated-r
 OBJECT_CANNED = BUCKET_CANNED + ("aws-exec-read", "bucket-owner-read", "bucket-owner-full-control")
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTH_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 GRANT_HEADERS = ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
                  "x-amz-grant-write-acp", "x-amz-grant-full-control")
@@ -86,7 +88,7 @@ def policy_document(owner_id: str, acl: str | None, bucket_owner: str | None = N
                    "<AccessControlList>", grants, "</AccessControlList>")
 
 
-def canned_from_body(body: bytes, owner_id: str) -> str:
+async def canned_from_body(req: S3Request, body: bytes, owner_id: str) -> str:
     """Map an AccessControlPolicy document onto the canned ACL it is equivalent to."""
     root = xml.parse(body, root="AccessControlPolicy")
     acl_node = xml.child(root, "AccessControlList")
@@ -102,12 +104,25 @@ def canned_from_body(body: bytes, owner_id: str) -> str:
         uri = xml.text(grantee, "URI")
         gid = xml.text(grantee, "ID")
         if uri is not None:
+            if uri.strip() not in (ALL_USERS, AUTH_USERS, LOG_DELIVERY):
+                raise Invalid(f"Invalid group uri {uri.strip()!r}", s3_code="InvalidArgument",
+                              ArgumentName="uri", ArgumentValue=uri.strip())
             grants.add((uri.strip(), perm))
         elif gid is not None:
             grants.add(("user:" + gid.strip(), perm))
+        elif xml.text(grantee, "EmailAddress") is not None:
+            # Kosha's users have no e-mail addresses: no grant by address can resolve.
+            raise Invalid("The e-mail address you provided does not match any account on "
+                          "record.", s3_code="UnresolvableGrantByEmailAddress",
+                          ArgumentName="EmailAddress",
+                          ArgumentValue=xml.text(grantee, "EmailAddress"))
         else:
-            raise NotImplementedYet("Grants by e-mail address are not supported",
-                                    s3_code="NotImplemented")
+            raise xml.malformed()
+    for who, _perm in grants:
+        if who.startswith("user:") and who != "user:" + owner_id \
+                and not await req.kosha.accounts.user_exists(who[5:]):
+            raise Invalid("Invalid id", s3_code="InvalidArgument", ArgumentName="CanonicalUser/ID",
+                          ArgumentValue=who[5:])
     others = {g for g in grants if g[0] != "user:" + owner_id}
     if not others:
         return "private"
@@ -133,7 +148,7 @@ async def _requested_acl(req: S3Request, owner_id: str, *, bucket: bool) -> str:
     if not body.strip():
         raise Invalid("The request must contain either an x-amz-acl header or an "
                       "AccessControlPolicy document", s3_code="MissingSecurityHeader")
-    return canned_from_body(body, owner_id)
+    return await canned_from_body(req, body, owner_id)
 
 
 # --------------------------------------------------------------------------- handlers

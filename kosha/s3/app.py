@@ -54,6 +54,7 @@ HANDLERS: dict[str, Handler] = {
     r.PUT_OBJECT.name: put.put_object,
     r.COPY_OBJECT.name: copy.copy_object,
     r.DELETE_OBJECT.name: delete.delete_object,
+    r.GET_OBJECT_ATTRIBUTES.name: get.get_object_attributes,
     r.GET_OBJECT_ACL.name: acl.get_object_acl,
     r.PUT_OBJECT_ACL.name: acl.put_object_acl,
     r.GET_OBJECT_TAGGING.name: tagging.get_object_tagging,

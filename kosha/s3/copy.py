@@ -86,7 +86,7 @@ async def copy_object(req: S3Request) -> S3Response:
                    "".join(el("Checksum" + alg.upper(), v) for alg, v in version.checksums.items()
                            if "-" not in v))
     resp = xml_response(body)
-    if bucket.versioning:
+    if bucket.versioning and version.version_id != "null":
         resp.add("x-amz-version-id", version.version_id)
     if src_bucket_obj.versioning:
         resp.add("x-amz-copy-source-version-id", src.version_id)

@@ -74,6 +74,7 @@ _STATUS_BY_CODE = {
     "InvalidURI": 400,
     "InvalidEncodingMethod": 400,
     "UnexpectedContent": 400,
+    "UnresolvableGrantByEmailAddress": 400,
     "MalformedTrailerError": 400,
     "InvalidTargetBucketForLogging": 400,
     "BadRequest": 400,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..errors import Invalid, NotModified
 from ..services.models import ObjectVersion
 from .conditions import evaluate_read, http_date, parse_range
-from .request import S3Request, S3Response
+from .request import S3Request, S3Response, xml_response
+from .xml import doc, el, opt
 
 # response-* query parameters and the header each overrides.
 OVERRIDES = (
@@ -124,4 +125,73 @@ async def _get(req: S3Request, head: bool) -> S3Response:
             else version.inline_data
     elif end > start:
         resp.stream = req.kosha.objects.read(version, start, end)
+    return resp
+
+
+# --------------------------------------------------------------------------- GetObjectAttributes
+
+OBJECT_ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
+
+
+def _header_int(req: S3Request, name: str, default: int) -> int:
+    raw = req.headers.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise Invalid(f"Invalid {name} header", s3_code="InvalidArgument", ArgumentName=name,
+                      ArgumentValue=raw)
+    return value
+
+
+async def get_object_attributes(req: S3Request) -> S3Response:
+    """The attributes `x-amz-object-attributes` names, without the body; parts paginated by
+    `x-amz-max-parts` / `x-amz-part-number-marker`."""
+    bucket = await req.bucket_for()
+    assert req.key is not None
+    wanted = {a.strip() for v in req.hmap.get("x-amz-object-attributes", ())
+              for a in v.split(",") if a.strip()}
+    if not wanted:
+        raise Invalid("The x-amz-object-attributes header specifying the attributes to be "
+                      "retrieved is either missing or empty", s3_code="InvalidArgument",
+                      ArgumentName="x-amz-object-attributes")
+    for name in wanted:
+        if name not in OBJECT_ATTRIBUTES:
+            raise Invalid("Invalid attribute name specified.", s3_code="InvalidArgument",
+                          ArgumentName="x-amz-object-attributes", ArgumentValue=name)
+    max_parts = min(_header_int(req, "x-amz-max-parts", 1000), 1000)
+    marker = _header_int(req, "x-amz-part-number-marker", 0)
+    version = await req.kosha.objects.head(req.principal, bucket.name, req.key,
+                                           req.version_id())
+    children: list[str] = []
+    if "ETag" in wanted:
+        children.append(el("ETag", version.etag))
+    if "Checksum" in wanted and version.checksums:
+        sums = "".join(el("Checksum" + alg.upper(), value)
+                       for alg, value in version.checksums.items())
+        kind = "COMPOSITE" if any("-" in v for v in version.checksums.values()) \
+            else "FULL_OBJECT"
+        children.append(f"<Checksum>{sums}{el('ChecksumType', kind)}</Checksum>")
+    if "ObjectParts" in wanted and version.part_sizes:
+        sizes = version.part_sizes
+        page = list(enumerate(sizes, start=1))[marker:marker + max_parts]
+        truncated = marker + len(page) < len(sizes)
+        parts = "".join(f"<Part>{el('PartNumber', n)}{el('Size', size)}</Part>"
+                        for n, size in page)
+        children.append(
+            "<ObjectParts>" + el("PartsCount", len(sizes)) + el("PartNumberMarker", marker)
+            + opt("NextPartNumberMarker", page[-1][0] if page else None)
+            + el("MaxParts", max_parts) + el("IsTruncated", truncated) + parts
+            + "</ObjectParts>")
+    if "StorageClass" in wanted:
+        children.append(el("StorageClass", version.storage_class or "STANDARD"))
+    if "ObjectSize" in wanted:
+        children.append(el("ObjectSize", version.size))
+    resp = xml_response(doc("GetObjectAttributesResponse", children))
+    resp.add("last-modified", http_date(version.last_modified))
+    if bucket.versioning:
+        resp.add("x-amz-version-id", version.version_id)
     return resp

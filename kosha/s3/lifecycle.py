@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import inspect
 import secrets
+from datetime import UTC, datetime
+from datetime import time as dt_time
 from typing import Any
 
 from ..errors import Invalid, NotFound, NotImplementedYet
@@ -64,10 +66,13 @@ def parse_rules(body: bytes) -> list[dict[str, Any]]:
             "noncurrent_days": None, "newer_noncurrent_versions": None,
             "delete_incomplete_mpu": None,
         }
+        exp = xml.child(node, "Expiration")
+        # Validate what we then refuse, so that a wrong document is a 400 rather than a 501.
+        for dated in ([exp] if exp is not None else []) + xml.children(node, "Transition"):
+            _check_date(dated)
         if xml.child(node, "Transition") is not None or \
                 xml.child(node, "NoncurrentVersionTransition") is not None:
             raise _not_impl("transitions")
-        exp = xml.child(node, "Expiration")
         if exp is not None:
             if xml.child(exp, "Date") is not None:
                 raise _not_impl("expiration by date")
@@ -101,6 +106,23 @@ def parse_rules(body: bytes) -> list[dict[str, Any]]:
     if len(rules) > MAX_RULES:
         raise Invalid(f"At most {MAX_RULES} lifecycle rules", s3_code="InvalidRequest")
     return rules
+
+
+def _check_date(node: Any) -> None:
+    """A rule's `Date`: ISO 8601, at midnight UTC (S3's rule), else 400 InvalidArgument."""
+    raw = xml.text(node, "Date")
+    if raw is None:
+        return
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        when = None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when is None or when.utcoffset() is None or \
+            (when.astimezone(UTC).time() != dt_time(0, 0)):
+        raise Invalid("'Date' must be at midnight GMT", s3_code="InvalidArgument",
+                      ArgumentName="Date", ArgumentValue=raw)
 
 
 def _prefix(node: Any) -> str:

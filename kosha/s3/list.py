@@ -91,7 +91,9 @@ async def list_objects(req: S3Request) -> S3Response:
         truncated, next_marker = listing.is_truncated, listing.next_marker
     body = xml.doc(
         "ListBucketResult",
-        el("Name", bucket.name), el("Prefix", encode(prefix)), el("Marker", encode(marker or "")),
+        # v1 echoes Prefix as sent even with encoding-type=url (S3 encodes Delimiter, Marker,
+        # NextMarker and keys there; clients such as botocore decode exactly those).
+        el("Name", bucket.name), el("Prefix", prefix), el("Marker", encode(marker or "")),
         el("MaxKeys", max_keys),
         opt("Delimiter", encode(delimiter) if delimiter else None),
         el("IsTruncated", bool(truncated)),

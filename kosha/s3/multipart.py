@@ -3,9 +3,11 @@ ListMultipartUploads."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..errors import Invalid, KoshaError
+from ..services.models import ObjectVersion
 from . import xml
 from .acl import owner_xml
 from .bucket import iso8601
@@ -138,13 +140,18 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
     if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
         raise Invalid("The list of parts was not in ascending order. Parts must be ordered by "
                       "part number.", s3_code="InvalidPartOrder")
-    checksums = await _composite_checksum(req, bucket.name, upload_id, parts)
     try:
+        checksums = await _composite_checksum(req, bucket.name, upload_id, parts)
         version = await req.kosha.multipart.complete(
             req.principal, bucket.name, req.key, upload_id, parts, checksums=checksums,
             if_match=req.headers.get("if-match"), if_none_match=req.headers.get("if-none-match"))
     except KoshaError as e:
-        raise _no_such_upload(e, req) from None
+        e = _no_such_upload(e, req)
+        done = await _completed_before(req, bucket.name, parts) \
+            if e.s3_code == "NoSuchUpload" else None
+        if done is None:
+            raise e from None
+        version = done
     location = f"/{bucket.name}/{req.key}"
     body = xml.doc(
         "CompleteMultipartUploadResult", el("Location", location), el("Bucket", bucket.name),
@@ -152,9 +159,29 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
         "".join(el("Checksum" + a.upper(), v) for a, v in version.checksums.items()),
         el("ChecksumType", "COMPOSITE") if version.checksums else "")
     resp = xml_response(body)
-    if bucket.versioning:
+    if bucket.versioning and version.version_id != "null":
         resp.add("x-amz-version-id", version.version_id)
     return resp
+
+
+async def _completed_before(req: S3Request, bucket: str,
+                            parts: list[tuple[int, str]]) -> ObjectVersion | None:
+    """A retried CompleteMultipartUpload of an upload that already completed succeeds again, as
+    S3's does (clients retry completes whose answer they lost): the upload is gone, but the
+    current object is the one these parts made when its ETag (the MD5 of exactly these parts'
+    MD5s, and their count) says so."""
+    assert req.key is not None
+    try:
+        digest = hashlib.md5(b"".join(bytes.fromhex(etag) for _, etag in parts)).hexdigest()
+    except ValueError:
+        return None
+    try:
+        current = await req.kosha.objects.head(req.principal, bucket, req.key)
+    except KoshaError:
+        return None
+    if current.etag != f"{digest}-{len(parts)}" or len(current.part_sizes or ()) != len(parts):
+        return None
+    return current
 
 
 async def _composite_checksum(req: S3Request, bucket: str, upload_id: str,

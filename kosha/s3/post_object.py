@@ -23,6 +23,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import Forbidden, Invalid, NotImplementedYet
 from . import tagging, xml
+from .acl import OBJECT_CANNED
 from .auth import lookup_secret
 from .put import STORAGE_CLASSES, STORED_HEADERS, MAX_USER_META
 from .request import S3Request, S3Response, empty_response, xml_response
@@ -326,6 +327,10 @@ async def post_object(req: S3Request) -> S3Response:
         raise Invalid("The storage class you specified is not valid",
                       s3_code="InvalidStorageClass")
     acl = fields.get("acl")
+    if acl is not None and acl.strip() not in OBJECT_CANNED:
+        raise Invalid(f"Invalid canned ACL {acl!r}", s3_code="InvalidArgument",
+                      ArgumentName="acl", ArgumentValue=acl)
+    acl = acl.strip() if acl is not None else None
     if any(f.startswith("x-amz-server-side-encryption") for f in fields):
         raise NotImplementedYet("Server-side encryption is not supported",
                                 s3_code="NotImplemented")
@@ -351,6 +356,6 @@ async def post_object(req: S3Request) -> S3Response:
             resp = empty_response(200 if status == "200" else 204)
         resp.add("location", location)
     resp.add("etag", version.quoted_etag)
-    if bucket.versioning:
+    if bucket.versioning and version.version_id != "null":
         resp.add("x-amz-version-id", version.version_id)
     return resp

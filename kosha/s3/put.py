@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Invalid, KoshaError, NotFound, NotImplementedYet, PreconditionFailed
+from ..errors import Invalid, KoshaError, NotImplementedYet
 from ..services.models import ObjectVersion
 from . import tagging
 from .acl import canned_from_headers
@@ -59,10 +59,11 @@ def stored_headers(headers: dict[str, str]) -> dict[str, str]:
         value = headers.get(name)
         if value is None:
             continue
-        if name == "content-encoding":
+        if name == "content-encoding" and "aws-chunked" in value.lower():
             value = strip_aws_chunked(value)
             if not value:
                 continue
+            value = value.replace(",", ", ")     # as sent: `gzip, br`, not `gzip,br`
         out[name] = _text(value)
     return out
 
@@ -132,8 +133,10 @@ def add_checksum_headers(resp: S3Response, checksums: dict[str, str]) -> None:
 
 
 def version_headers(resp: S3Response, version: ObjectVersion, versioned: bool) -> None:
+    """ETag, and the new version's id when the bucket keeps versions (a write to an unversioned
+    or suspended bucket makes the `null` version, which S3 does not announce)."""
     resp.add("etag", version.quoted_etag)
-    if versioned:
+    if versioned and version.version_id != "null":
         resp.add("x-amz-version-id", version.version_id)
 
 
@@ -145,25 +148,15 @@ async def put_object(req: S3Request) -> S3Response:
     if length is not None and length > MAX_SINGLE_PUT:
         raise Invalid("Your proposed upload exceeds the maximum allowed size",
                       s3_code="EntityTooLarge", ProposedSize=length, MaxSizeAllowed=MAX_SINGLE_PUT)
-    if_none_match = req.headers.get("if-none-match")
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise NotImplementedYet("If-None-Match on PUT supports only '*'",
-                                s3_code="NotImplemented")
+    # Conditional writes: If-None-Match `*` (the key must not exist) or ETags (the current
+    # object's ETag must not be one of them); If-Match ETags or `*` (the current object must
+    # exist, else 404 NoSuchKey as S3 answers, and match, else 412).
     payload = req.payload()
-    if_match = req.headers.get("if-match")
-    try:
-        version = await req.kosha.objects.put(
-            req.principal, bucket.name, req.key, payload, expected_size=length,
-            checksums=checksum_finalizer(payload), if_match=if_match,
-            if_none_match=if_none_match, **attrs)
-    except NotFound as e:
-        # RFC 7232 §3.1: If-Match with no current representation is a failed precondition.
-        if if_match is not None and e.s3_code == "NoSuchKey":
-            raise PreconditionFailed("At least one of the pre-conditions you specified did not "
-                                     "hold", s3_code="PreconditionFailed",
-                                     Condition="If-Match") from None
-        raise
+    version = await req.kosha.objects.put(
+        req.principal, bucket.name, req.key, payload, expected_size=length,
+        checksums=checksum_finalizer(payload), if_match=req.headers.get("if-match"),
+        if_none_match=req.headers.get("if-none-match"), **attrs)
     resp = empty_response(200)
-    version_headers(resp, version, bool(bucket.versioning))
+    version_headers(resp, version, bucket.versioning_enabled)
     add_checksum_headers(resp, version.checksums)
     return resp

@@ -54,6 +54,7 @@ HEAD_OBJECT = _op("HeadObject", "kos:GetObject")
 PUT_OBJECT = _op("PutObject", write=True)
 COPY_OBJECT = _op("CopyObject", "kos:PutObject", write=True)
 DELETE_OBJECT = _op("DeleteObject", write=True)
+GET_OBJECT_ATTRIBUTES = _op("GetObjectAttributes", "kos:GetObject")
 GET_OBJECT_ACL = _op("GetObjectAcl", "kos:GetObject")
 PUT_OBJECT_ACL = _op("PutObjectAcl", "kos:PutObject", write=True)
 GET_OBJECT_TAGGING = _op("GetObjectTagging")
@@ -75,7 +76,7 @@ UNSUPPORTED_BUCKET = frozenset({
     "session",
 })
 UNSUPPORTED_OBJECT = frozenset({
-    "attributes", "legal-hold", "retention", "restore", "select", "torrent", "renameObject",
+    "legal-hold", "retention", "restore", "select", "torrent", "renameObject",
 })
 
 
@@ -180,6 +181,8 @@ def _object_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return GET_OBJECT_ACL
         if "tagging" in q:
             return GET_OBJECT_TAGGING
+        if "attributes" in q:
+            return GET_OBJECT_ATTRIBUTES
         _check_unsupported(q, UNSUPPORTED_OBJECT)
         return GET_OBJECT
     if method == "HEAD":

@@ -65,8 +65,9 @@ def parse_document(body: bytes, limit: int) -> dict[str, str]:
 
 
 def document(tags: dict[str, object]) -> bytes:
+    """The TagSet, in key order (a stable answer whatever order the tags were sent in)."""
     items = [f"<Tag>{el('Key', k)}{el('Value', '' if v is None else v)}</Tag>"
-             for k, v in tags.items()]
+             for k, v in sorted(tags.items())]
     return xml.doc("Tagging", "<TagSet>", items, "</TagSet>")
 
 

@@ -161,6 +161,10 @@ class AccountService:
         row = await self.kosha.db.write(sql.create_user_with_key, user, key)
         return User.from_row(row), AccessKey.created(key, secret)
 
+    async def user_exists(self, kcid: str) -> bool:
+        """Is there a user with this id (an S3 canonical user id)? For validating ACL grantees."""
+        return await self.kosha.db.read(sql.get_user, kcid) is not None
+
     async def list_users(self, principal: Principal, account_id: str) -> list[User]:
         self.kosha.authz.require_operator(principal)
         await self._account_row(account_id)

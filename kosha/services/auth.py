@@ -19,7 +19,6 @@ other processes sharing the database notice within `TOKEN_CACHE_SECONDS`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -66,7 +65,6 @@ class AuthService:
         self._tokens: TTLCache[str, _Verified] = TTLCache(TOKEN_CACHE_SECONDS)
         self._users: TTLCache[str, Principal] = TTLCache(USER_CACHE_SECONDS)
         self._jwt = JwtVerifier(kosha.settings.jwt_secret, kosha.settings.jwks_file)
-        self._background: set[asyncio.Task[Any]] = set()
         self.successes = 0       # exported by /metrics
         self.failures = 0
 
@@ -127,7 +125,7 @@ class AuthService:
         if row is None or not row.active:
             raise Unauthenticated("invalid or inactive session token")
         if now - row.last_active_at >= TOUCH_EVERY and now < row.expires_at:
-            self._in_background(self.kosha.db.write(sql.touch_session, key, now))
+            self.kosha.in_background(self.kosha.db.write(sql.touch_session, key, now))
         principal = Principal(account_id=row.account_id, kcid=row.kcid, is_admin=bool(row.is_admin),
                               is_operator=bool(row.is_operator), access_key=row.access_key)
         return _Verified(principal, row.expires_at)
@@ -143,11 +141,6 @@ class AuthService:
             raise Unauthenticated("the token's account_id is not its user's account")
         exp = claims.get("exp")
         return _Verified(principal, float(exp) + JWT_LEEWAY if exp is not None else math.inf)
-
-    def _in_background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 def _token_from(headers: Mapping[str, str]) -> str | None:

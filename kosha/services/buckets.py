@@ -3,6 +3,20 @@
 Another account's bucket is answered as missing (404), never as forbidden, so that one tenant
 never learns of another's resources. Bucket names are global (as on S3), so creating a name that
 another account holds is the one place a 409 reveals that it exists.
+
+The exception is what a bucket's owner chose to share through its (canned) ACL, which S3 clients
+set and which applies to anonymous clients and to other accounts' users alike:
+
+- `public-read` / `public-read-write` (and `anonymous_access`): anyone may list the bucket and read
+  its objects that have no ACL of their own; `authenticated-read`: the same for any authenticated
+  user of the deployment.
+- `public-read-write`: anyone may also write objects (PUT, multipart, DELETE).
+- An object's own ACL decides reads of that object (`public-read` is readable even in a private
+  bucket; an explicit `private` is not, even in a public one); the user who wrote an object owns
+  it and may read it and its ACL.
+
+Denials of a bucket shared with the caller are 403 AccessDenied (the caller knows it exists);
+another account's private bucket stays a 404 for other tenants.
 """
 
 from __future__ import annotations
@@ -21,7 +35,14 @@ from .principal import Principal
 if TYPE_CHECKING:
     from .container import Kosha
 
-READ_ACTIONS = frozenset({"kos:GetBucket", "kos:ListBucket", "kos:GetObject", "kos:GetBucketLocation"})
+READ_ACTIONS = frozenset({"kos:GetBucket", "kos:ListBucket", "kos:GetObject", "kos:GetBucketLocation",
+                          "kos:ListBucketVersions", "kos:ListMultipartUploads"})
+# What a `public-read-write` bucket lets anyone do (S3's WRITE permission on a bucket).
+WRITE_ACTIONS = frozenset({"kos:PutObject", "kos:DeleteObject", "kos:AbortMultipartUpload"})
+# Decided by the object (its ACL, its owner) rather than the bucket, for callers from outside
+# the bucket's account: the object service checks the version (`check_object_access`).
+OBJECT_ACTIONS = frozenset({"kos:GetObject", "kos:GetObjectAcl", "kos:PutObjectAcl"})
+PUBLIC_READ_ACLS = frozenset({"public-read", "public-read-write"})
 CACHE_SECONDS = 1.0
 CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-read")
 MAX_TAGS = 50
@@ -60,15 +81,63 @@ class BucketService:
         bucket = await self._load(name, fresh) if name else None
         if bucket is None or (ref.startswith("krn:") and ref.split(":")[3] != bucket.account_id):
             raise NotFound(f"bucket {name!r} not found", s3_code="NoSuchBucket")
-        if principal.anonymous:
-            if bucket.anonymous_access and action in READ_ACTIONS:
+        if principal.anonymous or bucket.account_id != principal.account_id:
+            if key is not None and action in OBJECT_ACTIONS:
+                return bucket       # the object's ACL decides (ObjectService.head)
+            if action in READ_ACTIONS and self.shares_read(principal, bucket):
                 return bucket
-            raise Forbidden("access denied", s3_code="AccessDenied")
-        if bucket.account_id != principal.account_id:
-            raise NotFound(f"bucket {name!r} not found", s3_code="NoSuchBucket")
+            if action in WRITE_ACTIONS and self.shares_write(bucket):
+                return bucket
+            raise self.denied(principal, bucket)
         resource = bucket.krn if key is None else f"{bucket.krn}/{key}"
         await self.kosha.authz.require(principal, action, resource)
         return bucket
+
+    # -- what a bucket shares with callers from outside its account (its canned ACL) ----------
+    @staticmethod
+    def foreign(principal: Principal, bucket: Bucket) -> bool:
+        """Is `principal` anonymous or of another account than the bucket's?"""
+        return principal.anonymous or bucket.account_id != principal.account_id
+
+    @staticmethod
+    def shares_read(principal: Principal, bucket: Bucket) -> bool:
+        if bucket.anonymous_access or bucket.acl in PUBLIC_READ_ACLS:
+            return True
+        return bucket.acl == "authenticated-read" and not principal.anonymous
+
+    @staticmethod
+    def shares_write(bucket: Bucket) -> bool:
+        return bucket.acl == "public-read-write"
+
+    def denied(self, principal: Principal, bucket: Bucket) -> Exception:
+        """The refusal a caller from outside the account gets: 403 where the bucket is shared
+        with it (or it is anonymous: S3's answer), else 404 (tenants never learn of private
+        buckets)."""
+        if principal.anonymous or self.shares_read(principal, bucket) or self.shares_write(bucket):
+            return Forbidden("access denied", s3_code="AccessDenied")
+        return NotFound(f"bucket {bucket.name!r} not found", s3_code="NoSuchBucket")
+
+    def check_object_access(self, principal: Principal, bucket: Bucket, version: Any,
+                            action: str) -> None:
+        """For a caller from outside the bucket's account: may it do `action` to this object
+        version (None: there is none)? Raises the refusal; returns when allowed."""
+        if version is None:
+            if self.shares_read(principal, bucket):
+                return          # the caller may list the bucket: a missing key is a 404
+            raise self.denied(principal, bucket)
+        owner = getattr(version, "owner", None)
+        if not principal.anonymous and owner and owner == principal.kcid:
+            return              # the object's owner has FULL_CONTROL of it
+        if action == "kos:GetObject":
+            acl = getattr(version, "acl", None)
+            if acl is None:
+                allowed = self.shares_read(principal, bucket)
+            else:
+                allowed = acl in PUBLIC_READ_ACLS or (acl == "authenticated-read"
+                                                      and not principal.anonymous)
+            if allowed:
+                return
+        raise self.denied(principal, bucket)
 
     async def get(self, principal: Principal, ref: str) -> Bucket:
         return await self.resolve(principal, ref, "kos:GetBucket", fresh=True)

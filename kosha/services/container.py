@@ -5,10 +5,18 @@ Services reach their siblings through it (`self.kosha.buckets`), so each stays a
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
 from .. import clock
 from ..config import Settings
 from ..store.blobs import LocalBlobStore
 from ..store.database import Database
+
+
+log = logging.getLogger("kosha")
 
 
 class Kosha:
@@ -28,6 +36,7 @@ class Kosha:
 
         self.settings = settings
         self.clock = clock
+        self._background: set[asyncio.Future[Any]] = set()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.db_url)
         self.blobs = LocalBlobStore(settings.data_dir / "blobs")
@@ -43,6 +52,21 @@ class Kosha:
         self.lifecycle = LifecycleService(self)
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
+
+    def in_background(self, work: Awaitable[Any]) -> None:
+        """Run `work` without making the caller wait (housekeeping after an answer is ready).
+
+        A failure is logged; what it leaves behind (say, an unreferenced blob) is garbage that
+        the collector removes.
+        """
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background work failed: %s", task.exception())
 
     def start(self) -> None:
         """Migrate the schema and create the operator on an empty data directory."""

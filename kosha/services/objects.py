@@ -114,15 +114,21 @@ class ObjectService:
         except BaseException:
             await self.kosha.blobs.delete(b[0] for b in new_blobs)
             raise
-        await self.kosha.blobs.delete(freed)
+        if freed:  # the replaced bytes: their unlinking need not delay the answer
+            self.kosha.in_background(self.kosha.blobs.delete(freed))
         return ObjectVersion.from_row(row)
 
     # -- reading ----------------------------------------------------------------------------
     async def head(self, principal: Principal, bucket_ref: str, key: str,
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
-        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, action, key=key)
+        buckets = self.kosha.buckets
+        bucket = await buckets.resolve(principal, bucket_ref, action, key=key)
         row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.version,
                                             bucket.name, key, version_id, keep=_small)
+        if buckets.foreign(principal, bucket):
+            # Callers from outside the account: the object's ACL and owner decide (buckets.py).
+            live = None if row is None or row.is_delete_marker else ObjectVersion.from_row(row)
+            buckets.check_object_access(principal, bucket, live, action)
         if row is None:
             if version_id is not None:
                 raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
@@ -177,6 +183,8 @@ class ObjectService:
         """A new version of `dst_key` sharing the source's blobs: cost independent of size."""
         validate_object_key(dst_key)
         src = await self.kosha.buckets.resolve(principal, src_bucket_ref, "kos:GetObject", key=src_key)
+        if self.kosha.buckets.foreign(principal, src):
+            await self.head(principal, src.name, src_key, src_version_id)   # the object's ACL
         dst = await self.kosha.buckets.resolve(principal, dst_bucket_ref, "kos:PutObject", key=dst_key)
         overrides: dict[str, Any] = {"owner": principal.kcid or None}
         if replace_metadata is not None:

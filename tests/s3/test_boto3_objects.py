@@ -283,13 +283,38 @@ def test_last_modified_and_listing_shape(s3, bucket):
     assert obj["Owner"]["ID"] and obj["StorageClass"] == "STANDARD"
 
 
-def test_put_if_match_on_missing_key_is_412(s3, bucket):
-    with pytest.raises(ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch='"abc"')
-    assert err(e) == (412, "PreconditionFailed")
+def test_put_if_match_on_missing_key_is_no_such_key(s3, bucket):
+    # S3's conditional writes: If-Match needs a current object (404 NoSuchKey without one,
+    # also when a delete marker hides it); a mismatch on an existing one is 412.
+    for value in ('"abc"', "*"):
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch=value)
+        assert err(e) == (404, "NoSuchKey")
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="absent")
     assert err(e) == (404, "NoSuchKey")
+    etag = s3.put_object(Bucket=bucket, Key="absent", Body=b"x")["ETag"]
+    assert s3.put_object(Bucket=bucket, Key="absent", Body=b"y", IfMatch="*")
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="absent", Body=b"z", IfMatch=etag)
+    assert err(e) == (412, "PreconditionFailed")
+    s3.delete_object(Bucket=bucket, Key="absent")
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch="*")
+    assert err(e) == (404, "NoSuchKey")
+
+
+def test_put_if_none_match_etag(s3, bucket):
+    # If-None-Match with ETags: refused (412) only while the current object has one of them.
+    etag = s3.put_object(Bucket=bucket, Key="n", Body=b"1")["ETag"]
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="n", Body=b"2", IfNoneMatch=etag)
+    assert err(e) == (412, "PreconditionFailed")
+    s3.put_object(Bucket=bucket, Key="n", Body=b"2", IfNoneMatch='"0123"')
+    # the current object is now "2": the old ETag no longer blocks
+    s3.put_object(Bucket=bucket, Key="n", Body=b"3", IfNoneMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="n")["Body"].read() == b"3"
+    s3.put_object(Bucket=bucket, Key="fresh", Body=b"1", IfNoneMatch=etag)
 
 
 def test_not_modified_carries_etag(s3, bucket):
