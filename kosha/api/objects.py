@@ -33,7 +33,7 @@ from starlette.routing import Route
 from ..clock import http_date, iso
 from ..errors import Invalid, RangeNotSatisfiable, Unprocessable
 from ..ids import MAX_KEY_BYTES
-from ..s3.conditions import parse_range
+from ..ranges import parse_range
 from ..services import presign
 from ..services.models import ObjectVersion
 from ..services.principal import Principal

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from email.utils import mktime_tz, parsedate_tz
 
-from ..clock import http_date
 
-from ..errors import NotModified, PreconditionFailed, RangeNotSatisfiable
+from ..errors import Invalid, KoshaError, NotModified, PreconditionFailed, RangeNotSatisfiable
 from ..services.models import ObjectVersion
 
 
@@ -57,110 +56,50 @@ def _not_modified() -> NotModified:
 
 def evaluate_read(headers: dict[str, str], version: ObjectVersion) -> None:
     """Raise 412 / 304 for a GET or HEAD whose conditions do not hold for `version`."""
-    if_match = headers.get("if-match")
-    if_none_match = headers.get("if-none-match")
-    if_modified = headers.get("if-modified-since")
-    if_unmodified = headers.get("if-unmodified-since")
-    if if_match is None and if_none_match is None and if_modified is None and if_unmodified is None:
-        return
-    etag = version.etag
-    last_modified = int(version.last_modified)
-    if if_match is not None:
-        if not etag_matches(etag, if_match):
-            raise _precondition_failed("If-Match")
-    elif if_unmodified is not None:
-        t = parse_http_date(if_unmodified)
-        if t is not None and last_modified > t:
-            raise _precondition_failed("If-Unmodified-Since")
-    if if_none_match is not None:
-        if etag_matches(etag, if_none_match):
-            raise _not_modified()
-    elif if_modified is not None:
-        t = parse_http_date(if_modified)
-        if t is not None and last_modified <= t:
-            raise _not_modified()
+    _evaluate(headers, version, copy_source=False)
 
 
 def evaluate_copy_source(headers: dict[str, str], version: ObjectVersion) -> None:
     """`x-amz-copy-source-if-*`: every failure is 412 PreconditionFailed."""
-    if_match = headers.get("x-amz-copy-source-if-match")
-    if_none_match = headers.get("x-amz-copy-source-if-none-match")
-    if_modified = headers.get("x-amz-copy-source-if-modified-since")
-    if_unmodified = headers.get("x-amz-copy-source-if-unmodified-since")
+    _evaluate(headers, version, copy_source=True)
+
+
+def _evaluate(headers: dict[str, str], version: ObjectVersion, copy_source: bool) -> None:
+    """RFC 7232's order: If-Match, else If-Unmodified-Since; then If-None-Match, else
+    If-Modified-Since. A read answers 304 where a copy answers 412."""
+    prefix = "x-amz-copy-source-" if copy_source else ""
+    if_match = headers.get(prefix + "if-match")
+    if_none_match = headers.get(prefix + "if-none-match")
+    if_modified = headers.get(prefix + "if-modified-since")
+    if_unmodified = headers.get(prefix + "if-unmodified-since")
     if if_match is None and if_none_match is None and if_modified is None and if_unmodified is None:
         return
+
+    def not_modified(condition: str) -> KoshaError:
+        return _precondition_failed(prefix + condition) if copy_source else _not_modified()
+
     etag = version.etag
     last_modified = int(version.last_modified)
     if if_match is not None:
         if not etag_matches(etag, if_match):
-            raise _precondition_failed("x-amz-copy-source-If-Match")
+            raise _precondition_failed(prefix + "If-Match")
     elif if_unmodified is not None:
         t = parse_http_date(if_unmodified)
         if t is not None and last_modified > t:
-            raise _precondition_failed("x-amz-copy-source-If-Unmodified-Since")
+            raise _precondition_failed(prefix + "If-Unmodified-Since")
     if if_none_match is not None:
         if etag_matches(etag, if_none_match):
-            raise _precondition_failed("x-amz-copy-source-If-None-Match")
+            raise not_modified("If-None-Match")
     elif if_modified is not None:
         t = parse_http_date(if_modified)
         if t is not None and last_modified <= t:
-            raise _precondition_failed("x-amz-copy-source-If-Modified-Since")
+            raise not_modified("If-Modified-Since")
 
 
 # --------------------------------------------------------------------------- ranges
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A `Range: bytes=...` header → (start, end exclusive), or None to send the whole object.
-
-    Syntax S3 does not serve (several ranges, other units, garbage) is ignored as RFC 7233 says;
-    a well-formed range that starts past the end is 416 InvalidRange.
-    """
-    if header is None:
-        return None
-    h = header.strip()
-    if not h.lower().startswith("bytes="):
-        return None
-    spec = h[6:].strip()
-    if "," in spec:
-        return None
-    first, dash, last = spec.partition("-")
-    first, last = first.strip(), last.strip()
-    if not dash:
-        return None
-    if first == "":
-        if not last.isdigit():
-            return None
-        n = int(last)
-        if n == 0:
-            raise _unsatisfiable(size, header)
-        return (max(size - n, 0), size) if size else _raise_unsatisfiable(size, header)
-    if not first.isdigit() or (last and not last.isdigit()):
-        return None
-    start = int(first)
-    if last:
-        end = int(last)
-        if end < start:
-            return None
-        end = min(end + 1, size)
-    else:
-        end = size
-    if start >= size:
-        raise _unsatisfiable(size, header)
-    return start, end
-
-
-def _unsatisfiable(size: int, requested: str) -> RangeNotSatisfiable:
-    return RangeNotSatisfiable("The requested range is not satisfiable", s3_code="InvalidRange",
-                               ActualObjectSize=size, RangeRequested=requested)
-
-
-def _raise_unsatisfiable(size: int, requested: str) -> tuple[int, int]:
-    raise _unsatisfiable(size, requested)
-
-
 def parse_copy_range(header: str | None, size: int) -> tuple[int, int] | None:
     """`x-amz-copy-source-range: bytes=first-last` → inclusive (first, last); strict syntax."""
-    from ..errors import Invalid
     if header is None:
         return None
     h = header.strip()

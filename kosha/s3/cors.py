@@ -60,10 +60,14 @@ def _allow_origin(rule: dict[str, Any], origin: str) -> str:
     return "*" if "*" in (rule.get("AllowedOrigins") or ()) else origin
 
 
-def add_headers(resp: S3Response, rule: dict[str, Any], origin: str, method: str) -> None:
-    """The headers of an actual (non-preflight) request that a rule allows."""
+def add_headers(resp: S3Response, rule: dict[str, Any], origin: str,
+                requested_headers: list[str] | None = None) -> None:
+    """The headers a rule allows: of an actual request, or of a preflight (which also echoes the
+    request headers it asked for)."""
     resp.add("access-control-allow-origin", _allow_origin(rule, origin))
     resp.add("access-control-allow-methods", ", ".join(rule.get("AllowedMethods") or ()))
+    if requested_headers:
+        resp.add("access-control-allow-headers", ", ".join(requested_headers))
     expose = rule.get("ExposeHeaders")
     if expose:
         resp.add("access-control-expose-headers", ", ".join(expose))
@@ -109,18 +113,7 @@ async def preflight(req: S3Request) -> S3Response:
                         "or Access-Control-Request-Headers are not whitelisted by the resource's "
                         "CORS spec.", s3_code="AccessForbidden")
     resp = empty_response(200)
-    resp.add("access-control-allow-origin", _allow_origin(rule, origin))
-    resp.add("access-control-allow-methods", ", ".join(rule.get("AllowedMethods") or ()))
-    if requested:
-        resp.add("access-control-allow-headers", ", ".join(requested))
-    expose = rule.get("ExposeHeaders")
-    if expose:
-        resp.add("access-control-expose-headers", ", ".join(expose))
-    if rule.get("MaxAgeSeconds") is not None:
-        resp.add("access-control-max-age", rule["MaxAgeSeconds"])
-    if "*" not in (rule.get("AllowedOrigins") or ()):
-        resp.add("access-control-allow-credentials", "true")
-    resp.add("vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
+    add_headers(resp, rule, origin, requested)
     return resp
 
 
@@ -134,7 +127,7 @@ async def decorate(req: S3Request, resp: S3Response) -> None:
         return
     rule = find_rule(bucket, origin, req.method)
     if rule is not None:
-        add_headers(resp, rule, origin, req.method)
+        add_headers(resp, rule, origin)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ..clock import http_date
 from ..errors import Invalid, NotModified
+from ..ranges import parse_range
 from ..services.models import ObjectVersion
-from .conditions import evaluate_read, http_date, parse_range
+from .conditions import evaluate_read
 from .request import S3Request, S3Response, xml_response
 from .xml import doc, el, opt
 

@@ -17,7 +17,7 @@ from .xml import el, opt
 MAX_KEYS = 1000
 
 
-def _encoder(req: S3Request) -> tuple[str | None, Callable[[str], str]]:
+def url_encoder(req: S3Request) -> tuple[str | None, Callable[[str], str]]:
     enc = req.query.get("encoding-type")
     if enc is None:
         return None, _identity
@@ -76,7 +76,7 @@ def _prefixes(prefixes: list[str], encode: Callable[[str], str]) -> str:
 async def list_objects(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     q = req.query
-    enc_type, encode = _encoder(req)
+    enc_type, encode = url_encoder(req)
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter") or None
     marker = q.get("marker") or None
@@ -122,7 +122,7 @@ def _untoken(token: str) -> str:
 async def list_objects_v2(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     q = req.query
-    enc_type, encode = _encoder(req)
+    enc_type, encode = url_encoder(req)
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter") or None
     token = q.get("continuation-token")
@@ -161,7 +161,7 @@ async def list_objects_v2(req: S3Request) -> S3Response:
 async def list_object_versions(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     q = req.query
-    enc_type, encode = _encoder(req)
+    enc_type, encode = url_encoder(req)
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter") or None
     key_marker = q.get("key-marker") or None

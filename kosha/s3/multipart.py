@@ -13,6 +13,7 @@ from .acl import owner_xml
 from .bucket import iso8601
 from .conditions import parse_copy_range
 from .copy import source_version
+from .list import url_encoder
 from .put import (add_checksum_headers, checksum_finalizer, declared_length, object_attrs)
 from .request import S3Request, S3Response, empty_response, xml_response
 from .signature.checksum import ALGORITHMS
@@ -252,8 +253,7 @@ async def list_parts(req: S3Request) -> S3Response:
 async def list_multipart_uploads(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     q = req.query
-    from .list import _encoder
-    enc_type, encode = _encoder(req)
+    enc_type, encode = url_encoder(req)
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter") or None
     key_marker = q.get("key-marker") or None

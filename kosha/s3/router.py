@@ -85,7 +85,7 @@ def _not_implemented(what: str) -> NotImplementedYet:
 
 
 def _method_not_allowed(method: str) -> MethodNotAllowed:
-    return MethodNotAllowed(f"The specified method is not allowed against this resource.",
+    return MethodNotAllowed("The specified method is not allowed against this resource.",
                             method=method)
 
 

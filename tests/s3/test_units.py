@@ -12,8 +12,9 @@ from kosha.errors import (Invalid, KoshaError, MethodNotAllowed, NotImplementedY
                           PreconditionFailed, RangeNotSatisfiable)
 from kosha.s3 import router as r
 from kosha.s3 import xml
-from kosha.s3.conditions import (etag_matches, evaluate_copy_source, evaluate_read, http_date,
-                                 parse_copy_range, parse_range)
+from kosha.clock import http_date
+from kosha.ranges import parse_range
+from kosha.s3.conditions import etag_matches, evaluate_copy_source, evaluate_read, parse_copy_range
 from kosha.s3.copy import parse_copy_source
 from kosha.s3.cors import _wild_match, parse_cors
 from kosha.s3.lifecycle import document, parse_rules
