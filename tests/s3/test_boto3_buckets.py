@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from s3_helpers import create_s3_user, empty_bucket, make_client, unique_bucket
+from s3_helpers import create_s3_user, make_client, unique_bucket
 
 
 def err(e):
