@@ -131,7 +131,7 @@ async def delete_object_tagging(req: S3Request) -> S3Response:
     assert req.key is not None
     version_id = req.version_id()
     current = await req.kosha.objects.head(req.principal, bucket.name, req.key, version_id,
-                                           action="kos:DeleteObjectTagging")
+                                           action="kos:PutObjectTagging")
     updated = await req.kosha.objects.update_version(req.principal, bucket.name, req.key,
                                                      current.version_id, tags={})
     resp = empty_response(204)

@@ -28,6 +28,7 @@ Action names (`kos:<Operation>`, shared by the REST API and S3):
     kos:GetBucketLocation  kos:ListBucket  kos:ListBucketVersions
     kos:GetObject  kos:PutObject  kos:DeleteObject  kos:ListMultipartUploads
     kos:AbortMultipartUpload  kos:GetObjectTagging  kos:PutObjectTagging
+    kos:GetObjectAcl  kos:PutObjectAcl
     kos:GetLifecycle  kos:PutLifecycle  kos:GetBucketPolicy  kos:PutBucketPolicy
     kos:DeleteBucketPolicy  kos:GetBucketCors  kos:PutBucketCors
     kos:ListAccessKeys  kos:CreateAccessKey  kos:DeleteAccessKey
