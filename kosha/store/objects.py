@@ -6,6 +6,7 @@ references it takes, the versions it replaces and the bucket's byte count change
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, se
 
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
+from .direct import DirectStatement
 from . import blob_refs
 from . import schema as s
 
@@ -25,14 +27,17 @@ LIST_BATCH = 1000
 _LATEST = select(o).where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest)
 _VERSION = select(o).where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"),
                            o.c.version_id == bindparam("v"))
-_RETIRE = update(o).where(o.c.seq == bindparam("s")).values(is_latest=False)
-_DELETE = delete(o).where(o.c.seq == bindparam("s"))
 _INSERT = insert(o).returning(*o.c)
-_BUCKET_STATE = select(b.c.versioning, b.c.used_capacity, b.c.allocated_capacity).where(
-    b.c.name == bindparam("b"))
-_USAGE = update(b).where(b.c.name == bindparam("b")).values(
+_RETIRE = DirectStatement(update(o).where(o.c.seq == bindparam("s")).values(is_latest=False))
+_DELETE = DirectStatement(delete(o).where(o.c.seq == bindparam("s")))
+_CURRENT = DirectStatement(
+    select(o.c.seq, o.c.version_id, o.c.etag, o.c.is_delete_marker, o.c.size, o.c.blobs)
+    .where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest))
+_BUCKET_STATE = DirectStatement(select(b.c.versioning, b.c.allocated_capacity).where(
+    b.c.name == bindparam("b")))
+_USAGE = DirectStatement(update(b).where(b.c.name == bindparam("b")).values(
     used_capacity=b.c.used_capacity + bindparam("bytes"),
-    object_count=b.c.object_count + bindparam("count"))
+    object_count=b.c.object_count + bindparam("count")))
 
 
 @dataclass
@@ -67,18 +72,44 @@ def version(conn: Connection, bucket: str, key: str, version_id: str | None) -> 
     return conn.execute(_VERSION, {"b": bucket, "k": key, "v": version_id}).first()
 
 
-def _bucket_state(conn: Connection, bucket: str) -> Row[Any]:
-    row = conn.execute(_BUCKET_STATE, {"b": bucket}).first()
-    if row is None:
+@dataclass
+class BucketState:
+    versioning: str
+    allocated_capacity: int | None
+
+
+@dataclass
+class Current:
+    """What a commit needs of the version it replaces (read without SQLAlchemy's row machinery)."""
+    seq: int
+    version_id: str
+    etag: str
+    is_delete_marker: bool
+    size: int
+    blobs: list[list[Any]]
+
+
+def _bucket_state(conn: Connection, bucket: str) -> BucketState:
+    rows = _BUCKET_STATE.run(conn, {"b": bucket})
+    if not rows:
         raise NotFound("bucket not found", s3_code="NoSuchBucket")
-    return row
+    return BucketState(str(rows[0][0]), rows[0][1])
+
+
+def _current(conn: Connection, bucket: str, key: str) -> Current | None:
+    rows = _CURRENT.run(conn, {"b": bucket, "k": key})
+    if not rows:
+        return None
+    seq, vid, etag, marker, size, blobs = rows[0]
+    return Current(seq, vid, etag, bool(marker), size,
+                   (json.loads(blobs) if isinstance(blobs, str) else blobs) or [])
 
 
 def _versioning(conn: Connection, bucket: str) -> str:
-    return str(_bucket_state(conn, bucket).versioning)
+    return _bucket_state(conn, bucket).versioning
 
 
-def _check(current: Row[Any] | None, pre: Preconditions | None) -> None:
+def _check(current: Row[Any] | Current | None, pre: Preconditions | None) -> None:
     if pre is None:
         return
     live = current is not None and not current.is_delete_marker
@@ -104,16 +135,16 @@ def _adjust_usage(conn: Connection, bucket: str, bytes_delta: int, count_delta: 
                   quota: int | None = None) -> None:
     if not bytes_delta and not count_delta:
         return
-    conn.execute(_USAGE, {"b": bucket, "bytes": bytes_delta, "count": count_delta})
+    _USAGE.run(conn, {"b": bucket, "bytes": bytes_delta, "count": count_delta})
     if bytes_delta > 0 and quota is not None:
         used = conn.execute(select(b.c.used_capacity).where(b.c.name == bucket)).scalar_one()
         if used > quota:
             raise QuotaExceeded(f"bucket quota of {quota} bytes exceeded; nothing was stored")
 
 
-def _drop(conn: Connection, row: Row[Any]) -> tuple[list[str], int, int]:
+def _drop(conn: Connection, row: Row[Any] | Current) -> tuple[list[str], int, int]:
     """Delete one version row; answer freed blobs and the (bytes, count) it took from the bucket."""
-    conn.execute(_DELETE, {"s": row.seq})
+    _DELETE.run(conn, {"s": row.seq})
     freed = blob_refs.decref(conn, [b[0] for b in (row.blobs or [])])
     if row.is_delete_marker:
         return freed, 0, 0
@@ -121,7 +152,7 @@ def _drop(conn: Connection, row: Row[Any]) -> tuple[list[str], int, int]:
 
 
 def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
-               current: Row[Any] | None) -> tuple[str, list[str], int, int]:
+               current: Row[Any] | Current | None) -> tuple[str, list[str], int, int]:
     """Before a new latest version: retire the current one as versioning says.
 
     Answers the new version's id, freed blobs, and the usage change so far.
@@ -140,7 +171,7 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
             if current is not None and current.seq == null_row.seq:
                 current = None
     if current is not None:
-        conn.execute(_RETIRE, {"s": current.seq})
+        _RETIRE.run(conn, {"s": current.seq})
     return vid, freed, bytes_delta, count_delta
 
 
@@ -148,7 +179,7 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
                    now: float, pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
     """Make `content` the latest version of `key`; answer the new row and the blobs now garbage."""
     state = _bucket_state(conn, bucket)
-    current = latest(conn, bucket, key)
+    current = _current(conn, bucket, key)
     _check(current, pre)
     vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, state.versioning, current)
     if content.blob_mode == "new":
