@@ -4,7 +4,7 @@
 extensions, each marked `"x-kosha-extension": true`: the operator's accounts/users/MFA routes,
 the multipart/form-data upload, listing pagination, and these endpoints themselves.
 `/metrics` is Prometheus text: request counts by method and status class (counted by
-`MetricsMiddleware`, which the application installs), authentication outcomes and uptime.
+`api.app.KosApp`), authentication outcomes and uptime.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .common import kosha
 
@@ -40,26 +39,6 @@ class RequestCounter:
 
 
 REQUESTS = RequestCounter()
-
-
-class MetricsMiddleware:
-    """Pure ASGI middleware counting each HTTP response into `REQUESTS`."""
-
-    def __init__(self, app: ASGIApp, counter: RequestCounter = REQUESTS) -> None:
-        self.app = app
-        self.counter = counter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.counter.add(scope["method"], message["status"])
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
 
 
 # -- the document -----------------------------------------------------------------------------
