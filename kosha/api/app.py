@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
@@ -37,13 +36,13 @@ ROUTES: list[Route] = [
 class KosApp:
     def __init__(self, kosha: Kosha, routes: list[Route]) -> None:
         self.routes = routes
-        self.state = State()
-        self.state.kosha = kosha
+        self.kosha = kosha
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         scope["app"] = self
+        scope["kosha"] = self.kosha
         request = Request(scope, receive, send)
         try:
             response = await self._dispatch(scope, request)

@@ -14,7 +14,7 @@ from ..services.principal import Principal
 
 
 def kosha(request: Request) -> Kosha:
-    return request.scope["app"].state.kosha  # type: ignore[no-any-return]
+    return request.scope["kosha"]  # type: ignore[no-any-return]
 
 
 async def principal(request: Request) -> Principal:

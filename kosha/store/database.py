@@ -24,7 +24,7 @@ from .schema import metadata
 T = TypeVar("T")
 Work = Callable[..., T]
 MAX_BATCH = 128
-MEMO_SECONDS = 1.0      # bounds staleness from writers in other processes (the CLI)
+MEMO_SECONDS = 5.0      # bounds staleness from writers in other processes (the CLI)
 MEMO_ENTRIES = 4096
 _MISS = object()
 
