@@ -81,14 +81,11 @@ async def list_objects(req: S3Request) -> S3Response:
     delimiter = q.get("delimiter") or None
     marker = q.get("marker") or None
     max_keys = _max_keys(req)
-    if max_keys == 0:
-        objects, prefixes, truncated, next_marker = [], [], False, None
-    else:
-        listing = await req.kosha.objects.list(req.principal, bucket.name, prefix=prefix,
-                                               delimiter=delimiter, start_after=marker,
-                                               max_keys=max_keys)
-        objects, prefixes = listing.objects, listing.prefixes
-        truncated, next_marker = listing.is_truncated, listing.next_marker
+    listing = await req.kosha.objects.list(req.principal, bucket.name, prefix=prefix,
+                                           delimiter=delimiter, start_after=marker,
+                                           max_keys=max_keys)
+    objects, prefixes = listing.objects, listing.prefixes
+    truncated, next_marker = listing.is_truncated, listing.next_marker
     body = xml.doc(
         "ListBucketResult",
         # v1 echoes Prefix as sent even with encoding-type=url (S3 encodes Delimiter, Marker,
@@ -133,14 +130,11 @@ async def list_objects_v2(req: S3Request) -> S3Response:
         after = _untoken(token)
     else:
         after = start_after or None
-    if max_keys == 0:
-        objects, prefixes, truncated, next_marker = [], [], False, None
-    else:
-        listing = await req.kosha.objects.list(req.principal, bucket.name, prefix=prefix,
-                                               delimiter=delimiter, start_after=after,
-                                               max_keys=max_keys)
-        objects, prefixes = listing.objects, listing.prefixes
-        truncated, next_marker = listing.is_truncated, listing.next_marker
+    listing = await req.kosha.objects.list(req.principal, bucket.name, prefix=prefix,
+                                           delimiter=delimiter, start_after=after,
+                                           max_keys=max_keys)
+    objects, prefixes = listing.objects, listing.prefixes
+    truncated, next_marker = listing.is_truncated, listing.next_marker
     body = xml.doc(
         "ListBucketResult",
         el("Name", bucket.name), el("Prefix", encode(prefix)),

@@ -230,6 +230,8 @@ class ObjectService:
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:ListBucket")
         if max_keys < 0:
             raise Invalid("max-keys must not be negative")
+        if max_keys == 0:  # S3: an empty page that is not truncated
+            return ObjectListing([], [], False, None)
         rows, prefixes, truncated, last = await self.kosha.db.read(
             sql.list_latest, bucket.name, prefix or "", delimiter or None, start_after, max_keys)
         return ObjectListing([ObjectVersion.from_row(r) for r in rows], prefixes, truncated,
