@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -654,3 +655,22 @@ if __name__ == "__main__":
         for key, rows in data.items():
             if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "metric" in rows[0]:
                 print(f"\n<!-- {name}: {key} -->\n{markdown_table(rows)}")
+
+
+class Attempts:
+    """Runs one benchmark step, recording its failure instead of raising, so that the rest of a
+    run still measures; `failures` is printed and written with the results."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def __call__(self, what: str, fn: Callable, *a, **kw):
+        try:
+            return fn(*a, **kw)
+        except Exception as e:  # noqa: BLE001
+            msg = f"{what}: {str(e)[:400]}"
+            self.failures.append(msg)
+            print(f"  !! {msg}", flush=True)
+            if os.environ.get("BENCH_DEBUG"):
+                traceback.print_exc()
+            return None

@@ -24,7 +24,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -165,18 +164,8 @@ def main() -> None:
     common.banner(f"Kosha KOS REST vs reference app: {size // MiB} MiB objects, 4 KiB x "
                   f"{conc} clients x {dur:g}s ({loadgen.pick_engine(args.engine)}), copy/rename "
                   f"{copy_size // MiB} MiB, median of {args.runs}")
-    failures: list[str] = []
-
-    def attempt(what: str, fn, *a, **kw):
-        try:
-            return fn(*a, **kw)
-        except Exception as e:  # noqa: BLE001
-            msg = f"{what}: {e}"
-            failures.append(msg)
-            print(f"  !! {msg}", flush=True)
-            if os.environ.get("BENCH_DEBUG"):
-                traceback.print_exc()
-            return None
+    attempt = common.Attempts()
+    failures = attempt.failures
 
     R: dict[str, list] = {k: [] for k in (
         "dd", "ref_up", "ref_up_nomd5", "kos_up", "ref_down", "kos_down", "ref_get", "kos_get",

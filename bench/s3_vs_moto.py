@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,18 +198,8 @@ def main() -> None:
     common.banner(f"Kosha S3 vs moto: {size // MiB} MiB PUT/GET, 4 KiB x {conc} clients x "
                   f"{dur:g}s ({loadgen.pick_engine(args.engine)}), {mp_total // MiB} MiB multipart "
                   f"(8 MiB x 4), list {nlist} keys, median of {args.runs}")
-    failures: list[str] = []
-
-    def attempt(what: str, fn, *a, **kw):
-        try:
-            return fn(*a, **kw)
-        except Exception as e:  # noqa: BLE001
-            msg = f"{what}: {str(e)[:400]}"
-            failures.append(msg)
-            print(f"  !! {msg}", flush=True)
-            if os.environ.get("BENCH_DEBUG"):
-                traceback.print_exc()
-            return None
+    attempt = common.Attempts()
+    failures = attempt.failures
 
     data = b"".join(bytes(c) for c in common.pattern_chunks(size))
     part = data[:8 * MiB] if len(data) >= 8 * MiB else (data * (8 * MiB // len(data) + 1))[:8 * MiB]
