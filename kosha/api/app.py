@@ -14,14 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from ..console import routes as console
 from ..errors import MethodNotAllowed, NotFound
 from ..services.container import Kosha
-from . import (access_keys, bucket_policies, buckets, internal, lifecycle, meta, objects, policies,
-               sessions)
+from . import (access_keys, account, bucket_policies, buckets, internal, lifecycle, meta, objects,
+               policies, sessions, uploads, versions)
 from .errors import error_response
 
 ROUTES: list[Route] = [
     *objects.routes,           # first: the busiest routes are matched first
+    *versions.routes,
+    *uploads.routes,
+    *account.routes,
     *meta.routes,
     *sessions.routes,
     *access_keys.routes,
@@ -30,6 +34,7 @@ ROUTES: list[Route] = [
     *lifecycle.routes,
     *policies.routes,
     *internal.routes,
+    *console.routes,           # /console: the web console's pages and sign-in
 ]
 
 

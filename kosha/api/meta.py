@@ -79,9 +79,107 @@ _OPERATOR_ONLY = {"401": {"description": "no credentials"},
                   "403": {"description": "not the operator"}}
 
 
+_STR, _INT, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+_ERRORS = {"401": {"description": "no credentials"},
+           "403": {"description": "a member without a policy allowing it"},
+           "404": {"description": "unknown, or another account's"}}
+
+
+def _obj(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties}
+
+
+_WHOAMI = _obj(account_id=_STR, account_name=_STR, kcid=_STR, user_name=_STR, krn=_STR,
+               admin=_BOOL, operator=_BOOL, mfa_enabled=_BOOL,
+               access_key={"type": "string", "nullable": True})
+_UPLOAD = _obj(uploadId=_STR, objectKey=_STR, initiated={"type": "string", "format": "date-time"})
+_PART = _obj(partNumber=_INT, etag=_STR, size=_INT)
+_VERSION = _obj(versionId=_STR, isLatest=_BOOL, isDeleteMarker=_BOOL, size_bytes=_INT,
+                etag={"type": "string", "nullable": True},
+                lastModified={"type": "string", "format": "date-time"})
+
+
+def _object_extension_paths() -> dict[str, Any]:
+    """Multipart uploads over REST and object versions (docs/extensions.md)."""
+    bucket, upload = [_path_param("bucketId")], [_path_param("bucketId"), _path_param("uploadId")]
+    uploads = "/kos/v1/buckets/{bucketId}/uploads"
+    part = _op("Upload one part (the raw bytes; every part but the last at least 5 MiB)",
+               "Multipart uploads", {"200": _json(_PART, "the part"), **_ERRORS},
+               params=[*upload, {**_path_param("partNumber"), "schema": _INT}])
+    part["requestBody"] = {"required": True, "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}
+    return {
+        uploads: {
+            "post": _op("Start a multipart upload", "Multipart uploads",
+                        {"201": _json(_obj(uploadId=_STR, objectKey=_STR), "started"), **_ERRORS},
+                        body=_obj(objectkey=_STR, contentType=_STR), params=bucket),
+            "get": _op("List a bucket's multipart uploads in progress", "Multipart uploads",
+                       {"200": _json(_obj(uploads={"type": "array", "items": _UPLOAD}), "uploads"),
+                        **_ERRORS},
+                       params=[*bucket, _query_param("prefix", "string", "only keys with this prefix")]),
+        },
+        uploads + "/{uploadId}": {
+            "get": _op("An upload and its parts (to resume it)", "Multipart uploads",
+                       {"200": _json({**_UPLOAD, "properties": {
+                           **_UPLOAD["properties"], "parts": {"type": "array", "items": _PART}}},
+                           "the upload"), **_ERRORS}, params=upload),
+            "delete": _op("Abort an upload (its parts are deleted)", "Multipart uploads",
+                          {"204": {"description": "aborted"}, **_ERRORS}, params=upload),
+        },
+        uploads + "/{uploadId}/parts/{partNumber}": {"put": part},
+        uploads + "/{uploadId}/complete": {
+            "post": _op("Complete an upload from the parts chosen", "Multipart uploads",
+                        {"200": _json(_obj(objectKey=_STR, etag=_STR, versionId=_STR), "the object"),
+                         "400": {"description": "a part missing, or too small"}, **_ERRORS},
+                        body=_obj(parts={"type": "array", "items": _obj(partNumber=_INT, etag=_STR)}),
+                        params=upload),
+        },
+        "/kos/v1/buckets/{bucketId}/objects/versions": {
+            "get": _op("One object's versions, newest first", "Objects",
+                       {"200": _json(_obj(objectKey=_STR, versions={"type": "array", "items": _VERSION},
+                                          isTruncated=_BOOL,
+                                          nextContinuationToken={"type": "string", "nullable": True}),
+                                     "the versions"), **_ERRORS},
+                       params=[*bucket, {**_query_param("key", "string", "the object key"),
+                                         "required": True}, *_LISTING_PARAMS]),
+        },
+        "/kos/v1/buckets/{bucketId}/objects/restore": {
+            "post": _op("Make an older version current again (no bytes copied)", "Objects",
+                        {"200": _json(_obj(message=_STR, objectKey=_STR, versionId=_STR),
+                                      "the new current version"),
+                         "422": {"description": "the version is a delete marker"}, **_ERRORS},
+                        body=_obj(objectkey=_STR, versionId=_STR), params=bucket),
+        },
+    }
+
+
+# Fields Kosha adds to published request bodies (their component schema's name -> fields).
+_BODY_FIELDS = {
+    "downloadObject_request": {
+        "versionId": {**_STR, "description": "that version of the object", **EXT},
+        "expiresIn": {"type": "integer", "minimum": 1, "maximum": 604800, **EXT,
+                      "description": "lifetime of preSignedUrl in seconds (a share link)"}},
+    "getObject_request": {"versionId": {**_STR, "description": "that version", **EXT}},
+    "deleteObject_request": {"versionId": {**_STR, **EXT,
+                                           "description": "delete that version permanently"}},
+}
+
+
+def _account_extension_paths() -> dict[str, Any]:
+    """The caller's own account (docs/extensions.md)."""
+    return {
+        "/kos/v1/account": {
+            "get": _op("Who am I", "Account", {"200": _json(_WHOAMI, "the caller"),
+                                               "401": {"description": "no credentials"}}),
+        },
+    }
+
+
 def _extension_paths() -> dict[str, Any]:
     account = [_path_param("accountId")]
     return {
+        **_object_extension_paths(),
+        **_account_extension_paths(),
         "/internal/kos/v1/accounts": {
             "get": _op("List accounts", "Accounts",
                        {"200": _json({"type": "array", "items": _ACCOUNT}, "accounts"), **_OPERATOR_ONLY}),
@@ -139,6 +237,10 @@ def openapi_document() -> dict[str, Any]:
     """The published reference with Kosha's extensions merged in (built once)."""
     doc = copy.deepcopy(json.loads(SPEC.read_text()))
     doc["paths"].update(_extension_paths())
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name, fields in _BODY_FIELDS.items():
+        if name in schemas:
+            schemas[name].setdefault("properties", {}).update(fields)
     objects = doc["paths"].get("/kos/v1/buckets/{bucketId}/objects", {})
     if "put" in objects:
         objects["put"].setdefault("requestBody", {"content": {}})["content"][

@@ -17,6 +17,8 @@ Where the published reference is silent (spec/README.md) this module decides, an
   `isTruncated` is true and `nextContinuationToken` is passed back as `continuation_token`.
 - ETags are answered quoted, as in S3 (`"<md5>"`).
 - Request bodies name the key `objectkey` (published); `objectKey` is accepted too.
+- Download, metadata and delete take an optional `versionId` (that version; a delete of one is
+  permanent), and download an optional `expiresIn` for its pre-signed URL (docs/extensions.md).
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ MAX_LIST = 1000
 MAX_KEY_FIELD = MAX_KEY_BYTES * 4
 
 
-def _bucket_ref(request: Request) -> str:
+def bucket_ref(request: Request) -> str:
     return request.path_params["bucketId"]  # type: ignore[no-any-return]
 
 
-def _key(body: dict[str, Any], *names: str) -> str:
+def object_key(body: dict[str, Any], *names: str) -> str:
     """The first of `names` present in the body, as an object key (400 if none)."""
     for name in names:
         if body.get(name) is not None:
@@ -68,8 +70,8 @@ async def upload(request: Request) -> Response:
     if boundary is not None:
         return await _upload_form(request, who, boundary)
     body = await json_body(request)
-    key = _key(body, "prefix", "objectKey", "objectkey")
-    url = await presign.upload_url(kosha(request), who, _bucket_ref(request), key)
+    key = object_key(body, "prefix", "objectKey", "objectkey")
+    url = await presign.upload_url(kosha(request), who, bucket_ref(request), key)
     return ok({"message": "Upload the file with an HTTP PUT to uploadPreSignedUrl",
                "objectKey": key, "uploadPreSignedUrl": url}, status=201)
 
@@ -93,7 +95,7 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
             raise Invalid("each file part needs a file name (Content-Disposition filename)")
         key = prefix + part.filename
         await kosha(request).objects.put(
-            who, _bucket_ref(request), key, part.chunks(),
+            who, bucket_ref(request), key, part.chunks(),
             content_type=_content_type(part.content_type, part.filename))
         keys.append(key)
     if not keys:
@@ -120,7 +122,7 @@ async def list_objects(request: Request) -> Response:
     max_keys = query_int(request, "max_keys", MAX_LIST, lo=1, hi=MAX_LIST)
     assert max_keys is not None
     listing = await kosha(request).objects.list(
-        who, _bucket_ref(request), prefix=prefix, delimiter="/",
+        who, bucket_ref(request), prefix=prefix, delimiter="/",
         start_after=_decode_token(request.query_params.get("continuation_token")), max_keys=max_keys)
     entries = [(o.key, _object_entry(o)) for o in listing.objects]
     entries += [(p, {"key": p, "size": 0, "lastModified": None, "isFolder": True, "etag": None})
@@ -171,15 +173,21 @@ def _wants_bytes(request: Request) -> bool:
     return False
 
 
+def requested_version(body: dict[str, Any]) -> str | None:
+    """The optional `versionId` of a download, metadata or delete request (Kosha's extension)."""
+    return field(body, "versionId", str, max_length=64)  # type: ignore[no-any-return]
+
+
 async def download(request: Request) -> Response:
     who = await principal(request)
     body = await json_body(request)
-    key = _key(body, "objectkey", "objectKey")
+    key, version_id = object_key(body, "objectkey", "objectKey"), requested_version(body)
     if not _wants_bytes(request):
-        url = await presign.download_url(kosha(request), who, _bucket_ref(request), key)
+        url = await presign.download_url(kosha(request), who, bucket_ref(request), key, version_id,
+                                         expires_in=field(body, "expiresIn", int))
         return ok({"message": "Download the file with an HTTP GET from preSignedUrl",
                    "objectKey": key, "preSignedUrl": url})
-    version = await kosha(request).objects.head(who, _bucket_ref(request), key)
+    version = await kosha(request).objects.head(who, bucket_ref(request), key, version_id)
     return _stream(request, version)
 
 
@@ -209,7 +217,9 @@ def _stream(request: Request, version: ObjectVersion) -> Response:
 async def metadata(request: Request) -> Response:
     who = await principal(request)
     body = await json_body(request)
-    version = await kosha(request).objects.head(who, _bucket_ref(request), _key(body, "objectkey", "objectKey"))
+    key = object_key(body, "objectkey", "objectKey")
+    version = await kosha(request).objects.head(who, bucket_ref(request), key,
+                                                requested_version(body))
     return ok({"key": version.key, "size_bytes": version.size, "storage_class": version.storage_class,
                "lastModified": iso(version.last_modified),
                "contentType": version.content_type or "application/octet-stream",
@@ -221,9 +231,9 @@ async def metadata(request: Request) -> Response:
 async def move(request: Request) -> Response:
     who = await principal(request)
     body = await json_body(request)
-    source, destination = _key(body, "sourceKey"), _key(body, "destinationKey")
+    source, destination = object_key(body, "sourceKey"), object_key(body, "destinationKey")
     action = field(body, "action", str, default="move")
-    ref = _bucket_ref(request)
+    ref = bucket_ref(request)
     if action == "copy":
         await kosha(request).objects.copy(who, ref, source, ref, destination)
     elif action == "move":
@@ -237,17 +247,18 @@ async def move(request: Request) -> Response:
 async def rename(request: Request) -> Response:
     who = await principal(request)
     body = await json_body(request)
-    old, new = _key(body, "oldKey"), _key(body, "newKey")
-    await kosha(request).objects.move(who, _bucket_ref(request), old, new)
+    old, new = object_key(body, "oldKey"), object_key(body, "newKey")
+    await kosha(request).objects.move(who, bucket_ref(request), old, new)
     return ok({"message": "Object renamed successfully", "oldKey": old, "newKey": new})
 
 
 async def delete(request: Request) -> Response:
     who = await principal(request)
     body = await json_body(request)
-    key = _key(body, "objectkey", "objectKey")
-    await kosha(request).objects.delete_existing(who, _bucket_ref(request), key)
-    return ok({"message": "File deleted successfully", "objectKey": key})
+    key, version_id = object_key(body, "objectkey", "objectKey"), requested_version(body)
+    await kosha(request).objects.delete_existing(who, bucket_ref(request), key, version_id)
+    answer = {"message": "File deleted successfully", "objectKey": key}
+    return ok(answer if version_id is None else {**answer, "versionId": version_id})
 
 
 routes = [

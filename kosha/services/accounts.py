@@ -23,7 +23,7 @@ import pyotp
 from sqlalchemy.exc import IntegrityError
 
 from ..config import env
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Forbidden, Invalid, NotFound, Unauthenticated
 from ..ids import new_account_id, new_kcid, user_krn
 from ..store import identity as sql
 from .access_keys import AccessKey
@@ -74,6 +74,14 @@ class User:
     def from_row(cls, row: Row[Any]) -> User:
         return cls(row.kcid, row.account_id, row.name, bool(row.is_admin), bool(row.is_operator),
                    row.created_at)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a caller is, as `GET /kos/v1/account` answers it."""
+    account: Account
+    user: User
+    access_key: str | None          # the key its session came from (none for a JWT)
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,13 @@ class AccountService:
         if row is None:
             raise NotFound(f"account {account_id!r} not found")
         return row
+
+    async def whoami(self, principal: Principal) -> Identity:
+        user = await self.kosha.db.read(sql.get_user, principal.kcid)
+        if user is None:
+            raise Unauthenticated("the signed-in user no longer exists")
+        account = await self._account_row(principal.account_id)
+        return Identity(Account.from_row(account), User.from_row(user), principal.access_key)
 
     # -- users -------------------------------------------------------------------------------
     async def create_user(self, principal: Principal, account_id: str, name: str, *,

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Invalid
-from ..ids import validate_object_key
+from ..errors import Invalid, NotFound
+from ..ids import bucket_name_from_ref, validate_object_key
 from ..store import multipart as sql
 from ..store import objects as objects_sql
 from ..store.blobs import Hasher
@@ -82,11 +82,21 @@ class MultipartService:
             checksum_algorithm=checksum_algorithm, initiated=self.kosha.clock.now()))
         return upload_id
 
-    async def get(self, principal: Principal, bucket_ref: str, key: str, upload_id: str) -> Upload:
+    async def get(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str) -> Upload:
+        """The upload, if the caller may write its key. Without `key` (the KOS REST routes name
+        an upload by its id alone) the upload's own key is the one authorized."""
+        if key is None:
+            key = await self._key_of(bucket_ref, upload_id)
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
         return Upload.from_row(await self.kosha.db.read(sql.get_upload, bucket.name, key, upload_id))
 
-    async def upload_part(self, principal: Principal, bucket_ref: str, key: str, upload_id: str,
+    async def _key_of(self, bucket_ref: str, upload_id: str) -> str:
+        row = await self.kosha.db.read(sql.find_upload, bucket_name_from_ref(bucket_ref), upload_id)
+        if row is None:
+            raise NotFound("the specified multipart upload does not exist", s3_code="NoSuchUpload")
+        return str(row.key)
+
+    async def upload_part(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str,
                           part_number: int, body: AsyncIterator[bytes], *,
                           hashers: Mapping[str, Hasher] | None = None, checksums: Checksums = None,
                           expected_size: int | None = None) -> Part:
@@ -136,7 +146,7 @@ class MultipartService:
             raise
         await self.kosha.blobs.delete(freed)
 
-    async def complete(self, principal: Principal, bucket_ref: str, key: str, upload_id: str,
+    async def complete(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str,
                        parts: list[tuple[int, str]], checksums: Mapping[str, str] | None = None,
                        if_match: str | None = None, if_none_match: str | None = None) -> ObjectVersion:
         upload = await self.get(principal, bucket_ref, key, upload_id)
@@ -150,12 +160,12 @@ class MultipartService:
             [], _complete, upload, parts, dict(checksums or {}), self.kosha.clock.now(), pre,
             self.kosha.settings.min_part_size)
 
-    async def abort(self, principal: Principal, bucket_ref: str, key: str, upload_id: str) -> None:
+    async def abort(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str) -> None:
         upload = await self.get(principal, bucket_ref, key, upload_id)
         freed = await self.kosha.db.write(sql.finish_upload, upload.upload_id, set())
         await self.kosha.blobs.delete(freed)
 
-    async def list_parts(self, principal: Principal, bucket_ref: str, key: str, upload_id: str,
+    async def list_parts(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str,
                          max_parts: int = 1000, part_number_marker: int = 0
                          ) -> tuple[Upload, list[Part], bool]:
         upload = await self.get(principal, bucket_ref, key, upload_id)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded
+from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded, Unprocessable
 from ..ids import validate_object_key
 from ..store import blob_refs
 from ..store import objects as sql
@@ -170,10 +170,29 @@ class ObjectService:
         await self.kosha.blobs.delete(freed)
         return DeleteResult(None if vid == sql.NULL_VERSION and not bucket.versioning else vid, marker)
 
-    async def delete_existing(self, principal: Principal, bucket_ref: str, key: str) -> DeleteResult:
-        """The KOS delete: like S3's, but a key that does not exist is a 404."""
-        await self.head(principal, bucket_ref, key, action="kos:DeleteObject")
-        return await self.delete(principal, bucket_ref, key)
+    async def delete_existing(self, principal: Principal, bucket_ref: str, key: str,
+                              version_id: str | None = None) -> DeleteResult:
+        """The KOS delete: like S3's, but a key or version that does not exist is a 404."""
+        if version_id is None:
+            await self.head(principal, bucket_ref, key, action="kos:DeleteObject")
+        else:   # a delete marker is a version too: deleting it undeletes the object
+            bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=key)
+            if await self.kosha.db.read(sql.version, bucket.name, key, version_id) is None:
+                raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
+        return await self.delete(principal, bucket_ref, key, version_id)
+
+    async def restore(self, principal: Principal, bucket_ref: str, key: str,
+                      version_id: str) -> ObjectVersion:
+        """Make an older version current again: a new version sharing its blobs, so no byte is
+        copied and the versions in between stay. The current version is answered as it is."""
+        try:
+            found = await self.head(principal, bucket_ref, key, version_id)
+        except MethodNotAllowed:
+            raise Unprocessable(f"version {version_id!r} is a delete marker: delete it instead "
+                                "to uncover the version beneath") from None
+        if found.is_latest:
+            return found
+        return await self.copy(principal, bucket_ref, key, bucket_ref, key, src_version_id=version_id)
 
     async def copy(self, principal: Principal, src_bucket_ref: str, src_key: str, dst_bucket_ref: str,
                    dst_key: str, *, src_version_id: str | None = None,
@@ -246,6 +265,18 @@ class ObjectService:
             version_id_marker, max_keys)
         return VersionListing([ObjectVersion.from_row(r) for r in rows], prefixes, truncated,
                               next_key if truncated else None, next_vid if truncated else None)
+
+    async def versions_of(self, principal: Principal, bucket_ref: str, key: str, *,
+                          max_keys: int = 1000, after: str | None = None) -> VersionListing:
+        """One key's versions, newest first, `max_keys` at a time after version `after`."""
+        validate_object_key(key)
+        listing = await self.list_versions(principal, bucket_ref, prefix=key,
+                                           key_marker=key if after else None,
+                                           version_id_marker=after, max_keys=max_keys + 1)
+        mine = [v for v in listing.versions if v.key == key]   # the prefix holds longer keys too
+        page, truncated = mine[:max_keys], len(mine) > max_keys
+        return VersionListing(page, [], truncated, key if truncated else None,
+                              page[-1].version_id if truncated else None)
 
     # -- garbage ----------------------------------------------------------------------------
     def collect_garbage(self, grace_seconds: float = 3600) -> dict[str, int]:

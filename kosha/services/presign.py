@@ -9,16 +9,18 @@ it like any other pre-signed request and acts as that same user:
   its newest active access key, and if it has none, with a key created for it then, named
   `kosha-presign` (visible and deletable like any other key; deleting it voids its URLs).
 
-URLs are valid for `settings.presign_expiry` seconds of wall-clock time: they are checked
-against the clocks of real clients, so `kosha.clock`'s test offset does not apply to them.
+URLs are valid for `settings.presign_expiry` seconds (or the `expiresIn` a download asks for)
+of wall-clock time: they are checked against the clocks of real clients, so `kosha.clock`'s
+test offset does not apply to them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import Unprocessable
 from ..ids import validate_object_key
-from ..s3.signature.v4 import presign_url
+from ..s3.signature.v4 import MAX_PRESIGN_EXPIRES, presign_url
 from ..store import identity as identity_sql
 from .models import Bucket
 from .principal import Principal
@@ -36,17 +38,23 @@ async def upload_url(kosha: Kosha, principal: Principal, bucket_ref: str, key: s
     return await _sign(kosha, principal, "PUT", bucket, key)
 
 
-async def download_url(kosha: Kosha, principal: Principal, bucket_ref: str, key: str) -> str:
-    """A pre-signed GET for `key`, if it exists and the caller may read it (404 otherwise)."""
-    version = await kosha.objects.head(principal, bucket_ref, key)
+async def download_url(kosha: Kosha, principal: Principal, bucket_ref: str, key: str,
+                       version_id: str | None = None, expires_in: int | None = None) -> str:
+    """A pre-signed GET for `key` (that version of it, when given), if it exists and the caller
+    may read it (404 otherwise), valid for `expires_in` seconds (a share link) or the default."""
+    if expires_in is not None and not 1 <= expires_in <= MAX_PRESIGN_EXPIRES:
+        raise Unprocessable(f"'expiresIn' must be between 1 and {MAX_PRESIGN_EXPIRES} seconds")
+    version = await kosha.objects.head(principal, bucket_ref, key, version_id)
     bucket = await kosha.buckets.resolve(principal, bucket_ref, "kos:GetObject", key=key)
-    return await _sign(kosha, principal, "GET", bucket, version.key)
+    query = {"versionId": version_id} if version_id is not None else None
+    return await _sign(kosha, principal, "GET", bucket, version.key, expires_in, query)
 
 
-async def _sign(kosha: Kosha, principal: Principal, method: str, bucket: Bucket, key: str) -> str:
+async def _sign(kosha: Kosha, principal: Principal, method: str, bucket: Bucket, key: str,
+                expires_in: int | None = None, query: dict[str, str] | None = None) -> str:
     access_key, secret = await _credential(kosha, principal)
     return presign_url(method, kosha.settings.s3_url, bucket.name, key, access_key, secret,
-                       bucket.region, kosha.settings.presign_expiry)
+                       bucket.region, expires_in or kosha.settings.presign_expiry, extra_query=query)
 
 
 async def _credential(kosha: Kosha, principal: Principal) -> tuple[str, str]:

@@ -21,6 +21,11 @@ def get_upload(conn: Connection, bucket: str, key: str, upload_id: str) -> Row[A
     return row
 
 
+def find_upload(conn: Connection, bucket: str, upload_id: str) -> Row[Any] | None:
+    """An upload by its id alone (the KOS REST routes name an upload without its key)."""
+    return conn.execute(select(u).where(u.c.upload_id == upload_id, u.c.bucket == bucket)).first()
+
+
 def create_upload(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(u).values(**values))
 

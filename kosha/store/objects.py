@@ -181,12 +181,12 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
     state = _bucket_state(conn, bucket)
     current = _current(conn, bucket, key)
     _check(current, pre)
-    vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, state.versioning, current)
     if content.blob_mode == "new":
         for blob_id, size in content.blobs:
             blob_refs.add(conn, blob_id, size, now)
-    elif content.blob_mode == "share":
+    elif content.blob_mode == "share":   # before _make_room, which may drop the source itself
         blob_refs.incref(conn, [b[0] for b in content.blobs])
+    vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, state.versioning, current)
     values = dict(_ATTR_DEFAULTS, **attrs)
     inserted = conn.execute(_INSERT, dict(
         values, bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=False,
