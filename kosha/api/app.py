@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from ..console import routes as console
 from ..errors import MethodNotAllowed, NotFound
 from ..services.container import Kosha
 from . import (access_keys, account, bucket_policies, buckets, internal, lifecycle, meta, objects,
@@ -34,7 +33,6 @@ ROUTES: list[Route] = [
     *lifecycle.routes,
     *policies.routes,
     *internal.routes,
-    *console.routes,           # /console: the web console's pages and sign-in
 ]
 
 
