@@ -1,4 +1,5 @@
-"""The `kosha` command: `serve`, `admin ...`, `lifecycle run`, `gc`.
+"""The `kosha` command: `serve`, `admin ...`, `lifecycle run`, `gc`, and the client commands
+(`login`, `ls`, `cp`, ...: kosha.client, docs/cli.md).
 
 Every `serve` flag also reads `KOSHA_<FLAG>` (`--s3-port` from `KOSHA_S3_PORT`, ...); the
 secrets that should not appear in a process listing are read from the environment only:
@@ -12,9 +13,7 @@ operator as `serve` would. Data is printed as JSON on stdout.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields, is_dataclass
@@ -108,12 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _leaf(groups, "migrate", "bring the schema up to date", None)
 
-    lifecycle = commands.add_parser("lifecycle", help="lifecycle expiry")
-    runs = _leaf(lifecycle.add_subparsers(dest="action", required=True), "run",
-                 "run the expiry worker once", lambda k, a: k.lifecycle.run_once(a.now))
+    lifecycle = commands.add_parser("lifecycle", help="lifecycle rules and expiry")
+    lifecycle_actions = lifecycle.add_subparsers(dest="action", required=True)
+    runs = _leaf(lifecycle_actions, "run", "run the expiry worker once on the data directory",
+                 lambda k, a: k.lifecycle.run_once(a.now))
     runs.add_argument("--now", type=_timestamp, help="ISO 8601 time to treat as now")
 
     _leaf(commands, "gc", "collect unreferenced blobs once", lambda k, a: k.objects.collect_garbage())
+
+    from .client.commands import add_commands
+    add_commands(commands, lifecycle_actions)
     return parser
 
 
@@ -156,6 +159,8 @@ def _plain(value: Any) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     from .server import run
     settings = settings_from(args)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -175,6 +180,7 @@ def _on_data_dir(args: argparse.Namespace) -> int:
             return 0
         kosha.start()
         result = args.run(kosha, args)
+        import asyncio
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         if result is not None:
@@ -187,6 +193,9 @@ def _on_data_dir(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "client", None) is not None:
+            from .client.commands import run as run_client
+            return run_client(args)
         return _serve(args) if args.run is _serve else _on_data_dir(args)
     except Exception as exc:   # a clean message, not a traceback, for operator mistakes
         from .errors import KoshaError

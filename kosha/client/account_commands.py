@@ -1,0 +1,196 @@
+"""The commands on the account: login, whoami, mb, rb, keys, lifecycle, policy simulate."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import Any
+
+from .errors import USAGE, ClientError
+from .output import Context, confirm
+from .paths import parse_remote
+from .progress import human
+
+
+def login(ctx: Context, args: argparse.Namespace) -> int:
+    import httpx
+
+    from .api import activate
+    from .config import Profile, profile_name, save_profile
+    endpoint = (args.endpoint or os.environ.get("KOSHA_ENDPOINT") or "").rstrip("/")
+    access_key = args.access_key or os.environ.get("KOSHA_ACCESS_KEY")
+    if not endpoint or not access_key:
+        raise ClientError("login needs an endpoint and an access key",
+                          "run `kosha login --endpoint URL --access-key KEY`", USAGE)
+    secret = _read_secret(args.secret_key_stdin)
+    with httpx.Client(base_url=endpoint, timeout=30) as http:
+        session = activate(http, access_key, secret)
+    name = args.profile or profile_name()
+    path = save_profile(Profile(name, endpoint, access_key, secret, session))
+    ctx.document({"profile": name, "endpoint": endpoint, "access_key": access_key,
+                  "config": str(path)},
+                 f"signed in to {endpoint} as {access_key} (profile {name!r}; saved in {path})")
+    return 0
+
+
+def _read_secret(from_stdin: bool) -> str:
+    if from_stdin:
+        secret = sys.stdin.readline().strip()
+    elif os.environ.get("KOSHA_SECRET_KEY"):
+        secret = os.environ["KOSHA_SECRET_KEY"]
+    elif sys.stdin.isatty():
+        secret = getpass.getpass("secret key: ").strip()
+    else:
+        raise ClientError("no secret key to read", "pipe it in with --secret-key-stdin", USAGE)
+    if not secret:
+        raise ClientError("the secret key is empty", "give the key's secret", USAGE)
+    return secret
+
+
+def whoami(ctx: Context, args: argparse.Namespace) -> int:
+    me = ctx.api.whoami()
+    ctx.document(me, f"{me.get('user_name')} ({me.get('kcid')}) in account "
+                     f"{me.get('account_name')} ({me.get('account_id')}), key {me.get('access_key')}"
+                     + (", admin" if me.get("admin") else ""))
+    return 0
+
+
+# -- buckets -----------------------------------------------------------------------------------
+
+def mb(ctx: Context, args: argparse.Namespace) -> int:
+    remote = parse_remote(args.bucket)
+    bucket = ctx.api.create_bucket(remote.bucket, region=args.region, versioning=args.versioning or None,
+                                   description=args.description)
+    ctx.document(bucket, f"created bucket {bucket['name']} in {bucket.get('region')}")
+    return 0
+
+
+def rb(ctx: Context, args: argparse.Namespace) -> int:
+    remote = parse_remote(args.bucket)
+    if args.force:
+        confirm(f"remove bucket {remote.bucket} and everything in it?", True)
+        _empty(ctx, remote.bucket)
+    ctx.api.delete_bucket(remote.bucket)
+    ctx.document({"removed": remote.bucket}, f"removed bucket {remote.bucket}")
+    return 0
+
+
+def _empty(ctx: Context, bucket: str) -> None:
+    """Delete every object and, in a versioned bucket, every version."""
+    from .transfer import Pipeline
+    versioned = bool(ctx.api.bucket(bucket).get("versioning"))
+    with Pipeline(8) as pipeline:
+        for entry in ctx.api.walk(bucket, ""):
+            pipeline.submit(ctx.api.delete, bucket, entry["key"])
+    if versioned:   # the deletes above left delete markers and older versions behind
+        for entry in ctx.api.walk(bucket, ""):
+            for version in ctx.api.versions(bucket, entry["key"]):
+                ctx.api.delete(bucket, entry["key"], version["versionId"])
+
+
+# -- access keys -------------------------------------------------------------------------------
+
+def keys_ls(ctx: Context, args: argparse.Namespace) -> int:
+    for key in ctx.api.keys():
+        ctx.line(key, f"{key['access_key']}  {key.get('status', ''):8}  "
+                      f"{str(key.get('created_at') or '')[:19]}  {key.get('key_name') or ''}")
+    return 0
+
+
+def keys_create(ctx: Context, args: argparse.Namespace) -> int:
+    key = ctx.api.create_key(args.name)
+    ctx.document(key, f"access key: {key['access_key']}\nsecret key: {key['secret_key']}\n"
+                      "(the secret is shown this once: keep it now)")
+    return 0
+
+
+def keys_rm(ctx: Context, args: argparse.Namespace) -> int:
+    if args.access_key == ctx.api.profile.access_key:
+        confirm(f"remove {args.access_key}, the key this profile signs in with?", args.force)
+    ctx.api.delete_key(args.access_key)
+    ctx.document({"removed": args.access_key}, f"removed access key {args.access_key}")
+    return 0
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+def lifecycle_ls(ctx: Context, args: argparse.Namespace) -> int:
+    for rule in ctx.api.rules(parse_remote(args.bucket).bucket):
+        actions = ", ".join(f"{k}={v}" for k, v in rule.items() if k in _RULE_FLAGS.values()
+                            and v not in (None, False))
+        ctx.line(rule, f"{rule['id']}  {rule.get('status', ''):8}  {rule['name']}  "
+                       f"prefix={rule.get('prefix') or '*'}  {actions}")
+    return 0
+
+
+_RULE_FLAGS = {"expire_days": "expiration_days", "noncurrent_days": "noncurrent_days",
+               "keep_noncurrent": "newer_noncurrent_versions",
+               "abort_incomplete_days": "delete_incomplete_mpu",
+               "expired_delete_markers": "expired_obj_delete_marker"}
+
+
+def lifecycle_add(ctx: Context, args: argparse.Namespace) -> int:
+    remote = parse_remote(args.bucket)
+    rule: dict[str, Any] = {"name": args.name, "enabled": not args.disabled,
+                            "prefix": args.prefix or remote.key or ""}
+    rule.update({field: getattr(args, flag) for flag, field in _RULE_FLAGS.items()
+                 if getattr(args, flag) not in (None, False)})
+    if len(rule) == 3:
+        raise ClientError("a rule needs an action", "add --expire-days N (or --noncurrent-days, "
+                          "--abort-incomplete-days, --expired-delete-markers)", USAGE)
+    made = ctx.api.add_rule(remote.bucket, rule)
+    ctx.document(made, f"added lifecycle rule {made['name']} ({made['id']})")
+    return 0
+
+
+def lifecycle_rm(ctx: Context, args: argparse.Namespace) -> int:
+    bucket = parse_remote(args.bucket).bucket
+    rules = ctx.api.rules(bucket)
+    matches = [r["id"] for r in rules if args.rule in (r["id"], r["name"])]
+    rule_id = matches[0] if matches else args.rule
+    ctx.api.delete_rule(bucket, rule_id)
+    ctx.document({"removed": rule_id}, f"removed lifecycle rule {args.rule}")
+    return 0
+
+
+def lifecycle_preview(ctx: Context, args: argparse.Namespace) -> int:
+    preview = ctx.api.preview_rules(parse_remote(args.bucket).bucket, args.days, args.rule)
+    ctx.document(preview, _preview_text(preview))
+    return 0
+
+
+def _preview_text(preview: dict[str, Any]) -> str:
+    """Whatever the preview holds, day by day: the count and bytes each day removes."""
+    days = preview.get("days")
+    if not isinstance(days, list):
+        import json
+        return json.dumps(preview, indent=2)
+    lines = []
+    for day in days:
+        size = day.get("bytes", day.get("size_bytes", 0)) or 0
+        count = day.get("count", day.get("objects", len(day.get("items", []) or [])))
+        lines.append(f"{day.get('date', day.get('day'))}  {count:>8} items  {human(size):>10}")
+    return "\n".join(lines) or "nothing expires in that time"
+
+
+# -- policy ------------------------------------------------------------------------------------
+
+def simulate(ctx: Context, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"action": args.action}
+    if args.user:
+        body["kcid"] = args.user
+    if args.target.startswith("kos://"):
+        remote = parse_remote(args.target)
+        body["bucket"] = remote.bucket
+        if remote.key:
+            body["key"] = remote.key
+    else:
+        body["resource"] = args.target
+    answer = ctx.api.simulate(body)
+    statement = answer.get("statement") or {}
+    why = f" by {statement.get('policyName')} statement {statement.get('index')}" if statement else ""
+    ctx.document(answer, f"{'allowed' if answer.get('allowed') else 'denied'} "
+                         f"({answer.get('decision')}{why}): {answer.get('reason', '')}")
+    return 0 if answer.get("allowed") else 4

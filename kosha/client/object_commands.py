@@ -1,0 +1,280 @@
+"""The commands on objects: ls, cp, mv, rm, cat, stat, share, du."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import NOT_FOUND, USAGE, ClientError
+from .output import Context, confirm
+from .paths import Remote, as_folder, base_name, is_remote, parse_remote, relative_key
+from .progress import Progress, human
+
+MAX_SHARE = 7 * 86400
+
+
+# -- ls ---------------------------------------------------------------------------------------
+
+def ls(ctx: Context, args: argparse.Namespace) -> int:
+    if not args.path:
+        return _ls_buckets(ctx, args)
+    remote = parse_remote(args.path)
+    if args.recursive:
+        entries: Iterator[dict[str, Any]] = ctx.api.walk(remote.bucket, as_folder(remote.key))
+        shown = ""
+    else:
+        entries = ctx.api.children(remote.bucket, remote.key)
+        shown = remote.key[:remote.key.rfind("/") + 1]
+    for entry in entries:
+        name = entry["key"][len(shown):] if not args.recursive else entry["key"]
+        ctx.line(entry, _long(entry, name) if args.long else name)
+    return 0
+
+
+def _long(entry: dict[str, Any], name: str) -> str:
+    if entry.get("isFolder"):
+        return f"{'':19}  {'PRE':>10}  {name}"
+    modified = str(entry.get("lastModified") or "")[:19].replace("T", " ")
+    return f"{modified:19}  {human(entry.get('size') or 0):>10}  {name}"
+
+
+def _ls_buckets(ctx: Context, args: argparse.Namespace) -> int:
+    for bucket in ctx.api.buckets():
+        text = bucket["name"]
+        if args.long:
+            created = str(bucket.get("createdAt") or "")[:19].replace("T", " ")
+            text = (f"{created:19}  {human(bucket.get('usedCapacity') or 0):>10}  "
+                    f"{bucket.get('objectCount', 0):>8} objects  {bucket.get('region', '')}  "
+                    f"{bucket['name']}")
+        ctx.line(bucket, text)
+    return 0
+
+
+# -- cp and mv ----------------------------------------------------------------------------------
+
+def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
+    from .transfer import RateLimiter, Transfer, copy_all, download_all, upload_all
+    if len(args.sources) > 1 and not (is_remote(args.dest) and parse_remote(args.dest).is_folder
+                                      or not is_remote(args.dest) and Path(args.dest).is_dir()):
+        raise ClientError("several sources need a folder as destination",
+                          "end the destination with '/' (kos://BUCKET/FOLDER/) or name a directory",
+                          USAGE)
+    kinds = {is_remote(s) for s in args.sources}
+    if len(kinds) > 1:
+        raise ClientError("sources mix local and remote paths", "copy them in two commands", USAGE)
+    remote_source, remote_dest = kinds.pop(), is_remote(args.dest)
+    if not remote_source and not remote_dest:
+        raise ClientError("neither side is remote", "use your shell's cp for local copies", USAGE)
+    events: list[dict[str, Any]] = []
+
+    def emit(event: dict[str, Any]) -> None:
+        ctx.line(event)
+        if action == "move":
+            events.append(event)
+
+    progress = Progress(0, base_name(args.sources[0]) or args.sources[0],
+                        enabled=None if args.progress else False)
+    transfer = Transfer(ctx.api, progress, RateLimiter(args.limit_rate), args.parallel,
+                        args.part_size, emit, ctx.notice)
+    started = time.monotonic()
+    try:
+        if not remote_source:
+            upload_all(transfer, _plan_uploads(args, parse_remote(args.dest)))
+        elif not remote_dest:
+            download_all(transfer, _plan_downloads(ctx, args, Path(args.dest)))
+        else:
+            copy_all(transfer, _plan_copies(ctx, args, parse_remote(args.dest)), action)
+    finally:
+        if transfer.files:
+            progress.finish()
+    if action == "move" and not (remote_source and remote_dest):
+        _remove_sources(ctx, events, remote_source)
+    seconds = time.monotonic() - started
+    summary = {"done": True, "files": transfer.files, "bytes": progress.total,
+               "bytesSent": transfer.bytes_sent, "seconds": round(seconds, 3)}
+    verb = "moved" if action == "move" else "copied"
+    ctx.line(summary, f"{verb} {transfer.files} file{'s' if transfer.files != 1 else ''} "
+                      f"({human(progress.total)}) in {seconds:.1f} s, "
+                      f"{human(transfer.bytes_sent / seconds if seconds else 0)}/s")
+    return 0
+
+
+def mv(ctx: Context, args: argparse.Namespace) -> int:
+    return cp(ctx, args, "move")
+
+
+def _remove_sources(ctx: Context, events: list[dict[str, Any]], remote: bool) -> None:
+    for event in events:
+        if remote:
+            source = parse_remote(event["source"])
+            ctx.api.delete(source.bucket, source.key)
+        else:
+            Path(event["source"]).unlink()
+
+
+def _plan_uploads(args: argparse.Namespace, dest: Remote) -> Iterator[Any]:
+    from .transfer import Upload
+    for source in args.sources:
+        path = Path(source)
+        if path.is_dir():
+            if not args.recursive:
+                raise ClientError(f"{source} is a directory", "add -r to copy what it holds", USAGE)
+            folder = as_folder(dest.key)
+            for file, relative in _walk_local(path):
+                yield Upload(file, file.stat().st_size, Remote(dest.bucket, folder + relative))
+        elif path.is_file():
+            key = dest.key + path.name if dest.is_folder else dest.key
+            yield Upload(path, path.stat().st_size, Remote(dest.bucket, key))
+        else:
+            raise ClientError(f"{source}: no such file or directory", "check the path", NOT_FOUND)
+
+
+def _walk_local(root: Path) -> Iterator[tuple[Path, str]]:
+    """Files under `root` (links followed for files, not for folders), in sorted order."""
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            file = Path(folder, name)
+            if file.is_file():
+                yield file, file.relative_to(root).as_posix()
+
+
+def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Iterator[Any]:
+    from .transfer import Download, safe_local
+    for text in args.sources:
+        source = parse_remote(text)
+        if args.recursive:
+            folder = as_folder(source.key)
+            for entry in ctx.api.walk(source.bucket, folder):
+                if entry["key"].endswith("/"):
+                    continue   # a folder marker: the folder is made with its files
+                yield Download(Remote(source.bucket, entry["key"]),
+                               safe_local(dest, relative_key(entry["key"], folder)),
+                               entry.get("size") or 0, entry.get("etag"))
+            continue
+        meta = ctx.api.metadata(source.bucket, source.key)
+        target = dest / base_name(source.key) if dest.is_dir() or args.dest.endswith("/") else dest
+        yield Download(source, target, meta["size_bytes"], meta.get("etag"))
+
+
+def _plan_copies(ctx: Context, args: argparse.Namespace, dest: Remote
+                 ) -> Iterator[tuple[Remote, Remote, int]]:
+    for text in args.sources:
+        source = parse_remote(text)
+        if args.recursive:
+            folder, into = as_folder(source.key), as_folder(dest.key)
+            for entry in ctx.api.walk(source.bucket, folder):
+                yield (Remote(source.bucket, entry["key"]),
+                       Remote(dest.bucket, into + relative_key(entry["key"], folder)),
+                       entry.get("size") or 0)
+            continue
+        meta = ctx.api.metadata(source.bucket, source.key)
+        key = dest.key + base_name(source.key) if dest.is_folder else dest.key
+        yield source, Remote(dest.bucket, key), meta["size_bytes"]
+
+
+# -- rm, cat, stat, share, du -------------------------------------------------------------------
+
+def rm(ctx: Context, args: argparse.Namespace) -> int:
+    from .transfer import Pipeline
+    for text in args.paths:
+        remote = parse_remote(text)
+        if not args.recursive:
+            if remote.is_folder:
+                raise ClientError(f"{text} is a folder", "add -r to remove what it holds", USAGE)
+            ctx.api.delete(remote.bucket, remote.key)
+            ctx.line({"removed": text}, f"removed {text}")
+            continue
+        folder = as_folder(remote.key)
+        confirm(f"remove everything under kos://{remote.bucket}/{folder}?", args.force)
+        ctx.api.bucket(remote.bucket)
+        with Pipeline(8) as pipeline:
+            for entry in ctx.api.walk(remote.bucket, folder):
+                pipeline.submit(_remove_one, ctx, remote.bucket, entry["key"])
+    return 0
+
+
+def _remove_one(ctx: Context, bucket: str, key: str) -> None:
+    ctx.api.delete(bucket, key)
+    ctx.line({"removed": f"kos://{bucket}/{key}"}, f"removed kos://{bucket}/{key}")
+
+
+def cat(ctx: Context, args: argparse.Namespace) -> int:
+    out = sys.stdout.buffer
+    for text in args.paths:
+        remote = parse_remote(text)
+        response = ctx.api.open_download(remote.bucket, remote.key)
+        try:
+            for chunk in response.iter_bytes(1024 * 1024):
+                out.write(chunk)
+        finally:
+            response.close()
+    out.flush()
+    return 0
+
+
+def stat(ctx: Context, args: argparse.Namespace) -> int:
+    remote = parse_remote(args.path)
+    if not remote.key:
+        bucket = ctx.api.bucket(remote.bucket)
+        ctx.document(bucket, _fields(bucket, ("name", "krnid", "region", "tier", "createdAt",
+                                              "objectCount", "usedCapacity", "versioning")))
+        return 0
+    meta = ctx.api.metadata(remote.bucket, remote.key, args.version)
+    if args.versions:
+        meta["versions"] = list(ctx.api.versions(remote.bucket, remote.key))
+    text = _fields(meta, ("key", "size_bytes", "contentType", "etag", "lastModified",
+                          "versionId", "storage_class"))
+    for version in meta.get("versions", []):
+        kind = "delete marker" if version.get("isDeleteMarker") else human(version.get("size_bytes") or 0)
+        text += (f"\n  {'*' if version.get('isLatest') else ' '} {version.get('versionId')}  "
+                 f"{version.get('lastModified')}  {kind}")
+    ctx.document(meta, text)
+    return 0
+
+
+def _fields(values: dict[str, Any], names: tuple[str, ...]) -> str:
+    return "\n".join(f"{name + ':':14} {values.get(name)}" for name in names if name in values)
+
+
+def share(ctx: Context, args: argparse.Namespace) -> int:
+    remote = parse_remote(args.path)
+    if not 1 <= args.expires <= MAX_SHARE:
+        raise ClientError("--expires must be between 1 second and 7 days", "e.g. --expires 1h",
+                          USAGE)
+    ctx.api.metadata(remote.bucket, remote.key)   # a link to nothing is a mistake worth saying
+    url = ctx.api.share_url(remote.bucket, remote.key, args.expires)
+    ctx.document({"url": url, "expiresIn": args.expires, "object": str(remote)}, url)
+    return 0
+
+
+def du(ctx: Context, args: argparse.Namespace) -> int:
+    remote = parse_remote(args.path)
+    folder = as_folder(remote.key)
+    totals: dict[str, list[int]] = {}
+    for entry in ctx.api.walk(remote.bucket, folder):
+        rest = entry["key"][len(folder):]
+        top = rest[:rest.index("/") + 1] if "/" in rest else rest
+        counted = totals.setdefault(top, [0, 0])
+        counted[0] += entry.get("size") or 0
+        counted[1] += 1
+    size, objects = sum(t[0] for t in totals.values()), sum(t[1] for t in totals.values())
+    answer: dict[str, Any] = {
+        "path": f"kos://{remote.bucket}/{folder}", "bytes": size, "objects": objects,
+        "entries": [{"name": n, "bytes": t[0], "objects": t[1]} for n, t in sorted(totals.items())]}
+    if not folder:
+        bucket = ctx.api.bucket(remote.bucket)
+        answer["bucket"] = {"usedCapacity": bucket.get("usedCapacity"),
+                            "objectCount": bucket.get("objectCount")}
+    lines = [f"{human(e['bytes']):>10}  {e['objects']:>8}  {e['name']}" for e in answer["entries"]]
+    lines.append(f"{human(size):>10}  {objects:>8}  total kos://{remote.bucket}/{folder}")
+    if "bucket" in answer:
+        lines.append(f"bucket: {answer['bucket']['objectCount']} objects, "
+                     f"{human(answer['bucket']['usedCapacity'] or 0)} used (all versions)")
+    ctx.document(answer, "\n".join(lines))
+    return 0
