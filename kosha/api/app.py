@@ -16,8 +16,8 @@ from starlette.routing import Match, Route
 
 from ..errors import MethodNotAllowed, NotFound
 from ..services.container import Kosha
-from . import (access_keys, account, bucket_policies, buckets, internal, lifecycle, meta, objects,
-               policies, sessions, uploads, versions)
+from . import (access_keys, account, account_policies, bucket_policies, buckets, internal,
+               lifecycle, meta, objects, policies, sessions, uploads, versions)
 from .errors import error_response
 
 ROUTES: list[Route] = [
@@ -25,6 +25,7 @@ ROUTES: list[Route] = [
     *versions.routes,
     *uploads.routes,
     *account.routes,
+    *account_policies.routes,
     *meta.routes,
     *sessions.routes,
     *access_keys.routes,

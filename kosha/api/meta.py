@@ -165,12 +165,81 @@ _BODY_FIELDS = {
 }
 
 
+_MEMBER = {"type": "object", "properties": {**_USER["properties"], "policies": {
+    "type": "array", "items": _STR, "description": "KRNs of the policies attached"}}}
+_POLICY = _obj(name=_STR, policyKRN=_STR, _id=_STR, accountId=_STR,
+               statements={"type": "array", "items": {"type": "object"}},
+               conditions={"type": "array", "items": {"type": "object"}},
+               users={"type": "array", "items": _STR})
+_POLICY_BODY = _obj(name=_STR, statements={"type": "array", "items": {"type": "object"}},
+                    conditions={"type": "array", "items": {"type": "object"}})
+_LINK = _obj(policyKRNs={"type": "array", "items": _STR},
+             users={"type": "array", "items": _STR, "description": "kcids"})
+_ADMIN_ERRORS = {"401": {"description": "no credentials"},
+                 "403": {"description": "not an admin of the account"}}
+_ADMIN_404 = {**_ADMIN_ERRORS, "404": {"description": "unknown, or another account's"}}
+
+
 def _account_extension_paths() -> dict[str, Any]:
-    """The caller's own account (docs/extensions.md)."""
+    """The caller's own account: who am I, and an admin's users and policies (docs/extensions.md)."""
+    users, policies = "/kos/v1/account/users", "/kos/v1/account/policies"
+    kcid, krn = [_path_param("kcid")], [_path_param("policyKrn")]
+    link = _json(_obj(message=_STR, policies={"type": "array", "items": _POLICY}), "the policies")
     return {
         "/kos/v1/account": {
             "get": _op("Who am I", "Account", {"200": _json(_WHOAMI, "the caller"),
                                                "401": {"description": "no credentials"}}),
+        },
+        users: {
+            "get": _op("The account's users", "Account",
+                       {"200": _json({"type": "array", "items": _MEMBER}, "users"), **_ADMIN_ERRORS}),
+            "post": _op("Create a user (and its first access key, shown once)", "Account",
+                        {"201": _json(_MEMBER, "created"), **_ADMIN_ERRORS},
+                        body=_obj(name=_STR, admin=_BOOL)),
+        },
+        users + "/{kcid}": {
+            "put": _op("Make a user an admin or a member", "Account",
+                       {"200": _json(_MEMBER, "the user"), "409": {"description": "yourself"},
+                        **_ADMIN_404}, body=_obj(admin=_BOOL), params=kcid),
+            "delete": _op("Delete a user: its keys and sessions end, its policies are detached",
+                          "Account", {"204": {"description": "deleted"},
+                                      "409": {"description": "yourself"}, **_ADMIN_404},
+                          params=kcid),
+        },
+        policies: {
+            "get": _op("The account's policies", "Account",
+                       {"200": _json({"type": "array", "items": _POLICY}, "policies"),
+                        **_ADMIN_ERRORS}),
+            "post": _op("Create a policy", "Account",
+                        {"201": _json(_POLICY, "created"), "409": {"description": "name taken"},
+                         "422": {"description": "malformed statements"}, **_ADMIN_ERRORS},
+                        body=_POLICY_BODY),
+        },
+        policies + "/{policyKrn}": {
+            "get": _op("A policy", "Account", {"200": _json(_POLICY, "the policy"), **_ADMIN_404},
+                       params=krn),
+            "put": _op("Change a policy's given fields", "Account",
+                       {"200": _json(_POLICY, "the policy"), **_ADMIN_404},
+                       body=_POLICY_BODY, params=krn),
+            "delete": _op("Delete a policy (detached from everyone)", "Account",
+                          {"204": {"description": "deleted"}, **_ADMIN_404}, params=krn),
+        },
+        policies + "/attach": {
+            "post": _op("Attach policies to users", "Account", {"200": link, **_ADMIN_404},
+                        body=_LINK),
+        },
+        policies + "/detach": {
+            "post": _op("Detach policies from users", "Account", {"200": link, **_ADMIN_404},
+                        body=_LINK),
+        },
+        policies + "/validate": {
+            "post": _op("Check statements without saving them", "Account",
+                        {"200": _json(_obj(valid=_BOOL, statements={
+                            "type": "array", "items": {"type": "object"}}), "normalised"),
+                         "422": {"description": "the message names the bad field"},
+                         **_ADMIN_ERRORS},
+                        body=_obj(statements={"type": "array", "items": {"type": "object"}},
+                                  conditions={"type": "array", "items": {"type": "object"}})),
         },
     }
 

@@ -31,7 +31,7 @@ def policy_view(policy: Policy) -> dict[str, Any]:
             "users": policy.users}
 
 
-def _payload(body: dict[str, Any], *, create: bool) -> dict[str, Any]:
+def payload(body: dict[str, Any], *, create: bool) -> dict[str, Any]:
     """The writable PolicyPayload fields, type-checked; the service validates their content."""
     return {"name": field(body, "name", str, required=create, max_length=255),
             "statements": field(body, "statements", list, required=create),
@@ -51,7 +51,7 @@ async def create_policy(request: Request) -> Response:
     body = await json_body(request)
     policy = await kosha(request).policies.create(
         caller, account_id=field(body, "accountId", str, max_length=32),
-        **_payload(body, create=True))
+        **payload(body, create=True))
     return ok(policy_view(policy), status=201)
 
 
@@ -65,7 +65,7 @@ async def update_policy(request: Request) -> Response:
     caller = await operator(request)
     body = await json_body(request)
     policy = await kosha(request).policies.update(caller, request.path_params["policykrn"],
-                                                  **_payload(body, create=False))
+                                                  **payload(body, create=False))
     return ok(policy_view(policy))
 
 
@@ -75,6 +75,14 @@ async def delete_policy(request: Request) -> Response:
     return no_content()
 
 
+def link_answer(policies: list[Policy], attach: bool) -> dict[str, Any]:
+    """What attach and detach answer: see the module docstring."""
+    answer: dict[str, Any] = policy_view(policies[0]) if len(policies) == 1 else {}
+    answer.update({"message": f"policies {'attached' if attach else 'detached'}",
+                   "policies": [policy_view(p) for p in policies]})
+    return answer
+
+
 async def _link(request: Request, attach: bool) -> Response:
     caller = await operator(request)
     body = await json_body(request)
@@ -82,10 +90,7 @@ async def _link(request: Request, attach: bool) -> Response:
     users = field(body, "users", list, required=True)
     service = kosha(request).policies
     policies = await (service.attach if attach else service.detach)(caller, refs, users)
-    answer: dict[str, Any] = policy_view(policies[0]) if len(policies) == 1 else {}
-    answer.update({"message": f"policies {'attached' if attach else 'detached'}",
-                   "policies": [policy_view(p) for p in policies]})
-    return ok(answer)
+    return ok(link_answer(policies, attach))
 
 
 async def attach(request: Request) -> Response:

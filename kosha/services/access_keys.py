@@ -142,9 +142,13 @@ class AccessKeyService:
 
     async def _delete(self, keys: Strings) -> None:
         ended = await self.kosha.db.write(sql.delete_access_keys, keys)
+        self.forget(keys, ended)
+
+    def forget(self, keys: Strings, session_hashes: Strings) -> None:
+        """Keys deleted or their user's roles changed: drop the principals cached for them."""
         for key in keys:
             self._secrets.pop(key)
-        self.kosha.auth.forget(*ended)
+        self.kosha.auth.forget(*session_hashes)
 
     # -- for the account service -------------------------------------------------------------
     def new_key_values(self, kcid: str, account_id: str, *, key_name: str | None = None,

@@ -5,6 +5,12 @@ the same empty database at once cannot both create one: the second insert fails 
 Admin users created in the operator account are operators too (the operator account is the
 deployment's own administrators); its members are not.
 
+Users are managed by the operator, in any account (through `/internal`), and by an account's
+admins, in their own account only: members get 403, and another account's users answer 404
+(`authz.require_manager`, `authz.manages`). A user's role change or deletion takes effect at
+once for its sessions and keys in this process; a JWT's cached principal within
+`auth.USER_CACHE_SECONDS`.
+
 MFA: `mfa_enable` gives an account a TOTP secret (a new one on every call, for re-enrolment).
 From then on deleting a bucket or an access key of that account needs a current `otp`: missing
 is 400, wrong is 403. Accounts without MFA ignore any `otp` sent.
@@ -23,7 +29,7 @@ import pyotp
 from sqlalchemy.exc import IntegrityError
 
 from ..config import env
-from ..errors import Forbidden, Invalid, NotFound, Unauthenticated
+from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from ..ids import new_account_id, new_kcid, user_krn
 from ..store import identity as sql
 from .access_keys import AccessKey
@@ -65,15 +71,16 @@ class User:
     is_admin: bool
     is_operator: bool
     created_at: float
+    policies: tuple[str, ...] = ()     # KRNs of the policies attached to it
 
     @property
     def krn(self) -> str:
         return user_krn(self.account_id, self.kcid)
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> User:
+    def from_row(cls, row: Row[Any], policies: list[str] | None = None) -> User:
         return cls(row.kcid, row.account_id, row.name, bool(row.is_admin), bool(row.is_operator),
-                   row.created_at)
+                   row.created_at, tuple(policies or ()))
 
 
 @dataclass(frozen=True)
@@ -166,11 +173,9 @@ class AccountService:
     async def create_user(self, principal: Principal, account_id: str, name: str, *,
                           admin: bool = False) -> tuple[User, AccessKey]:
         """A customer user and its first access key (whose secret is shown this once)."""
-        self.kosha.authz.require_operator(principal)
-        await self._account_row(account_id)
+        await self._managed_account(principal, account_id)
         user = dict(kcid=new_kcid(), account_id=account_id, name=_name(name), is_admin=bool(admin),
-                    is_operator=bool(admin) and account_id == OPERATOR_ACCOUNT_ID,
-                    created_at=self.kosha.clock.now())
+                    is_operator=_is_operator(account_id, admin), created_at=self.kosha.clock.now())
         key, secret = self.kosha.access_keys.new_key_values(user["kcid"], account_id,
                                                             key_name="default")
         row = await self.kosha.db.write(sql.create_user_with_key, user, key)
@@ -181,9 +186,41 @@ class AccountService:
         return await self.kosha.db.read(sql.get_user, kcid) is not None
 
     async def list_users(self, principal: Principal, account_id: str) -> list[User]:
-        self.kosha.authz.require_operator(principal)
-        await self._account_row(account_id)
-        return [User.from_row(r) for r in await self.kosha.db.read(sql.list_users, account_id)]
+        await self._managed_account(principal, account_id)
+        rows = await self.kosha.db.read(sql.list_users, account_id)
+        attached = await self.kosha.db.read(sql.policies_by_user, [r.kcid for r in rows])
+        return [User.from_row(r, attached.get(r.kcid)) for r in rows]
+
+    async def set_admin(self, principal: Principal, account_id: str, kcid: str, admin: bool) -> User:
+        """Make a user an admin of its account, or a member (never yourself: 409)."""
+        await self._managed_user(principal, account_id, kcid)
+        if kcid == principal.kcid and not admin:
+            raise Conflict("you cannot take away your own admin rights")
+        row = await self.kosha.db.write(sql.set_admin, kcid, admin, _is_operator(account_id, admin))
+        self.kosha.access_keys.forget(*await self.kosha.db.read(sql.credentials_of, kcid))
+        attached = await self.kosha.db.read(sql.policies_by_user, [kcid])
+        return User.from_row(row, attached.get(kcid))
+
+    async def delete_user(self, principal: Principal, account_id: str, kcid: str) -> None:
+        """A user and what lets it in: its keys and sessions end, its policies are detached."""
+        await self._managed_user(principal, account_id, kcid)
+        if kcid == principal.kcid:
+            raise Conflict("you cannot delete yourself")
+        self.kosha.access_keys.forget(*await self.kosha.db.write(sql.delete_user, kcid))
+        self.kosha.authz.forget()
+
+    async def _managed_account(self, principal: Principal, account_id: str) -> Row[Any]:
+        self.kosha.authz.require_manager(principal)
+        if not self.kosha.authz.manages(principal, account_id):
+            raise NotFound(f"account {account_id!r} not found")
+        return await self._account_row(account_id)
+
+    async def _managed_user(self, principal: Principal, account_id: str, kcid: str) -> Row[Any]:
+        await self._managed_account(principal, account_id)
+        row = await self.kosha.db.read(sql.get_user, kcid)
+        if row is None or row.account_id != account_id:
+            raise NotFound(f"user {kcid!r} not found")
+        return row
 
     # -- MFA ---------------------------------------------------------------------------------
     async def mfa_enable(self, principal: Principal, account_id: str) -> MfaEnrolment:
@@ -224,6 +261,11 @@ def _name(name: Any) -> str:
     if len(name) > MAX_NAME:
         raise Invalid(f"'name' is longer than {MAX_NAME} characters")
     return name.strip()
+
+
+def _is_operator(account_id: str, admin: bool) -> bool:
+    """Admins of the operator account are operators (see the module docstring)."""
+    return bool(admin) and account_id == OPERATOR_ACCOUNT_ID
 
 
 def _create_operator(conn: Any, account: dict[str, Any], user: dict[str, Any],

@@ -191,6 +191,23 @@ class Authorizer:
         compiled = await self._for_user(principal.kcid)
         return compiled.decide(action, resource) is True
 
+    def require_manager(self, principal: Principal) -> None:
+        """Before managing users and policies: 401 without credentials, 403 for members.
+
+        Account admins manage their own account (see `manages`); the operator any account,
+        which it reaches only through the `/internal` routes (they call `require_operator`).
+        """
+        if principal.anonymous:
+            raise Unauthenticated("authentication required")
+        if not principal.can_do_anything:
+            raise Forbidden("only the account's admins may manage its users and policies")
+
+    @staticmethod
+    def manages(principal: Principal, account_id: str) -> bool:
+        """Whether a manager (see `require_manager`) may manage that account's users and policies;
+        where not, the account's users and policies answer 404, as if they did not exist."""
+        return principal.is_operator or account_id == principal.account_id
+
     def require_operator(self, principal: Principal) -> None:
         """For the `/internal` API: 401 without credentials, 403 for anyone but the operator."""
         if principal.anonymous:

@@ -1,7 +1,10 @@
-"""Identity policies (the `/internal/kos/v1/policy` family): operator-managed, per account.
+"""Identity policies, per account: managed by the operator (the `/internal/kos/v1/policy`
+family, any account) and by each account's admins (`/kos/v1/account/policies`, their own).
 
 A policy belongs to one account: the operator names it with `accountId` when creating it (the
-operator's own account by default). Its KRN is `krn:kos::<account>::policy:<id>`; every lookup
+operator's own account by default); an account admin's policies are its account's. Members get
+403; another account's policies and users answer 404 (`authz.require_manager`, `manages`).
+Passing `account_id` to a lookup confines it to that account, whoever asks. Its KRN is `krn:kos::<account>::policy:<id>`; every lookup
 also accepts the bare id. Names are unique within an account (409). Policies attach only to
 users of their own account. The statement language and its evaluation live in `authz`.
 Deleting a policy detaches it from everyone. Every change clears the compiled-policy cache.
@@ -55,9 +58,10 @@ class PolicyService:
 
     async def create(self, principal: Principal, *, name: Any, statements: Any,
                      conditions: Any = None, account_id: str | None = None) -> Policy:
-        self.kosha.authz.require_operator(principal)
+        self.kosha.authz.require_manager(principal)
         account_id = account_id or principal.account_id
-        if await self.kosha.db.read(sql.get_account, account_id) is None:
+        if (not self.kosha.authz.manages(principal, account_id)
+                or await self.kosha.db.read(sql.get_account, account_id) is None):
             raise NotFound(f"account {account_id!r} not found")
         policy_id, now = new_id(), self.kosha.clock.now()
         values = dict(policy_krn=policy_krn(account_id, policy_id), policy_id=policy_id,
@@ -69,19 +73,20 @@ class PolicyService:
 
     async def list(self, principal: Principal, *, account_id: str | None = None,
                    name: str | None = None) -> Policies:
-        self.kosha.authz.require_operator(principal)
+        self.kosha.authz.require_manager(principal)
+        if not principal.is_operator:
+            account_id = principal.account_id
         rows = await self.kosha.db.read(sql.list_policies, account_id, name)
         return await self._with_users(rows)
 
-    async def get(self, principal: Principal, ref: str) -> Policy:
-        self.kosha.authz.require_operator(principal)
-        return (await self._with_users([await self._row(ref)]))[0]
+    async def get(self, principal: Principal, ref: str, account_id: str | None = None) -> Policy:
+        return (await self._with_users([await self._row(principal, ref, account_id)]))[0]
 
     async def update(self, principal: Principal, ref: str, *, name: Any = None,
-                     statements: Any = None, conditions: Any = None) -> Policy:
+                     statements: Any = None, conditions: Any = None,
+                     account_id: str | None = None) -> Policy:
         """Changes the fields given; the others keep their values."""
-        self.kosha.authz.require_operator(principal)
-        row = await self._row(ref)
+        row = await self._row(principal, ref, account_id)
         values: dict[str, Any] = {"updated_at": self.kosha.clock.now()}
         if name is not None:
             values["name"] = _name(name)
@@ -94,27 +99,35 @@ class PolicyService:
         self.kosha.authz.forget()
         return (await self._with_users([updated]))[0]
 
-    async def delete(self, principal: Principal, ref: str) -> None:
-        self.kosha.authz.require_operator(principal)
-        row = await self._row(ref)
+    async def delete(self, principal: Principal, ref: str, account_id: str | None = None) -> None:
+        row = await self._row(principal, ref, account_id)
         await self.kosha.db.write(sql.delete_policy, row.policy_krn)
         self.kosha.authz.forget()
 
-    async def attach(self, principal: Principal, policy_refs: Any, users: Any) -> Policies:
+    async def attach(self, principal: Principal, policy_refs: Any, users: Any,
+                     account_id: str | None = None) -> Policies:
         """Attach every policy to every user (already attached: left alone)."""
-        return await self._link(principal, policy_refs, users, sql.attach)
+        return await self._link(principal, policy_refs, users, sql.attach, account_id)
 
-    async def detach(self, principal: Principal, policy_refs: Any, users: Any) -> Policies:
+    async def detach(self, principal: Principal, policy_refs: Any, users: Any,
+                     account_id: str | None = None) -> Policies:
         """Detach every policy from every user (not attached: nothing to do)."""
-        return await self._link(principal, policy_refs, users, sql.detach)
+        return await self._link(principal, policy_refs, users, sql.detach, account_id)
+
+    def validate(self, principal: Principal, statements: Any, conditions: Any = None
+                 ) -> list[dict[str, Any]]:
+        """The statements as a policy would store them (422 naming the first bad field)."""
+        self.kosha.authz.require_manager(principal)
+        normalize_conditions(conditions)
+        return normalize_statements(statements)
 
     # -- helpers -----------------------------------------------------------------------------
-    async def _link(self, principal: Principal, policy_refs: Any, users: Any, change: Any
-                    ) -> Policies:
-        self.kosha.authz.require_operator(principal)
+    async def _link(self, principal: Principal, policy_refs: Any, users: Any, change: Any,
+                    account_id: str | None) -> Policies:
+        self.kosha.authz.require_manager(principal)
         refs = _list_of(policy_refs, "policyKRNs", str)
-        rows = [await self._row(ref) for ref in refs]
-        kcids = await self._users(users)
+        rows = [await self._row(principal, ref, account_id) for ref in refs]
+        kcids = await self._users(principal, users)
         for row in rows:
             strangers = [k for k, account in kcids.items() if account != row.account_id]
             if strangers:
@@ -124,21 +137,26 @@ class PolicyService:
         self.kosha.authz.forget()
         return await self._with_users(rows)
 
-    async def _users(self, users: Any) -> dict[str, str]:
-        """kcid -> account of each `{kcid, krn, accountId}` named; 404 for anyone unknown."""
+    async def _users(self, principal: Principal, users: Any) -> dict[str, str]:
+        """kcid -> account of each `{kcid, krn, accountId}` named; 404 for anyone unknown or not
+        the caller's to manage."""
         named: dict[str, str | None] = {}
         for i, user in enumerate(_list_of(users, "users", dict)):
             kcid, account = _identify(i, user)
             named[kcid] = account
         found = await self.kosha.db.read(sql.existing_kcids, list(named))
         for kcid, account in named.items():
-            if kcid not in found or (account is not None and found[kcid] != account):
+            if (kcid not in found or (account is not None and found[kcid] != account)
+                    or not self.kosha.authz.manages(principal, found[kcid])):
                 raise NotFound(f"user {kcid!r} not found" + (f" in account {account!r}" if account else ""))
         return found
 
-    async def _row(self, ref: Any) -> Row[Any]:
+    async def _row(self, principal: Principal, ref: Any, account_id: str | None) -> Row[Any]:
+        """The policy `ref` names, if the caller manages it (and it is of `account_id`, if given)."""
+        self.kosha.authz.require_manager(principal)
         row = await self.kosha.db.read(sql.get_policy, ref) if isinstance(ref, str) and ref else None
-        if row is None:
+        if (row is None or not self.kosha.authz.manages(principal, row.account_id)
+                or (account_id is not None and row.account_id != account_id)):
             raise NotFound(f"policy {ref!r} not found")
         return row
 

@@ -64,6 +64,41 @@ def existing_kcids(conn: Connection, kcids: Iterable[str]) -> dict[str, str]:
     return {r.kcid: r.account_id for r in rows}
 
 
+def set_admin(conn: Connection, kcid: str, is_admin: bool, is_operator: bool) -> Row[Any] | None:
+    conn.execute(update(users).where(users.c.kcid == kcid)
+                 .values(is_admin=is_admin, is_operator=is_operator))
+    return get_user(conn, kcid)
+
+
+def credentials_of(conn: Connection, kcid: str) -> tuple[list[str], list[str]]:
+    """A user's access keys and the token hashes of its sessions (to forget cached principals)."""
+    keys = [r.access_key for r in conn.execute(
+        select(access_keys.c.access_key).where(access_keys.c.kcid == kcid)).all()]
+    hashes = [r.token_hash for r in conn.execute(
+        select(sessions.c.token_hash).where(sessions.c.kcid == kcid)).all()]
+    return keys, hashes
+
+
+def delete_user(conn: Connection, kcid: str) -> tuple[list[str], list[str]]:
+    """A user, its keys, its sessions and its policy attachments; answers the keys and hashes."""
+    keys, hashes = credentials_of(conn, kcid)
+    delete_access_keys(conn, keys)
+    conn.execute(delete(sessions).where(sessions.c.kcid == kcid))
+    conn.execute(delete(policy_attachments).where(policy_attachments.c.kcid == kcid))
+    conn.execute(delete(users).where(users.c.kcid == kcid))
+    return keys, hashes
+
+
+def policies_by_user(conn: Connection, kcids: Sequence[str]) -> dict[str, list[str]]:
+    """kcid -> the KRNs of the policies attached to it."""
+    rows = conn.execute(select(policy_attachments).where(policy_attachments.c.kcid.in_(list(kcids)))
+                        .order_by(policy_attachments.c.policy_krn)).all()
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.kcid, []).append(r.policy_krn)
+    return out
+
+
 def create_user_with_key(conn: Connection, user: dict[str, Any], key: dict[str, Any]) -> Row[Any]:
     """A user and its first access key, in one transaction (a user is useless without a key)."""
     row = insert_user(conn, user)

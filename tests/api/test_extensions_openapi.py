@@ -17,6 +17,18 @@ EXTENSIONS = [
     (BUCKET + "/uploads/{uploadId}/complete", "post"),
     (BUCKET + "/objects/versions", "get"),
     (BUCKET + "/objects/restore", "post"),
+    ("/kos/v1/account/users", "get"),
+    ("/kos/v1/account/users", "post"),
+    ("/kos/v1/account/users/{kcid}", "put"),
+    ("/kos/v1/account/users/{kcid}", "delete"),
+    ("/kos/v1/account/policies", "get"),
+    ("/kos/v1/account/policies", "post"),
+    ("/kos/v1/account/policies/{policyKrn}", "get"),
+    ("/kos/v1/account/policies/{policyKrn}", "put"),
+    ("/kos/v1/account/policies/{policyKrn}", "delete"),
+    ("/kos/v1/account/policies/attach", "post"),
+    ("/kos/v1/account/policies/detach", "post"),
+    ("/kos/v1/account/policies/validate", "post"),
 ]
 
 

@@ -1,0 +1,100 @@
+"""KOS REST (Kosha's extension): an account admin's own policies, `/kos/v1/account/policies...`.
+
+The same policies, and the same answers, as the operator's `/internal/kos/v1/policy` family
+(api.policies), confined to the caller's account: members get 403, another account's policy or
+user 404 (services.policies). Attach and detach name users by kcid. See docs/extensions.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import Unprocessable
+from ..services.principal import Principal
+from .common import field, json_body, kosha, no_content, ok, principal
+from .policies import link_answer, payload, policy_view
+
+BASE = "/kos/v1/account/policies"
+ONE = BASE + "/{policyKrn}"
+
+
+async def list_policies(request: Request) -> Response:
+    who = await principal(request)
+    return ok([policy_view(p) for p in await kosha(request).policies.list(who, account_id=who.account_id)])
+
+
+async def create_policy(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    policy = await kosha(request).policies.create(who, account_id=who.account_id,
+                                                  **payload(body, create=True))
+    return ok(policy_view(policy), status=201)
+
+
+async def get_policy(request: Request) -> Response:
+    who = await principal(request)
+    policy = await kosha(request).policies.get(who, request.path_params["policyKrn"], who.account_id)
+    return ok(policy_view(policy))
+
+
+async def update_policy(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    policy = await kosha(request).policies.update(who, request.path_params["policyKrn"],
+                                                  account_id=who.account_id,
+                                                  **payload(body, create=False))
+    return ok(policy_view(policy))
+
+
+async def delete_policy(request: Request) -> Response:
+    who = await principal(request)
+    await kosha(request).policies.delete(who, request.path_params["policyKrn"], who.account_id)
+    return no_content()
+
+
+def _users(body: dict[str, Any], who: Principal) -> list[dict[str, str]]:
+    """The kcids of `users`, as the policy service names users (within the caller's account)."""
+    kcids = field(body, "users", list, required=True)
+    if not all(isinstance(k, str) and k for k in kcids):
+        raise Unprocessable("'users' must be a list of kcids (strings)")
+    return [{"kcid": k, "accountId": who.account_id} for k in kcids]
+
+
+async def _link(request: Request, attach: bool) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    service = kosha(request).policies
+    policies = await (service.attach if attach else service.detach)(
+        who, field(body, "policyKRNs", list, required=True), _users(body, who), who.account_id)
+    return ok(link_answer(policies, attach))
+
+
+async def attach(request: Request) -> Response:
+    return await _link(request, attach=True)
+
+
+async def detach(request: Request) -> Response:
+    return await _link(request, attach=False)
+
+
+async def validate(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    statements = kosha(request).policies.validate(who, body.get("statements"), body.get("conditions"))
+    return ok({"valid": True, "statements": statements})
+
+
+routes = [
+    Route(BASE, list_policies, methods=["GET"]),
+    Route(BASE, create_policy, methods=["POST"]),
+    Route(BASE + "/attach", attach, methods=["POST"]),
+    Route(BASE + "/detach", detach, methods=["POST"]),
+    Route(BASE + "/validate", validate, methods=["POST"]),
+    Route(ONE, get_policy, methods=["GET"]),
+    Route(ONE, update_policy, methods=["PUT"]),
+    Route(ONE, delete_policy, methods=["DELETE"]),
+]
