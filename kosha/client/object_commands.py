@@ -96,11 +96,11 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
         _remove_sources(ctx, events, remote_source)
     seconds = time.monotonic() - started
     summary = {"done": True, "files": transfer.files, "bytes": progress.total,
-               "bytesSent": transfer.bytes_sent, "seconds": round(seconds, 3)}
+               "bytesTransferred": transfer.bytes_moved, "seconds": round(seconds, 3)}
     verb = "moved" if action == "move" else "copied"
     ctx.line(summary, f"{verb} {transfer.files} file{'s' if transfer.files != 1 else ''} "
                       f"({human(progress.total)}) in {seconds:.1f} s, "
-                      f"{human(transfer.bytes_sent / seconds if seconds else 0)}/s")
+                      f"{human(transfer.bytes_moved / seconds if seconds else 0)}/s")
     return 0
 
 

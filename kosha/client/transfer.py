@@ -30,7 +30,7 @@ from .api import Api
 from .config import cache_dir, read_json, write_private
 from .errors import USAGE, ClientError
 from .paths import Remote
-from .progress import Progress
+from .progress import Progress, human
 
 CHUNK = 1024 * 1024
 MiB = 1024 * 1024
@@ -72,7 +72,7 @@ class Transfer:
     emit: Callable[[dict[str, Any]], None] = lambda event: None
     notice: Callable[[str], None] = lambda text: None
     files: int = 0
-    bytes_sent: int = 0
+    bytes_moved: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def counted(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -82,7 +82,7 @@ class Transfer:
             yield chunk
             self.progress.advance(len(chunk))
             with self._lock:
-                self.bytes_sent += len(chunk)
+                self.bytes_moved += len(chunk)
 
     def done(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -285,7 +285,7 @@ def download_file(t: Transfer, item: Download) -> None:
         if state.get("etag") == item.etag and partial.exists() \
                 and partial.stat().st_size <= item.size:
             start = partial.stat().st_size
-            t.notice(f"resuming: {start} of {item.size} bytes already downloaded")
+            t.notice(f"resuming: {human(start)} of {human(item.size)} already downloaded")
         else:
             write_private(state_file, {"etag": item.etag, "size": item.size,
                                        "source": str(item.remote), "dest": str(item.path)})
