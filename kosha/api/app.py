@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from ..console import routes as console
 from ..errors import MethodNotAllowed, NotFound
 from ..services.container import Kosha
 from . import (access_keys, account, account_policies, bucket_policies, buckets, internal,
@@ -34,6 +35,7 @@ ROUTES: list[Route] = [
     *lifecycle.routes,
     *policies.routes,
     *internal.routes,
+    *console.routes,           # /console: the web console's pages and sign-in
 ]
 
 

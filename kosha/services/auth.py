@@ -8,6 +8,12 @@ Accepted credentials, in `Authorization: Bearer <token>` or `x-session-token: <t
   `kcid`) names the customer user, who must exist; `account_id`, when present, must be that
   user's account; `exp`/`nbf` are checked against the server clock. `aud` is not checked.
 
+The web console's browser sends the session in the `kosha_session` cookie instead (HttpOnly, set
+by `/console/api/login`). A cookie alone is never enough: the request must also carry
+`X-CSRF-Token` equal to `csrf_token(session)`, an HMAC of the session's hash under a key derived
+from the master key, which a page of another site cannot read or send. Requests with a bearer
+token never look at the cookie.
+
 `K-Customer-ID` and `x-account-id`, when sent, must agree with the credential's principal (403).
 With `--insecure-dev-auth` a request without a token is trusted to be the user `K-Customer-ID`
 names, for local emulation only.
@@ -20,6 +26,7 @@ other processes sharing the database notice within `TOKEN_CACHE_SECONDS`.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import math
@@ -45,7 +52,7 @@ USER_CACHE_SECONDS = 10.0
 TOUCH_EVERY = 60.0          # seconds between writes of a session's lastActiveAt
 JWT_LEEWAY = 30.0           # seconds of clock skew tolerated on exp/nbf
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
-
+SESSION_COOKIE = "kosha_session"
 
 
 def token_hash(token: str) -> str:
@@ -65,6 +72,7 @@ class AuthService:
         self._tokens: TTLCache[str, _Verified] = TTLCache(TOKEN_CACHE_SECONDS)
         self._users: TTLCache[str, Principal] = TTLCache(USER_CACHE_SECONDS)
         self._jwt = JwtVerifier(kosha.settings.jwt_secret, kosha.settings.jwks_file)
+        self._csrf_key = kosha.secrets.subkey("console-csrf")
         self.successes = 0       # exported by /metrics
         self.failures = 0
 
@@ -83,6 +91,12 @@ class AuthService:
         token = _token_from(headers)
         if token is not None:
             return await self._from_token(token)
+        token = session_cookie(headers.get("cookie"))
+        if token is not None:
+            if not hmac.compare_digest(headers.get("x-csrf-token", ""), self.csrf_token(token)):
+                raise Forbidden("missing or invalid X-CSRF-Token header: the console's session "
+                                "cookie is accepted only with it", code="CSRF_TOKEN_INVALID")
+            return await self._from_token(token)
         kcid = headers.get("k-customer-id")
         if self.kosha.settings.insecure_dev_auth and kcid:
             return await self.principal_for_user(kcid)
@@ -100,6 +114,10 @@ class AuthService:
                                   is_admin=bool(row.is_admin), is_operator=bool(row.is_operator))
             self._users.put(kcid, principal)
         return principal
+
+    def csrf_token(self, session_token: str) -> str:
+        """The anti-CSRF token of a console session (the same in every process of a deployment)."""
+        return hmac.new(self._csrf_key, token_hash(session_token).encode(), hashlib.sha256).hexdigest()
 
     def forget(self, *token_hashes: str) -> None:
         """Drop cached principals of sessions that just ended (deactivate, refresh, key deleted)."""
@@ -151,6 +169,17 @@ def _token_from(headers: Mapping[str, str]) -> str | None:
             raise Unauthenticated("unsupported Authorization scheme: use 'Bearer <token>'")
         return token.strip()
     return headers.get("x-session-token") or None
+
+
+def session_cookie(header: str | None) -> str | None:
+    """The console's session token from a Cookie header, if there is one."""
+    if not header or SESSION_COOKIE not in header:
+        return None
+    for item in header.split(";"):
+        name, _, value = item.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value
+    return None
 
 
 def _check_agreement(headers: Mapping[str, str], principal: Principal) -> None:

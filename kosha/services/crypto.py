@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -29,6 +31,7 @@ class SecretBox:
         if len(key) != KEY_BYTES:
             raise ValueError(f"the master key must be {KEY_BYTES} bytes")
         self._aead = AESGCM(key)
+        self._key = key
 
     @classmethod
     def load(cls, settings: Settings) -> SecretBox:
@@ -36,6 +39,11 @@ class SecretBox:
         if configured:
             return cls(_decode_key(configured, "KOSHA_MASTER_KEY"))
         return cls(_key_file(settings.data_dir / "master.key"))
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key for one purpose (say, signing CSRF tokens), derived from the master key, so
+        every process of a deployment derives the same one and the master key is never reused."""
+        return hmac.new(self._key, b"kosha-subkey:" + purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, plain: str) -> str:
         nonce = secrets.token_bytes(NONCE_BYTES)
