@@ -162,17 +162,21 @@ def lifecycle_preview(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _preview_text(preview: dict[str, Any]) -> str:
-    """Whatever the preview holds, day by day: the count and bytes each day removes."""
-    days = preview.get("days")
-    if not isinstance(days, list):
-        import json
-        return json.dumps(preview, indent=2)
+    """Per rule: its totals over the window, then what each day removes."""
     lines = []
-    for day in days:
-        size = day.get("bytes", day.get("size_bytes", 0)) or 0
-        count = day.get("count", day.get("objects", len(day.get("items", []) or [])))
-        lines.append(f"{day.get('date', day.get('day'))}  {count:>8} items  {human(size):>10}")
-    return "\n".join(lines) or "nothing expires in that time"
+    for rule in preview.get("rules", []):
+        lines.append(f"rule {rule['name']} ({rule['id']}), prefix {rule.get('prefix') or '*'}"
+                     + ("" if rule.get("enabled") else ", disabled") + ": "
+                     + _tally(rule.get("totals") or {}))
+        lines += [f"  {day['date']}  {_tally(day)}" for day in rule.get("timeline", [])]
+    return "\n".join(lines) or f"no lifecycle rules on {preview.get('bucket')}"
+
+
+def _tally(counts: dict[str, Any]) -> str:
+    return (f"{counts.get('objects', 0)} objects ({human(counts.get('bytes', 0))}), "
+            f"{counts.get('noncurrentVersions', 0)} noncurrent versions "
+            f"({human(counts.get('noncurrentBytes', 0))}), "
+            f"{counts.get('deleteMarkers', 0)} delete markers, {counts.get('uploads', 0)} uploads")
 
 
 # -- policy ------------------------------------------------------------------------------------
