@@ -24,6 +24,7 @@ API = "/kos/v1"
 PAGE = 1000
 REFRESH_WITHIN = 600.0
 EXPIRY_MARGIN = 60.0
+RETRY_PAUSES = (0.5, 2.0)
 Body = bytes | Callable[[], Iterable[bytes]] | None
 
 
@@ -114,26 +115,39 @@ class Api:
     # -- requests ----------------------------------------------------------------------------
     def send(self, method: str, path: str, *, context: str = "", body: Body = None,
              ok: tuple[int, ...] = (200, 201, 204), stream: bool = False,
-             **kwargs: Any) -> httpx.Response:
-        """One request with the session; a 401 re-activates once and sends it again.
+             idempotent: bool | None = None, **kwargs: Any) -> httpx.Response:
+        """One request with the session; a 401 re-activates once and sends it again, and an
+        idempotent request (GET, PUT, or a read by POST) is sent again after a dropped
+        connection or a 502-504.
 
-        A streamed body is given as a factory so that the retry sends it afresh. With
+        A streamed body is given as a factory so that a retry sends it afresh. With
         `stream`, the caller reads and closes the answer."""
-        token = self._token()
-        for attempt in (0, 1):
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
-            content = body() if callable(body) else body
+        pauses = list(RETRY_PAUSES) if (method in ("GET", "PUT") if idempotent is None
+                                         else idempotent) else []
+        headers = kwargs.pop("headers", {})
+        token, renewed = self._token(), False
+        while True:
             try:
-                request = self.http.build_request(method, path, headers=headers, content=content,
-                                                  **kwargs)
+                request = self.http.build_request(
+                    method, path, headers={**headers, "Authorization": f"Bearer {token}"},
+                    content=body() if callable(body) else body, **kwargs)
                 response = self.http.send(request, stream=stream)
-            except httpx.TransportError as exc:
+            except (httpx.ConnectError, httpx.TimeoutException) as exc:
                 raise unreachable(self.profile.endpoint, exc) from None
-            kwargs["headers"] = headers
-            if response.status_code == 401 and attempt == 0:
+            except httpx.TransportError as exc:
+                if not pauses:
+                    raise unreachable(self.profile.endpoint, exc) from None
+                time.sleep(pauses.pop(0))
+                continue
+            if response.status_code == 401 and not renewed:
                 response.close()
+                renewed = True
                 with self._lock:
                     token = self._activate(token)
+                continue
+            if response.status_code in (502, 503, 504) and pauses:
+                response.close()
+                time.sleep(pauses.pop(0))
                 continue
             if response.status_code in ok:
                 return response
@@ -142,7 +156,6 @@ class Api:
             if response.status_code == 401:
                 raise NotSignedIn("the server refused the session")
             raise from_status(response.status_code, _json(response), context)
-        raise AssertionError("unreachable")
 
     def call(self, method: str, path: str, context: str = "", **kwargs: Any) -> Any:
         """A JSON request answered with JSON (None for 204)."""
@@ -193,7 +206,7 @@ class Api:
     def metadata(self, bucket: str, key: str, version: str | None = None) -> dict[str, Any]:
         body = {"objectkey": key, **({"versionId": version} if version else {})}
         return dict(self.call("POST", self._objects(bucket, "metadata"), f"kos://{bucket}/{key}",
-                              json=body))
+                              json=body, idempotent=True))
 
     def exists(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:
@@ -209,7 +222,8 @@ class Api:
         if start:
             headers["Range"] = f"bytes={start}-"
         return self.send("POST", self._objects(bucket, "download"), context=f"kos://{bucket}/{key}",
-                         json={"objectkey": key}, headers=headers, stream=True, ok=(200, 206))
+                         json={"objectkey": key}, headers=headers, stream=True, ok=(200, 206),
+                         idempotent=True)
 
     def share_url(self, bucket: str, key: str, expires: int) -> str:
         answer = self.call("POST", self._objects(bucket, "download"), f"kos://{bucket}/{key}",

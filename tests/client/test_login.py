@@ -7,7 +7,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from .cli_helpers import Cli
+import httpx
+
+from .cli_helpers import Cli, new_key
 
 
 def _signed_out(cli: Cli) -> Cli:
@@ -94,3 +96,20 @@ def test_an_unreachable_endpoint_is_a_failure_that_names_it(cli: Cli) -> None:
     result = cli("ls", KOSHA_ENDPOINT="http://127.0.0.1:9")
     assert result.code == 1
     assert "cannot reach http://127.0.0.1:9" in result.err
+
+
+def test_a_session_near_its_end_is_refreshed_not_replaced(start_server: Any, tmp_path: Path) -> None:
+    short = start_server("--session-lifetime", "300")   # within the client's refresh window
+    root = short.operator()
+    user = short.new_user(root, short.new_account(root), admin=True)
+    access_key, secret_key = new_key(user)
+    cli = Cli(tmp_path, {"KOSHA_ENDPOINT": short.kos_url, "KOSHA_ACCESS_KEY": access_key,
+                         "KOSHA_SECRET_KEY": secret_key})
+    assert _login(cli).code == 0
+    before = json.loads(cli.config_file.read_text())["profiles"]["default"]["session"]
+    created = httpx.get(f"{short.kos_url}/kos/v1/sessions/status/{before['sessionToken']}").json()
+    assert Cli(tmp_path)("ls").code == 0
+    after = json.loads(cli.config_file.read_text())["profiles"]["default"]["session"]
+    assert after["sessionToken"] != before["sessionToken"]
+    status = httpx.get(f"{short.kos_url}/kos/v1/sessions/status/{after['sessionToken']}").json()
+    assert status["createdAt"] == created["createdAt"]
