@@ -168,6 +168,8 @@ def upload_multipart(t: Transfer, item: Upload) -> None:
             have = {p["partNumber"]: p for p in parts
                     if p.get("size") == _part_length(p["partNumber"], part_size, stat.st_size)}
             t.notice(f"resuming: {len(have)} of {count} parts already uploaded")
+    elif state.get("upload_id") and state.get("bucket") == item.remote.bucket:
+        _abort_quietly(t.api, state["bucket"], state["upload_id"])   # the source has changed
     if upload_id is None:
         upload_id = t.api.start_upload(item.remote.bucket, item.remote.key)
         write_private(state_file, {**identity, "upload_id": upload_id})
@@ -190,6 +192,13 @@ def upload_multipart(t: Transfer, item: Upload) -> None:
     t.done({"action": "upload", "source": str(item.path), "destination": str(item.remote),
             "size": stat.st_size, "parts": count, "resumedParts": count - len(missing),
             "etag": answer.get("etag")})
+
+
+def _abort_quietly(api: Api, bucket: str, upload_id: str) -> None:
+    try:
+        api.abort_upload(bucket, upload_id)
+    except ClientError:
+        pass   # gone already, or not ours to abort: the lifecycle rule collects it
 
 
 def _part_length(number: int, part_size: int, total: int) -> int:
