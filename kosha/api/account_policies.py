@@ -2,7 +2,9 @@
 
 The same policies, and the same answers, as the operator's `/internal/kos/v1/policy` family
 (api.policies), confined to the caller's account: members get 403, another account's policy or
-user 404 (services.policies). Attach and detach name users by kcid. See docs/extensions.md.
+user 404 (services.policies). Attach and detach name users by kcid. `POST /kos/v1/account/simulate`
+asks the evaluator that enforces requests about one user, action and resource. See
+docs/extensions.md.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import Unprocessable
+from ..errors import Invalid, Unprocessable
+from ..services.authz import Statement
 from ..services.principal import Principal
 from .common import field, json_body, kosha, no_content, ok, principal
+from .objects import MAX_KEY_FIELD
 from .policies import link_answer, payload, policy_view
 
 BASE = "/kos/v1/account/policies"
@@ -88,7 +92,31 @@ async def validate(request: Request) -> Response:
     return ok({"valid": True, "statements": statements})
 
 
+def _statement_view(statement: Statement | None) -> dict[str, Any] | None:
+    if statement is None:
+        return None
+    return {"policyKRN": statement.policy_krn, "policyName": statement.policy_name,
+            "index": statement.index, "effect": statement.effect, "actions": statement.actions,
+            "resources": statement.resources}
+
+
+async def simulate(request: Request) -> Response:
+    who = await principal(request)
+    body = await json_body(request)
+    if body.get("resource") is None and body.get("bucket") is None:
+        raise Invalid("name the 'resource' (a KRN), or a 'bucket' and optional 'key'")
+    result = await kosha(request).policies.simulate(
+        who, action=body.get("action"), kcid=field(body, "kcid", str, max_length=64),
+        resource=body.get("resource"), bucket=field(body, "bucket", str, max_length=2048),
+        key=field(body, "key", str, max_length=MAX_KEY_FIELD))
+    verdict = result.decision
+    return ok({"allowed": verdict.allowed, "decision": verdict.decision, "reason": verdict.reason,
+               "statement": _statement_view(verdict.statement), "kcid": result.kcid,
+               "action": result.action, "resource": result.resource})
+
+
 routes = [
+    Route("/kos/v1/account/simulate", simulate, methods=["POST"]),
     Route(BASE, list_policies, methods=["GET"]),
     Route(BASE, create_policy, methods=["POST"]),
     Route(BASE + "/attach", attach, methods=["POST"]),

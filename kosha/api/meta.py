@@ -232,6 +232,23 @@ def _account_extension_paths() -> dict[str, Any]:
             "post": _op("Detach policies from users", "Account", {"200": link, **_ADMIN_404},
                         body=_LINK),
         },
+        "/kos/v1/account/simulate": {
+            "post": _op("May a user do an action on a resource, and which statement decides",
+                        "Account",
+                        {"200": _json(_obj(
+                            allowed=_BOOL, reason=_STR, kcid=_STR, action=_STR, resource=_STR,
+                            decision={"type": "string", "enum": [
+                                "admin", "allow", "explicit-deny", "implicit-deny", "other-account"]},
+                            statement={**_obj(policyKRN=_STR, policyName=_STR, index=_INT, effect=_STR,
+                                              actions={"type": "array", "items": _STR},
+                                              resources={"type": "array", "items": _STR}),
+                                       "nullable": True}), "the decision"),
+                         "422": {"description": "not an action name, or not a KRN"}, **_ADMIN_404},
+                        body=_obj(kcid={**_STR, "description": "default: the caller"},
+                                  action={**_STR, "example": "kos:GetObject"},
+                                  resource={**_STR, "description": "a KRN; or bucket and key"},
+                                  bucket=_STR, key=_STR)),
+        },
         policies + "/validate": {
             "post": _op("Check statements without saving them", "Account",
                         {"200": _json(_obj(valid=_BOOL, statements={

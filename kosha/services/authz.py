@@ -33,6 +33,12 @@ Action names (`kos:<Operation>`, shared by the REST API and S3):
     kos:DeleteBucketPolicy  kos:GetBucketCors  kos:PutBucketCors
     kos:ListAccessKeys  kos:CreateAccessKey  kos:DeleteAccessKey
 
+One evaluation serves enforcement and the policy simulator: `Authorizer.decision` answers a
+`Decision` (allowed or not, the rule that decided, and the deciding statement with its policy),
+and `require`/`allowed` read its `allowed`. Each statement is a capturing group of its effect's
+regular expression, so the group that matched names the statement at no extra cost; the
+Decisions are built when the policies are compiled, so deciding allocates nothing.
+
 Compiled policies are cached per user; any policy change clears the cache in this process, and
 other processes pick changes up within `POLICY_CACHE_SECONDS`.
 """
@@ -138,35 +144,93 @@ def _statement_regex(statement: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """Where a deciding statement comes from: its policy, and its place in it."""
+    policy_krn: str
+    policy_name: str
+    index: int
+    effect: str
+    actions: list[str]
+    resources: list[str]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the evaluator decided, and why. Built once (per compiled statement, or as the
+    constants below), so that deciding allocates nothing on the hot path."""
+    allowed: bool
+    decision: str            # admin, allow, explicit-deny, implicit-deny, other-account
+    reason: str
+    statement: Statement | None = None
+
+
+ADMIN = Decision(True, "admin", "account admins may do anything to their account's resources")
+OTHER_ACCOUNT = Decision(False, "other-account",
+                         "the resource is not of the user's account: policies never reach across")
+IMPLICIT_DENY = Decision(False, "implicit-deny", "no statement of the user's policies allows it")
+
+
+def _decision(statement: Statement) -> Decision:
+    where = f"statement {statement.index} of policy {statement.policy_name!r}"
+    if statement.effect == "Deny":
+        return Decision(False, "explicit-deny", f"denied by {where} (an explicit Deny wins)", statement)
+    return Decision(True, "allow", f"allowed by {where}", statement)
+
+
+@dataclass(frozen=True)
 class CompiledPolicies:
-    """All of one user's statements as two regular expressions, one per effect."""
+    """All of one user's statements as two regular expressions, one per effect, in which each
+    statement is one capturing group: the group that matched names the deciding statement."""
     allow: re.Pattern[str] | None
     deny: re.Pattern[str] | None
+    allows: tuple[Decision, ...] = ()     # by group number - 1
+    denies: tuple[Decision, ...] = ()
+
+    def explain(self, action: str, resource: str) -> Decision:
+        """An explicit Deny, else an Allow, else the implicit deny; the first such statement."""
+        subject = f"{action}{_SEP}{resource}"
+        if self.deny is not None:
+            found = self.deny.fullmatch(subject)
+            if found is not None:
+                return self.denies[found.lastindex - 1]  # type: ignore[operator]
+        if self.allow is not None:
+            found = self.allow.fullmatch(subject)
+            if found is not None:
+                return self.allows[found.lastindex - 1]  # type: ignore[operator]
+        return IMPLICIT_DENY
 
     def decide(self, action: str, resource: str) -> bool | None:
         """False on an explicit Deny, True on an Allow, None when nothing applies."""
-        subject = f"{action}{_SEP}{resource}"
-        if self.deny is not None and self.deny.fullmatch(subject):
-            return False
-        if self.allow is not None and self.allow.fullmatch(subject):
-            return True
-        return None
+        verdict = self.explain(action, resource)
+        return None if verdict is IMPLICIT_DENY else verdict.allowed
 
 
-def compile_policies(policies: Iterable[tuple[Sequence[dict[str, Any]], Sequence[Any]]]
-                     ) -> CompiledPolicies:
-    """From (statements, conditions) pairs, as stored."""
-    parts: dict[str, list[str]] = {"Allow": [], "Deny": []}
-    for statements, conditions in policies:
-        for statement in statements:
-            if statement["effect"] == "Allow" and conditions:
+def compile_policies(policies: Iterable[Sequence[Any]]) -> CompiledPolicies:
+    """From (statements, conditions[, policy KRN, policy name]) as stored."""
+    regexes: dict[str, list[str]] = {"Allow": [], "Deny": []}
+    decisions: dict[str, list[Decision]] = {"Allow": [], "Deny": []}
+    for statements, conditions, *origin in policies:
+        krn, name = origin if origin else ("", "")
+        for index, statement in enumerate(statements):
+            effect = statement["effect"]
+            if effect == "Allow" and conditions:
                 continue   # conditional allows are not granted; see the module docstring
-            parts[statement["effect"]].append(_statement_regex(statement))
+            regexes[effect].append(_statement_regex(statement))
+            decisions[effect].append(_decision(Statement(
+                krn, name, index, effect, statement["actions"], statement["resources"])))
 
-    def one(regexes: list[str]) -> re.Pattern[str] | None:
-        return re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL) if regexes else None
+    def one(parts: list[str]) -> re.Pattern[str] | None:
+        return re.compile("|".join(f"({r})" for r in parts), re.DOTALL) if parts else None
 
-    return CompiledPolicies(allow=one(parts["Allow"]), deny=one(parts["Deny"]))
+    return CompiledPolicies(one(regexes["Allow"]), one(regexes["Deny"]),
+                            tuple(decisions["Allow"]), tuple(decisions["Deny"]))
+
+
+def _by_role(principal: Principal, resource: str) -> Decision | None:
+    """Rules 1 to 3 of the module docstring; None when the user's policies decide (rule 4)."""
+    if principal.anonymous or account_of(resource) != principal.account_id:
+        return OTHER_ACCOUNT
+    return ADMIN if principal.can_do_anything else None
 
 
 # -- the service -------------------------------------------------------------------------------
@@ -179,17 +243,18 @@ class Authorizer:
 
     async def require(self, principal: Principal, action: str, resource: str) -> None:
         """Return if allowed; raise Forbidden (403) otherwise."""
-        if not await self.allowed(principal, action, resource):
+        if not (await self.decision(principal, action, resource)).allowed:
             raise Forbidden(f"access denied: {action} on {resource}")
 
     async def allowed(self, principal: Principal, action: str, resource: str) -> bool:
         """The same decision as `require`, as a boolean (for filtering listings)."""
-        if principal.anonymous or account_of(resource) != principal.account_id:
-            return False
-        if principal.can_do_anything:
-            return True
-        compiled = await self._for_user(principal.kcid)
-        return compiled.decide(action, resource) is True
+        return (await self.decision(principal, action, resource)).allowed
+
+    async def decision(self, principal: Principal, action: str, resource: str) -> Decision:
+        """The one evaluation behind every request and the policy simulator: the rules of the
+        module docstring, and the rule or statement that decided."""
+        return _by_role(principal, resource) or (await self._for_user(principal.kcid)).explain(
+            action, resource)
 
     def require_manager(self, principal: Principal) -> None:
         """Before managing users and policies: 401 without credentials, 403 for members.
@@ -223,6 +288,7 @@ class Authorizer:
         compiled = self._compiled.get(kcid)
         if compiled is None:
             rows = await self.kosha.db.read(sql.policies_of_user, kcid)
-            compiled = compile_policies((r.statements, r.conditions) for r in rows)
+            compiled = compile_policies((r.statements, r.conditions, r.policy_krn, r.name)
+                                        for r in rows)
             self._compiled.put(kcid, compiled)
         return compiled

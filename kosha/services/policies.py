@@ -4,7 +4,8 @@ family, any account) and by each account's admins (`/kos/v1/account/policies`, t
 A policy belongs to one account: the operator names it with `accountId` when creating it (the
 operator's own account by default); an account admin's policies are its account's. Members get
 403; another account's policies and users answer 404 (`authz.require_manager`, `manages`).
-Passing `account_id` to a lookup confines it to that account, whoever asks. Its KRN is `krn:kos::<account>::policy:<id>`; every lookup
+Passing `account_id` to a lookup confines it to that account, whoever asks. `simulate` answers
+what the evaluator enforcing requests decides for one of the caller's account's users. Its KRN is `krn:kos::<account>::policy:<id>`; every lookup
 also accepts the bare id. Names are unique within an account (409). Policies attach only to
 users of their own account. The statement language and its evaluation live in `authz`.
 Deleting a policy detaches it from everyone. Every change clears the compiled-policy cache.
@@ -12,6 +13,7 @@ Deleting a policy detaches it from everyone. Every change clears the compiled-po
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Invalid, NotFound, Unprocessable
 from ..ids import new_id, policy_krn
 from ..store import identity as sql
-from .authz import normalize_conditions, normalize_statements
+from .authz import Decision, normalize_conditions, normalize_statements
 from .principal import Principal
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 MAX_NAME = 255
 MAX_BATCH = 100
+_ACTION = re.compile(r"kos:[A-Za-z]+")
 Policies = list["Policy"]   # (the `list` method shadows the builtin inside the class)
 
 
@@ -50,6 +53,14 @@ class Policy:
     def from_row(cls, row: Row[Any], users: list[str] | None = None) -> Policy:
         return cls(row.policy_krn, row.policy_id, row.account_id, row.name, row.statements,
                    row.conditions, row.created_at, row.updated_at, users or [])
+
+
+@dataclass(frozen=True)
+class Simulation:
+    kcid: str
+    action: str
+    resource: str
+    decision: Decision
 
 
 class PolicyService:
@@ -120,6 +131,27 @@ class PolicyService:
         self.kosha.authz.require_manager(principal)
         normalize_conditions(conditions)
         return normalize_statements(statements)
+
+    async def simulate(self, principal: Principal, *, action: Any, kcid: str | None = None,
+                       resource: Any = None, bucket: str | None = None,
+                       key: str | None = None) -> Simulation:
+        """May user `kcid` (the caller by default) do `action` on `resource` (or on the bucket
+        and key named)? Answered by the evaluator that enforces requests (`authz.decision`)."""
+        self.kosha.authz.require_manager(principal)
+        if not isinstance(action, str) or not _ACTION.fullmatch(action):
+            raise Unprocessable("'action' must be a kos:<Operation> name, e.g. kos:GetObject")
+        row = await self.kosha.db.read(sql.get_user, kcid or principal.kcid)
+        if row is None or row.account_id != principal.account_id:
+            raise NotFound(f"user {kcid!r} not found")
+        if bucket is not None:
+            found = await self.kosha.buckets.resolve(principal, bucket, "kos:GetBucket")
+            resource = found.krn if key is None else f"{found.krn}/{key}"
+        elif not isinstance(resource, str) or not resource.startswith("krn:"):
+            raise Unprocessable("'resource' must be a KRN (or name a 'bucket' and 'key')")
+        user = Principal(account_id=row.account_id, kcid=row.kcid, is_admin=bool(row.is_admin),
+                         is_operator=bool(row.is_operator))
+        return Simulation(row.kcid, action, resource,
+                          await self.kosha.authz.decision(user, action, resource))
 
     # -- helpers -----------------------------------------------------------------------------
     async def _link(self, principal: Principal, policy_refs: Any, users: Any, change: Any,

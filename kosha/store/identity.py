@@ -248,8 +248,10 @@ def detach(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
 
 
 def policies_of_user(conn: Connection, kcid: str) -> Sequence[Any]:
-    """The statements and conditions of every policy attached to a user."""
-    return conn.execute(select(policies.c.statements, policies.c.conditions)
+    """The statements, conditions, KRN and name of every policy attached to a user, oldest first."""
+    return conn.execute(select(policies.c.statements, policies.c.conditions, policies.c.policy_krn,
+                               policies.c.name)
                         .join(policy_attachments,
                               policy_attachments.c.policy_krn == policies.c.policy_krn)
-                        .where(policy_attachments.c.kcid == kcid)).all()
+                        .where(policy_attachments.c.kcid == kcid)
+                        .order_by(policies.c.created_at, policies.c.policy_krn)).all()

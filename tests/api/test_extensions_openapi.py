@@ -29,6 +29,7 @@ EXTENSIONS = [
     ("/kos/v1/account/policies/attach", "post"),
     ("/kos/v1/account/policies/detach", "post"),
     ("/kos/v1/account/policies/validate", "post"),
+    ("/kos/v1/account/simulate", "post"),
 ]
 
 
