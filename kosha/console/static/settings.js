@@ -50,7 +50,7 @@ function general(b) {
   const versioning = h("input", { type: "checkbox", checked: b.versioning });
   const anonymous = h("input", { type: "checkbox", checked: b.anonymous_access });
   const tags = h("textarea", { rows: 4, value: formatTags(b.tags), placeholder: "team=data" });
-  const error = h("div", { role: "alert" });
+  const error = h("div", {});
   const save = button("Save settings", async () => {
     error.replaceChildren();
     save.disabled = true;
@@ -75,7 +75,7 @@ function allowList(name, policy) {
   const rw = h("textarea", { rows: 3, placeholder: "10.0.0.0/8\n2001:db8::/32", value: (policy?.s3_read_write_ips || []).join("\n") });
   const ro = h("textarea", { rows: 3, placeholder: "203.0.113.7", value: (policy?.s3_read_only_ips || []).join("\n") });
   const state = h("p", {});
-  const error = h("div", { role: "alert" });
+  const error = h("div", {});
   let exists = Boolean(policy);
   const remove = button("Remove allow-list", () => act("DELETE"), "danger");
   const showState = () => {

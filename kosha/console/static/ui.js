@@ -189,7 +189,7 @@ export function dialog({ title, body, actions = [], wide = false, onClose, onOpe
     const form = h("form", { method: "dialog", class: "dialog-body", novalidate: true });
     const d = h("dialog", { class: wide ? "dialog wide" : "dialog", "aria-labelledby": titleId },
       h("div", { class: "dialog-head" }, h("h2", { id: titleId }, title),
-        h("button", { type: "button", class: "icon-btn", "aria-label": "Close", onclick: () => close(null) }, "×")),
+        h("button", { type: "button", class: "icon-btn", "aria-label": "Close dialog", onclick: () => close(null) }, "×")),
       form);
     append(form, [body]);
     form.append(error);

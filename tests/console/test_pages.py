@@ -1,0 +1,321 @@
+"""The console driven end to end in headless Chromium against a real server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from .browser import PHONE, shot, sign_in
+
+MiB = 1024 * 1024
+
+
+def _bucket(page: Any, name: str | None = None, *, versioning: bool = False) -> str:
+    """Create a bucket through the dialog; the page ends in its object browser."""
+    name = name or f"console-{uuid.uuid4().hex[:8]}"
+    page.goto("/console#/buckets")
+    page.get_by_role("button", name="Create bucket").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Tags").fill("team=docs")
+    if versioning:
+        dialog.get_by_label(re.compile("^Versioning")).check()
+    dialog.get_by_role("button", name="Create bucket").click()
+    page.get_by_role("heading", name=name, level=1).wait_for()
+    return name
+
+
+def _tree(root: Path) -> Path:
+    folder = root / "photos"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "a.txt").write_text("alpha")
+    (folder / "b.txt").write_text("bravo" * 100)
+    (folder / "2024" / "c.txt").write_text("charlie")
+    return folder
+
+
+def _wait_uploads(page: Any, done: int) -> None:
+    page.wait_for_selector(f"[data-uploads-done='{done}']", timeout=60_000)
+
+
+def test_sign_in_with_a_wrong_secret_shows_a_readable_message(open_page: Callable[..., Any],
+                                                               console_user: dict[str, Any]) -> None:
+    page = open_page()
+    shot(page, "signin")
+    page.get_by_label("Access key").fill(console_user["access_key"])
+    page.get_by_label("Secret key").fill("not-the-secret")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "The access key or secret is not correct."
+
+
+def test_no_secret_ever_appears_in_a_url(open_page: Callable[..., Any], console_user: dict[str, Any]) -> None:
+    page = open_page()
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    sign_in(page, console_user["access_key"], console_user["secret_key"])
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "kosha_session")
+    assert urls and not [u for u in urls if console_user["secret_key"] in u or cookie in u]
+    assert console_user["secret_key"] not in page.url
+
+
+def test_upload_a_folder_browse_share_rename_and_delete(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    shot(page, "buckets-empty")
+    bucket = _bucket(page)
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
+    assert page.locator(".uploads").get_by_role("progressbar", name="All uploads").get_attribute("aria-valuenow") == "100"
+    page.get_by_role("button", name="Close").click()
+    page.get_by_role("link", name="photos/").click()
+    page.get_by_role("link", name="2024/").wait_for()
+    assert page.get_by_role("navigation", name="Breadcrumbs").inner_text().split() == ["Buckets", bucket, "photos"]
+    shot(page, "objects")
+
+    page.get_by_role("button", name="b.txt", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("500 B (500 bytes)").wait_for()
+    dialog.get_by_role("button", name="Share link…").click()
+    share = page.get_by_role("dialog")
+    share.get_by_label("Link valid for").select_option(label="1 hour")
+    share.get_by_role("button", name="Create link").click()
+    link = share.get_by_label("Share link").input_value()
+    assert httpx.get(link).text == "bravo" * 100
+    share.get_by_role("button", name="Close", exact=True).click()
+
+    page.get_by_role("button", name="a.txt", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Rename or move…").click()
+    rename = page.get_by_role("dialog")
+    rename.get_by_label("New key").fill("photos/renamed.txt")
+    rename.get_by_role("button", name="Rename").click()
+    page.get_by_role("button", name="renamed.txt", exact=True).wait_for()
+    assert page.get_by_role("button", name="a.txt", exact=True).count() == 0
+
+    page.get_by_role("button", name="Delete renamed.txt", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.get_by_text("Object deleted.").wait_for()
+    assert page.get_by_role("button", name="renamed.txt", exact=True).count() == 0
+
+
+def test_upload_drag_and_drop_of_files(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    _bucket(page)
+    transfer = page.evaluate_handle("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["one"], "dropped-1.txt", {type: "text/plain"}));
+        dt.items.add(new File(["two"], "dropped-2.txt", {type: "text/plain"}));
+        return dt; }""")
+    page.dispatch_event("main", "drop", {"dataTransfer": transfer})
+    _wait_uploads(page, 2)
+    page.get_by_role("button", name="dropped-2.txt", exact=True).wait_for()
+
+
+def test_a_20_mib_file_goes_up_in_parts(signed_in: Callable[..., Any], tmp_path: Path, server: Any) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * (20 * MiB // 256))
+    parts: list[str] = []
+    page.on("request", lambda r: parts.append(r.url) if "/parts/" in r.url else None)
+    page.set_input_files("#pick-files", str(big))
+    _wait_uploads(page, 1)
+    assert len(parts) == 3   # 8 + 8 + 4 MiB
+    page.get_by_role("button", name="big.bin", exact=True).click()
+    page.get_by_role("dialog").get_by_text("20 MiB (20,971,520 bytes)").wait_for()
+    assert bucket
+
+
+def test_object_versions_restore(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket(page, versioning=True)
+    note = tmp_path / "note.txt"
+    for n, text in enumerate(["first", "second"], start=1):
+        note.write_text(text)
+        page.set_input_files("#pick-files", str(note))
+        _wait_uploads(page, n)
+    page.get_by_role("button", name="note.txt", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Restore").click()
+    page.get_by_text("Version restored.").wait_for()
+    assert dialog.get_by_text("noncurrent").count() == 2
+
+
+def test_deleting_a_non_empty_bucket_shows_why(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    (tmp_path / "keep.txt").write_text("x")
+    page.set_input_files("#pick-files", str(tmp_path / "keep.txt"))
+    _wait_uploads(page, 1)
+    page.goto("/console#/buckets")
+    page.get_by_role("button", name=f"Delete {bucket}").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(f"Type {bucket} to confirm").fill(bucket)
+    dialog.get_by_role("button", name="Delete bucket").click()
+    message = dialog.get_by_role("alert").inner_text()
+    assert "is not empty" in message and "{" not in message
+    shot(page, "bucket-delete-refused")
+
+
+def test_buckets_page_shows_capacity_and_counts(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
+    page.goto("/console#/buckets")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=bucket))
+    assert row.get_by_role("cell").nth(2).inner_text() == "3"
+    shot(page, "buckets")
+
+
+def test_a_new_key_shows_its_secret_once(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    page.get_by_role("link", name="Access keys").click()
+    page.get_by_role("button", name="Create access key").click()
+    page.get_by_role("dialog").get_by_label("Name").fill("laptop")
+    page.get_by_role("dialog").get_by_role("button", name="Create key").click()
+    secret = page.get_by_role("dialog").get_by_label("Secret key").input_value()
+    assert len(secret) == 40
+    shot(page, "key-secret")
+    page.get_by_role("button", name="I have copied it").click()
+    page.get_by_role("cell", name="laptop").wait_for()
+    assert secret not in page.content()
+    page.reload()
+    page.get_by_role("cell", name="laptop").wait_for()
+    assert secret not in page.content()
+    shot(page, "keys")
+
+
+def test_lifecycle_rule_and_its_preview(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
+    page.goto(f"/console#/lifecycle?bucket={bucket}")
+    page.get_by_role("button", name="Add rule").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("expire-photos")
+    dialog.get_by_label("Prefix (optional)").fill("photos/")
+    dialog.get_by_label("Expire current objects after (days)").fill("0")
+    dialog.get_by_role("button", name="Add rule").click()
+    page.get_by_role("cell", name=re.compile("Expires current objects after 0 days")).wait_for()
+    preview = page.get_by_role("region", name="Preview of rule expire-photos")
+    preview.get_by_text(re.compile(r"Will remove 3 objects")).wait_for()
+    shot(page, "lifecycle")
+    page.get_by_role("button", name="Edit rule expire-photos").click()
+    page.get_by_role("dialog").get_by_label("Expire current objects after (days)").fill("30")
+    page.get_by_role("dialog").get_by_role("button", name="Save rule").click()
+    page.get_by_role("cell", name=re.compile("after 30 days")).wait_for()
+    page.get_by_role("button", name="Delete rule expire-photos").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete rule").click()
+    page.get_by_text("No rules: objects stay until deleted.").wait_for()
+
+
+def test_policy_editor_validates_and_the_simulator_explains(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    page.goto("/console#/access?tab=users")
+    page.get_by_role("button", name="Add user").click()
+    page.get_by_role("dialog").get_by_label("Name").fill("bob")
+    page.get_by_role("dialog").get_by_role("button", name="Add user").click()
+    page.get_by_role("button", name="I have copied it").click()
+
+    page.get_by_role("tab", name="Policies").click()
+    page.get_by_role("button", name="Create policy").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("readers")
+    dialog.get_by_label("Actions").fill("kos:GetObject\nnot-an-action")
+    dialog.get_by_role("button", name="Validate").click()
+    assert "not-an-action" in dialog.get_by_role("alert").inner_text()
+    dialog.get_by_label("Actions").fill("kos:GetObject\nkos:ListBucket")
+    dialog.get_by_role("button", name="Validate").click()
+    dialog.get_by_text("Valid: 1 statement.").wait_for()
+    dialog.get_by_role("button", name="Create policy").click()
+    page.get_by_role("cell", name="Allow kos:GetObject, kos:ListBucket").wait_for()
+
+    page.get_by_role("tab", name="Users").click()
+    page.get_by_role("button", name="Policies of bob").click()
+    page.get_by_role("dialog").get_by_label("readers").check()
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    page.get_by_text("Policies saved.").wait_for()
+    shot(page, "access")
+
+    page.get_by_role("tab", name="Simulator").click()
+    page.get_by_label("User", exact=True).select_option(label="bob")
+    page.get_by_label("Bucket", exact=True).select_option(bucket)
+    page.get_by_label("Action").fill("kos:PutObject")
+    page.get_by_role("button", name="Simulate").click()
+    assert "no statement allows it" in page.locator(".decision").inner_text()
+    page.get_by_label("Action").fill("kos:GetObject")
+    page.get_by_role("button", name="Simulate").click()
+    page.get_by_text("Allowed by a policy statement.").wait_for()
+    assert "readers" in page.locator(".decision").inner_text()
+    shot(page, "simulator")
+
+
+def test_bucket_settings_allow_list(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Read and write from").fill("10.0.0.0/8\n127.0.0.1")
+    page.get_by_role("button", name="Save allow-list").click()
+    page.get_by_text("Allow-list saved.").wait_for()
+    page.get_by_label("Read only from").fill("not-an-address")
+    page.get_by_role("button", name="Save allow-list").click()
+    assert "not-an-address" in page.locator(".alert.error").inner_text()
+    shot(page, "settings")
+    assert bucket
+
+
+def test_usage_page_charts(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket(page)
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
+    page.get_by_role("link", name="Usage").click()
+    page.get_by_role("img", name=re.compile("Used capacity")).wait_for()
+    page.get_by_role("img", name=re.compile("Requests per second")).wait_for(timeout=20_000)
+    shot(page, "usage")
+
+
+def test_expired_session_returns_to_sign_in_and_back(signed_in: Callable[..., Any], server: Any,
+                                                      console_user: dict[str, Any]) -> None:
+    page = signed_in()
+    page.get_by_role("link", name="Access keys").click()
+    page.get_by_role("heading", name="Access keys").wait_for()
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "kosha_session")
+    assert httpx.delete(f"{server.kos_url}/kos/v1/sessions/deactivate/{cookie}").status_code == 204
+    page.get_by_role("link", name="Buckets").click()
+    page.get_by_text("Your session ended. Sign in again to continue.").wait_for()
+    page.get_by_label("Access key").fill(console_user["access_key"])
+    page.get_by_label("Secret key").fill(console_user["secret_key"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Buckets", level=1).wait_for()
+
+
+def test_reload_keeps_the_session(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    page.goto("/console#/keys")
+    page.reload()
+    page.get_by_role("heading", name="Access keys").wait_for()
+
+
+def test_sign_out(signed_in: Callable[..., Any], server: Any) -> None:
+    page = signed_in()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You have signed out.").wait_for()
+    assert not [c for c in page.context.cookies() if c["name"] == "kosha_session"]
+
+
+def test_phone_layout_collapses_the_sidebar(signed_in: Callable[..., Any]) -> None:
+    page = signed_in(PHONE)
+    _bucket(page)
+    page.goto("/console#/buckets")
+    page.get_by_role("heading", name="Buckets", level=1).wait_for()
+    assert not page.get_by_role("link", name="Usage").is_visible()
+    shot(page, "phone-buckets")
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("link", name="Usage").wait_for(state="visible")
+    shot(page, "phone-menu")
