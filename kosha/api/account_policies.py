@@ -15,12 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import Invalid, Unprocessable
+from ..errors import Invalid
 from ..services.authz import Statement
-from ..services.principal import Principal
 from .common import field, json_body, kosha, no_content, ok, principal
 from .objects import MAX_KEY_FIELD
-from .policies import link_answer, payload, policy_view
+from .policies import link, payload, policy_view
 
 BASE = "/kos/v1/account/policies"
 ONE = BASE + "/{policyKrn}"
@@ -60,29 +59,14 @@ async def delete_policy(request: Request) -> Response:
     return no_content()
 
 
-def _users(body: dict[str, Any], who: Principal) -> list[dict[str, str]]:
-    """The kcids of `users`, as the policy service names users (within the caller's account)."""
-    kcids = field(body, "users", list, required=True)
-    if not all(isinstance(k, str) and k for k in kcids):
-        raise Unprocessable("'users' must be a list of kcids (strings)")
-    return [{"kcid": k, "accountId": who.account_id} for k in kcids]
-
-
-async def _link(request: Request, attach: bool) -> Response:
-    who = await principal(request)
-    body = await json_body(request)
-    service = kosha(request).policies
-    policies = await (service.attach if attach else service.detach)(
-        who, field(body, "policyKRNs", list, required=True), _users(body, who), who.account_id)
-    return ok(link_answer(policies, attach))
-
-
 async def attach(request: Request) -> Response:
-    return await _link(request, attach=True)
+    who = await principal(request)
+    return await link(request, who, True, who.account_id)
 
 
 async def detach(request: Request) -> Response:
-    return await _link(request, attach=False)
+    who = await principal(request)
+    return await link(request, who, False, who.account_id)
 
 
 async def validate(request: Request) -> Response:

@@ -18,7 +18,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..clock import iso
+from ..errors import Unprocessable
 from ..services.policies import Policy
+from ..services.principal import Principal
 from .common import field, json_body, kosha, no_content, ok
 from .internal import operator
 
@@ -75,30 +77,31 @@ async def delete_policy(request: Request) -> Response:
     return no_content()
 
 
-def link_answer(policies: list[Policy], attach: bool) -> dict[str, Any]:
-    """What attach and detach answer: see the module docstring."""
-    answer: dict[str, Any] = policy_view(policies[0]) if len(policies) == 1 else {}
-    answer.update({"message": f"policies {'attached' if attach else 'detached'}",
-                   "policies": [policy_view(p) for p in policies]})
-    return answer
-
-
-async def _link(request: Request, attach: bool) -> Response:
-    caller = await operator(request)
+async def link(request: Request, caller: Principal, attach: bool,
+               account_id: str | None = None) -> Response:
+    """Attach or detach. With `account_id` (the account admin's routes), users are named by
+    kcid, and looked for in that account only."""
     body = await json_body(request)
     refs = field(body, "policyKRNs", list, required=True)
     users = field(body, "users", list, required=True)
+    if account_id is not None:
+        if not all(isinstance(k, str) and k for k in users):
+            raise Unprocessable("'users' must be a list of kcids (strings)")
+        users = [{"kcid": k, "accountId": account_id} for k in users]
     service = kosha(request).policies
-    policies = await (service.attach if attach else service.detach)(caller, refs, users)
-    return ok(link_answer(policies, attach))
+    policies = await (service.attach if attach else service.detach)(caller, refs, users, account_id)
+    answer: dict[str, Any] = policy_view(policies[0]) if len(policies) == 1 else {}
+    answer.update({"message": f"policies {'attached' if attach else 'detached'}",
+                   "policies": [policy_view(p) for p in policies]})
+    return ok(answer)
 
 
 async def attach(request: Request) -> Response:
-    return await _link(request, attach=True)
+    return await link(request, await operator(request), attach=True)
 
 
 async def detach(request: Request) -> Response:
-    return await _link(request, attach=False)
+    return await link(request, await operator(request), attach=False)
 
 
 routes = [
