@@ -22,6 +22,8 @@ def sign_in(page: Any, access_key: str, secret_key: str) -> None:
 
 def shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("document.getElementById('toasts').replaceChildren()")
+    page.wait_for_timeout(300)   # transitions (a bar filling, the phone menu sliding in) settle
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path

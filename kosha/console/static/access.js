@@ -250,7 +250,7 @@ function decision(answer) {
   const s = answer.statement;
   return h("div", { class: `decision ${answer.allowed ? "allow" : "deny"}`, role: "status" },
     h("strong", {}, DECISIONS[answer.decision] || (answer.allowed ? "Allowed." : "Denied.")),
-    answer.reason ? h("p", {}, answer.reason) : null,
+    answer.reason && !s ? h("p", {}, answer.reason) : null,
     s ? h("p", {}, `Statement ${s.index + 1} of policy “${s.policyName}”: ${summary(s)}.`) : null);
 }
 

@@ -33,7 +33,7 @@ export async function render(main, { query, signal }) {
       : empty("You have no buckets yet.", button("Create your first bucket", () => createBucket(), "primary")));
     return;
   }
-  body.replaceChildren(bucketTable(answer.items), pager(answer, query));
+  body.replaceChildren(bucketTable(answer.items), pager(answer, query) || "");
 }
 
 function bucketTable(items) {
