@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from .errors import USAGE, ClientError
+from .errors import CONFLICT, USAGE, ClientError
 from .output import Context, confirm
 from .paths import parse_remote
 from .progress import human
@@ -72,7 +72,13 @@ def rb(ctx: Context, args: argparse.Namespace) -> int:
     if args.force:
         confirm(f"remove bucket {remote.bucket} and everything in it?", True)
         _empty(ctx, remote.bucket)
-    ctx.api.delete_bucket(remote.bucket)
+    try:
+        ctx.api.delete_bucket(remote.bucket)
+    except ClientError as exc:
+        if exc.code == CONFLICT:
+            exc.hint = (f"empty it with `kosha rm -r --force kos://{remote.bucket}/`, or remove it "
+                        f"with everything in it: `kosha rb --force kos://{remote.bucket}`")
+        raise
     ctx.document({"removed": remote.bucket}, f"removed bucket {remote.bucket}")
     return 0
 

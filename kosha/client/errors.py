@@ -47,8 +47,6 @@ def from_status(status: int, body: Any, context: str = "") -> ClientError:
     message = str(message or f"the server answered HTTP {status}")
     what = f"{context}: {message}" if context else message
     code = _BY_STATUS.get(status, FAILURE)
-    if status == 409 and "not empty" in message.lower():
-        return ClientError(what, "empty it first (`kosha rm -r --force kos://BUCKET/`)", CONFLICT)
     if status == 429:
         return ClientError(what, "too many attempts; wait a minute and try again")
     return ClientError(what, code=code)

@@ -126,12 +126,21 @@ def _plan_uploads(args: argparse.Namespace, dest: Remote) -> Iterator[Any]:
                 raise ClientError(f"{source} is a directory", "add -r to copy what it holds", USAGE)
             folder = as_folder(dest.key)
             for file, relative in _walk_local(path):
-                yield Upload(file, file.stat().st_size, Remote(dest.bucket, folder + relative))
+                yield Upload(file, file.stat().st_size, _key_for(file, dest.bucket, folder + relative))
         elif path.is_file():
             key = dest.key + path.name if dest.is_folder else dest.key
-            yield Upload(path, path.stat().st_size, Remote(dest.bucket, key))
+            yield Upload(path, path.stat().st_size, _key_for(path, dest.bucket, key))
         else:
             raise ClientError(f"{source}: no such file or directory", "check the path", NOT_FOUND)
+
+
+def _key_for(path: Path, bucket: str, key: str) -> Remote:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ClientError(f"{path}: the file name is not valid UTF-8, which keys must be",
+                          "rename the file, or copy it on its own to a key you name", USAGE) from None
+    return Remote(bucket, key)
 
 
 def _walk_local(root: Path) -> Iterator[tuple[Path, str]]:
@@ -157,9 +166,18 @@ def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Itera
                                safe_local(dest, relative_key(entry["key"], folder)),
                                entry.get("size") or 0, entry.get("etag"))
             continue
-        meta = ctx.api.metadata(source.bucket, source.key)
+        meta = _source_object(ctx, source)
         target = dest / base_name(source.key) if dest.is_dir() or args.dest.endswith("/") else dest
         yield Download(source, target, meta["size_bytes"], meta.get("etag"))
+
+
+def _source_object(ctx: Context, source: Remote) -> dict[str, Any]:
+    try:
+        return ctx.api.metadata(source.bucket, source.key)
+    except ClientError as exc:
+        if exc.code == NOT_FOUND:
+            exc.hint = "check the name with `kosha ls`, or add -r to copy a folder"
+        raise
 
 
 def _plan_copies(ctx: Context, args: argparse.Namespace, dest: Remote
@@ -173,7 +191,7 @@ def _plan_copies(ctx: Context, args: argparse.Namespace, dest: Remote
                        Remote(dest.bucket, into + relative_key(entry["key"], folder)),
                        entry.get("size") or 0)
             continue
-        meta = ctx.api.metadata(source.bucket, source.key)
+        meta = _source_object(ctx, source)
         key = dest.key + base_name(source.key) if dest.is_folder else dest.key
         yield source, Remote(dest.bucket, key), meta["size_bytes"]
 
@@ -205,15 +223,20 @@ def _remove_one(ctx: Context, bucket: str, key: str) -> None:
 
 
 def cat(ctx: Context, args: argparse.Namespace) -> int:
+    """Streams to stdout; a bar on stderr only when stdout is not the same terminal."""
     out = sys.stdout.buffer
     for text in args.paths:
         remote = parse_remote(text)
         response = ctx.api.open_download(remote.bucket, remote.key)
+        progress = Progress(int(response.headers.get("content-length") or 0), base_name(remote.key),
+                            enabled=sys.stderr.isatty() and not sys.stdout.isatty())
         try:
             for chunk in response.iter_bytes(1024 * 1024):
                 out.write(chunk)
+                progress.advance(len(chunk))
         finally:
             response.close()
+        progress.finish()
     out.flush()
     return 0
 

@@ -196,19 +196,15 @@ def test_lifecycle_preview_answers_for_the_bucket(cli: Cli, filled: str) -> None
 
 def test_policy_simulate_allows_an_admin(cli: Cli, filled: str) -> None:
     result = cli("policy", "simulate", "--action", "kos:GetObject", "--json", f"kos://{filled}/a.txt")
-    if result.code == 3 and "no such route" in result.err:
-        pytest.skip("the simulator route has not landed yet")
     assert result.code == 0, result.err
-    assert result.json()["allowed"] is True
+    assert result.json()["allowed"] is True and result.json()["decision"] == "admin"
 
 
-def test_policy_simulate_exits_4_when_denied(cli_for: Callable[[Any], Cli], member: Any,
-                                             filled: str) -> None:
-    result = cli_for(member, True)("policy", "simulate", "--action", "kos:DeleteObject", f"kos://{filled}/a.txt")
-    if result.code == 3 and "no such route" in result.err:
-        pytest.skip("the simulator route has not landed yet")
+def test_policy_simulate_exits_4_when_denied(cli: Cli, member: Any, filled: str) -> None:
+    result = cli("policy", "simulate", "--action", "kos:DeleteObject", "--user", member.kcid,
+                 f"kos://{filled}/a.txt")
     assert result.code == 4, result.err
-    assert result.out.startswith("denied")
+    assert result.out.startswith("denied (implicit-deny")
 
 
 def test_whoami_names_the_user(cli: Cli, account: Any) -> None:
