@@ -4,6 +4,9 @@ Rule fields are the published ones plus `prefix` (only keys under it are affecte
 `id` and `status` ("Enabled"/"Disabled"). PUT changes the fields it names and keeps the others.
 Validation (non-negative integer days, at least one action, a name unique in the bucket: 409)
 lives in services.lifecycle, where S3's lifecycle configuration shares it.
+
+`GET .../lifecycle-rules/preview?days=N[&rule=<id>]` (a Kosha extension, docs/extensions.md):
+what each rule will act on within N days, by day, as the expiry worker would.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import json_body, kosha, no_content, ok, principal
+from ..services.lifecycle_preview import MAX_DAYS
+from .common import json_body, kosha, no_content, ok, principal, query_int
 
 BASE = "/kos/v1/buckets/{bucketId}/lifecycle-rules"
 
@@ -42,6 +46,14 @@ async def update_rule(request: Request) -> Response:
     return ok(rule)
 
 
+async def preview(request: Request) -> Response:
+    who = await principal(request)
+    days = query_int(request, "days", 30, lo=0, hi=MAX_DAYS)
+    answer = await kosha(request).lifecycle.preview(who, request.path_params["bucketId"], days or 0,
+                                                    request.query_params.get("rule"))
+    return ok(answer)
+
+
 async def delete_rule(request: Request) -> Response:
     await kosha(request).lifecycle.delete_rule(await principal(request), request.path_params["bucketId"],
                                                request.path_params["ruleId"])
@@ -51,6 +63,7 @@ async def delete_rule(request: Request) -> Response:
 routes = [
     Route(BASE, list_rules, methods=["GET"]),
     Route(BASE, create_rule, methods=["POST"]),
+    Route(BASE + "/preview", preview, methods=["GET"]),   # before /{ruleId}
     Route(BASE + "/{ruleId}", get_rule, methods=["GET"]),
     Route(BASE + "/{ruleId}", update_rule, methods=["PUT"]),
     Route(BASE + "/{ruleId}", delete_rule, methods=["DELETE"]),

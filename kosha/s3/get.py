@@ -1,4 +1,5 @@
-"""GetObject and HeadObject: conditions, ranges, part numbers, response-* overrides."""
+"""GetObject and HeadObject: conditions, ranges, part numbers, response-* overrides, and
+`x-amz-expiration` when a lifecycle rule will expire the object."""
 
 from __future__ import annotations
 
@@ -108,6 +109,9 @@ async def _get(req: S3Request, head: bool) -> S3Response:
             status = 206
     resp = S3Response(status)
     object_headers(resp, version, bool(bucket.versioning), overrides)
+    expiration = await req.kosha.lifecycle.expiration(bucket.name, version)
+    if expiration is not None:
+        resp.add("x-amz-expiration", expiration)
     if status == 206:
         resp.add("content-range", f"bytes {start}-{end - 1}/{size}")
     if part_number is not None and version.part_sizes:

@@ -19,10 +19,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import lifecycle_due as due
+from ..cache import TTLCache
+from ..clock import http_date
 from ..errors import Invalid, NotFound
 from ..ids import new_id
 from ..store import lifecycle as sql
-from .models import Bucket
+from . import lifecycle_preview
+from .models import Bucket, ObjectVersion
 from .principal import Principal
 
 if TYPE_CHECKING:
@@ -32,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kosha.lifecycle")
 T = TypeVar("T")
-DAY = 86400.0
 READ_ACTION = "kos:GetLifecycle"
 WRITE_ACTION = "kos:PutLifecycle"
 DAY_FIELDS = ("expiration_days", "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu")
@@ -41,6 +44,8 @@ RULE_FIELDS = ("name", "enabled", "prefix", "expiration_days", "expired_obj_dele
 MAX_NAME = 255
 MAX_PREFIX_BYTES = 1024
 MAX_RULES = 1000
+RULES_MEMO_SECONDS = 5.0    # how stale the x-amz-expiration header may be after a rule changes
+RULES_MEMO_BUCKETS = 10_000
 
 
 def rule_json(row: Row[Any]) -> dict[str, Any]:
@@ -100,9 +105,17 @@ def _found(row: T | None, rule_id: str) -> T:
     return row
 
 
+def _header_text(value: str) -> str:
+    """A rule name as a quoted-string's content: no control characters, quotes escaped."""
+    return "".join(c for c in value if c >= " " and c != "\x7f").replace("\\", "\\\\").replace('"', '\\"')
+
+
 class LifecycleService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
+        # bucket -> ((prefix, expiration_days, name), ...) of its enabled expiring rules
+        self._expiring: TTLCache[str, tuple[tuple[str, int, str], ...]] = TTLCache(
+            RULES_MEMO_SECONDS, RULES_MEMO_BUCKETS)
 
     async def _bucket(self, principal: Principal, bucket_ref: str, action: str) -> Bucket:
         return await self.kosha.buckets.resolve(principal, bucket_ref, action)
@@ -121,6 +134,7 @@ class LifecycleService:
         values = validate_rule(rule)
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
         row = await self.kosha.db.write(sql.insert_rule, self._row(bucket, values))
+        self._expiring.pop(bucket.name)
         return rule_json(row)
 
     async def update_rule(self, principal: Principal, bucket_ref: str, rule_id: str,
@@ -132,11 +146,14 @@ class LifecycleService:
         if merged["name"] is None:
             merged["name"] = current.name
         row = await self.kosha.db.write(sql.update_rule, bucket.name, rule_id, validate_rule(merged))
+        self._expiring.pop(bucket.name)
         return rule_json(_found(row, rule_id))
 
     async def delete_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> None:
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        if not await self.kosha.db.write(sql.delete_rule, bucket.name, rule_id):
+        removed = await self.kosha.db.write(sql.delete_rule, bucket.name, rule_id)
+        self._expiring.pop(bucket.name)
+        if not removed:
             raise _missing(rule_id)
 
     # -- S3 (whole configuration) -----------------------------------------------------------
@@ -152,12 +169,52 @@ class LifecycleService:
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
         rows = await self.kosha.db.write(sql.replace_rules, bucket.name,
                                          [self._row(bucket, values) for values in checked])
+        self._expiring.pop(bucket.name)
         return [rule_json(r) for r in rows]
 
     async def delete_rules(self, principal: Principal, bucket_ref: str) -> None:
         """Remove every rule of the bucket (S3 DeleteBucketLifecycle)."""
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
         await self.kosha.db.write(sql.delete_all, bucket.name)
+        self._expiring.pop(bucket.name)
+
+    # -- what the rules will do ---------------------------------------------------------------
+    async def preview(self, principal: Principal, bucket_ref: str, days: int = 30,
+                      rule_id: str | None = None) -> dict[str, Any]:
+        """What each rule (or only `rule_id`) acts on within `days` days, by day (see
+        services.lifecycle_preview). The scan runs in a thread: the event loop keeps serving."""
+        if not 0 <= days <= lifecycle_preview.MAX_DAYS:
+            raise Invalid(f"'days' must be between 0 and {lifecycle_preview.MAX_DAYS}")
+        bucket = await self._bucket(principal, bucket_ref, READ_ACTION)
+        rules = await self.kosha.db.read(sql.list_rules, bucket.name)
+        if rule_id is not None:
+            rules = [_found(next((r for r in rules if r.rule_id == rule_id), None), rule_id)]
+        return await asyncio.to_thread(lifecycle_preview.preview, self.kosha.db.read_sync, bucket.name,
+                                       bucket.versioning, rules, self.kosha.clock.now(), days)
+
+    async def expiration(self, bucket: str, version: ObjectVersion) -> str | None:
+        """S3's `x-amz-expiration` for a current version an enabled rule will expire, else None.
+
+        The moment is the one the worker uses (last-modified + whole days, not rounded to
+        midnight); the worker removes the object at its first run after it. A bucket's rules
+        are remembered for RULES_MEMO_SECONDS, so a GET reads them at most that often.
+        """
+        if not version.is_latest or version.is_delete_marker:
+            return None
+        rules = self._expiring.get(bucket)
+        if rules is None:
+            rows = await self.kosha.db.read(sql.expiring_rules, bucket)
+            rules = tuple((r.prefix or "", r.expiration_days, r.name) for r in rows)
+            self._expiring.put(bucket, rules)
+        soonest: tuple[float, str] | None = None
+        for prefix, days, name in rules:
+            if version.key.startswith(prefix):
+                when = due.due_at(version.last_modified, days)
+                if soonest is None or when < soonest[0]:
+                    soonest = (when, name)
+        if soonest is None:
+            return None
+        return f'expiry-date="{http_date(soonest[0])}", rule-id="{_header_text(soonest[1])}"'
 
     def _row(self, bucket: Bucket, values: dict[str, Any]) -> dict[str, Any]:
         return dict(values, rule_id=new_id(), bucket=bucket.name, created_at=self.kosha.clock.now())
@@ -183,7 +240,7 @@ class LifecycleService:
     def _apply(self, rule: Row[Any], now: float, totals: dict[str, int]) -> None:
         bucket, prefix = rule.bucket, rule.prefix or ""
         if rule.expiration_days is not None:
-            cutoff = now - rule.expiration_days * DAY
+            cutoff = due.cutoff(now, rule.expiration_days)
             totals["expired"] += self._until_done(
                 lambda conn: sql.expire_current(conn, bucket, prefix, cutoff, now))
         if rule.noncurrent_days is not None:
@@ -192,7 +249,7 @@ class LifecycleService:
             totals["delete_markers_removed"] += self._until_done(
                 lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now))
         if rule.delete_incomplete_mpu is not None:
-            cutoff = now - rule.delete_incomplete_mpu * DAY
+            cutoff = due.cutoff(now, rule.delete_incomplete_mpu)
             totals["uploads_aborted"] += self._until_done(
                 lambda conn: sql.abort_stale_uploads(conn, bucket, prefix, cutoff))
 
@@ -207,12 +264,11 @@ class LifecycleService:
                 return done
 
     def _noncurrent(self, rule: Row[Any], now: float) -> int:
-        cutoff = now - rule.noncurrent_days * DAY
         keep = rule.newer_noncurrent_versions or 0
         done, after = 0, None
         while True:
             count, freed, after = self.kosha.db.write_sync(
-                sql.expire_noncurrent, rule.bucket, rule.prefix or "", cutoff, keep, after, now)
+                sql.expire_noncurrent, rule.bucket, rule.prefix or "", rule.noncurrent_days, keep, after, now)
             self.kosha.blobs.delete_sync(freed)
             done += count
             if after is None:

@@ -7,17 +7,18 @@ mistake, and a run interrupted half-way can simply run again (idempotent).
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, insert, select, update
+from sqlalchemy import Connection, Row, delete, exists, func, insert, select, update
 
+from .. import lifecycle_due as due
 from ..errors import Conflict
 from . import multipart as mpu_sql
 from . import objects as obj_sql
 from . import schema as s
 
 r, o = s.lifecycle_rules, s.objects
+u, p = s.multipart_uploads, s.multipart_parts
 BATCH = 500
 
 
@@ -71,14 +72,64 @@ def delete_all(conn: Connection, bucket: str) -> None:
     conn.execute(delete(r).where(r.c.bucket == bucket))
 
 
+def expiring_rules(conn: Connection, bucket: str) -> list[Row[Any]]:
+    """The bucket's enabled rules that expire current versions, in the order the worker applies them."""
+    return list(conn.execute(select(r.c.prefix, r.c.expiration_days, r.c.name).where(
+        r.c.bucket == bucket, r.c.enabled, r.c.expiration_days.is_not(None))
+        .order_by(r.c.created_at)).all())
+
+
 def enabled_rules(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(r).where(r.c.enabled).order_by(r.c.bucket, r.c.created_at)).all())
 
 
 # -- expiry ----------------------------------------------------------------------------------
+# Each selection below is written once and used twice: by the worker, with the cutoff of `now`,
+# and by the preview (keyset pages, `*_page`), with the cutoff of the end of its window.
 
-def _under(prefix: str) -> list[Any]:
-    return [o.c.key.startswith(prefix, autoescape=True)] if prefix else []
+def _under(column: Any, prefix: str) -> list[Any]:
+    return [column.startswith(prefix, autoescape=True)] if prefix else []
+
+
+def _current_due(bucket: str, prefix: str, cutoff: float) -> list[Any]:
+    return [o.c.bucket == bucket, o.c.is_latest, o.c.is_delete_marker.is_(False),
+            o.c.last_modified < cutoff, *_under(o.c.key, prefix)]
+
+
+def _noncurrent_due(bucket: str, prefix: str, cutoff: float) -> list[Any]:
+    """Keys with a noncurrent version old enough that it may be due (its own last-modified
+    time never comes after the moment it was replaced)."""
+    return [o.c.bucket == bucket, o.c.is_latest.is_(False), o.c.last_modified < cutoff,
+            *_under(o.c.key, prefix)]
+
+
+def _lone_markers(bucket: str, prefix: str) -> list[Any]:
+    other = o.alias("other")
+    return [o.c.bucket == bucket, o.c.is_latest, o.c.is_delete_marker, *_under(o.c.key, prefix),
+            ~exists().where(other.c.bucket == o.c.bucket, other.c.key == o.c.key, other.c.seq != o.c.seq)]
+
+
+def _stale_uploads(bucket: str, prefix: str, cutoff: float) -> list[Any]:
+    return [u.c.bucket == bucket, u.c.initiated < cutoff, *_under(u.c.key, prefix)]
+
+
+_VERSION_COLUMNS = (o.c.key, o.c.version_id, o.c.is_latest, o.c.is_delete_marker, o.c.size,
+                    o.c.last_modified)
+
+
+def _noncurrent_keys(conn: Connection, bucket: str, prefix: str, cutoff: float,
+                     after_key: str | None) -> list[str]:
+    where = _noncurrent_due(bucket, prefix, cutoff)
+    if after_key is not None:
+        where.append(o.c.key > after_key)
+    return [k for (k,) in conn.execute(select(o.c.key).where(*where).group_by(o.c.key)
+                                       .order_by(o.c.key).limit(BATCH))]
+
+
+def _versions(conn: Connection, bucket: str, keys: list[str]) -> list[Row[Any]]:
+    """Every version of these keys, by key, newest first."""
+    return list(conn.execute(select(*_VERSION_COLUMNS).where(o.c.bucket == bucket, o.c.key.in_(keys))
+                             .order_by(o.c.key, o.c.seq.desc())).all())
 
 
 def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, now: float
@@ -88,9 +139,8 @@ def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, no
     In a versioned bucket that writes a delete marker (the data stays as a noncurrent version);
     otherwise the version goes. Answers (expired, freed blobs, whether more may remain).
     """
-    rows = conn.execute(select(o.c.key).where(
-        o.c.bucket == bucket, o.c.is_latest, o.c.is_delete_marker.is_(False),
-        o.c.last_modified < cutoff, *_under(prefix)).order_by(o.c.key).limit(BATCH)).all()
+    rows = conn.execute(select(o.c.key).where(*_current_due(bucket, prefix, cutoff))
+                        .order_by(o.c.key).limit(BATCH)).all()
     freed: list[str] = []
     for (key,) in rows:
         _vid, _marker, more = obj_sql.delete_version(conn, bucket, key, None, now)
@@ -98,30 +148,18 @@ def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, no
     return len(rows), freed, len(rows) == BATCH
 
 
-def expire_noncurrent(conn: Connection, bucket: str, prefix: str, cutoff: float, keep: int,
+def expire_noncurrent(conn: Connection, bucket: str, prefix: str, days: int, keep: int,
                       after_key: str | None, now: float) -> tuple[int, list[str], str | None]:
-    """Remove noncurrent versions that became noncurrent before `cutoff`, keeping the `keep`
-    newest noncurrent versions of each key.
+    """Remove the noncurrent versions `lifecycle_due.noncurrent_dues` says are due at `now`.
 
-    A version becomes noncurrent when the next newer one is written, so its noncurrent age is
-    measured from that newer version's last-modified time (as S3 does). Works through up to
-    BATCH keys after `after_key`; answers (removed, freed blobs, last key seen or None when done).
+    Works through up to BATCH keys after `after_key`; answers (removed, freed blobs, last key
+    seen or None when done).
     """
-    where = [o.c.bucket == bucket, o.c.is_latest.is_(False), o.c.last_modified < cutoff, *_under(prefix)]
-    if after_key is not None:
-        where.append(o.c.key > after_key)
-    keys = [k for (k,) in conn.execute(select(o.c.key).where(*where).group_by(o.c.key)
-                                       .order_by(o.c.key).limit(BATCH))]
+    keys = _noncurrent_keys(conn, bucket, prefix, due.cutoff(now, days), after_key)
     removed, freed = 0, []
     for key in keys:
-        versions = conn.execute(select(o).where(o.c.bucket == bucket, o.c.key == key)
-                                .order_by(o.c.seq.desc())).all()
-        noncurrent = 0
-        for newer, row in pairwise(versions):
-            if row.is_latest:
-                continue
-            noncurrent += 1
-            if noncurrent > keep and newer.last_modified < cutoff:
+        for row, when in due.noncurrent_dues(_versions(conn, bucket, [key]), days, keep):
+            if when < now:
                 freed += obj_sql.delete_version(conn, bucket, key, row.version_id, now)[2]
                 removed += 1
     return removed, freed, keys[-1] if len(keys) == BATCH else None
@@ -133,11 +171,8 @@ def remove_lone_delete_markers(conn: Connection, bucket: str, prefix: str, now: 
 
     Answers (removed, freed blobs (none: markers own no bytes), whether more may remain).
     """
-    other = o.alias("other")
-    rows = conn.execute(select(o.c.key, o.c.version_id).where(
-        o.c.bucket == bucket, o.c.is_latest, o.c.is_delete_marker, *_under(prefix),
-        ~exists().where(other.c.bucket == o.c.bucket, other.c.key == o.c.key, other.c.seq != o.c.seq))
-        .limit(BATCH)).all()
+    rows = conn.execute(select(o.c.key, o.c.version_id).where(*_lone_markers(bucket, prefix))
+                        .limit(BATCH)).all()
     freed: list[str] = []
     for key, version_id in rows:
         freed += obj_sql.delete_version(conn, bucket, key, version_id, now)[2]
@@ -150,8 +185,57 @@ def abort_stale_uploads(conn: Connection, bucket: str, prefix: str, cutoff: floa
 
     Answers (aborted, freed blobs, whether more may remain).
     """
-    uploads = mpu_sql.uploads_older_than(conn, bucket, cutoff, prefix)
+    uploads = conn.execute(select(u.c.upload_id).where(*_stale_uploads(bucket, prefix, cutoff))
+                           .limit(BATCH + 1)).all()
     freed: list[str] = []
-    for upload in uploads[:BATCH]:
-        freed += mpu_sql.finish_upload(conn, upload.upload_id, set())
+    for (upload_id,) in uploads[:BATCH]:
+        freed += mpu_sql.finish_upload(conn, upload_id, set())
     return min(len(uploads), BATCH), freed, len(uploads) > BATCH
+
+
+# -- preview pages: (rows, the cursor of the next page or None) ----------------------------
+
+Page = tuple[list[Any], Any]
+
+
+def _page(rows: list[Any], cursor: Any) -> Page:
+    return rows, cursor if len(rows) == BATCH else None
+
+
+def current_due_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:
+    where = _current_due(bucket, prefix, cutoff)
+    if after is not None:
+        where.append(o.c.key > after)
+    rows = list(conn.execute(select(*_VERSION_COLUMNS).where(*where).order_by(o.c.key).limit(BATCH)).all())
+    return _page(rows, rows[-1].key if rows else None)
+
+
+def noncurrent_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:
+    """Keys that may have a noncurrent version due: each as the list of its versions, newest first."""
+    keys = _noncurrent_keys(conn, bucket, prefix, cutoff, after)
+    groups: dict[str, list[Row[Any]]] = {key: [] for key in keys}
+    if keys:
+        for row in _versions(conn, bucket, keys):
+            groups[row.key].append(row)
+    return _page(list(groups.values()), keys[-1] if keys else None)
+
+
+def lone_markers_page(conn: Connection, bucket: str, prefix: str, after: str | None) -> Page:
+    where = _lone_markers(bucket, prefix)
+    if after is not None:
+        where.append(o.c.key > after)
+    rows = list(conn.execute(select(*_VERSION_COLUMNS).where(*where).order_by(o.c.key).limit(BATCH)).all())
+    return _page(rows, rows[-1].key if rows else None)
+
+
+def stale_uploads_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:
+    """Uploads initiated before `cutoff`, each with the bytes of its parts."""
+    where = _stale_uploads(bucket, prefix, cutoff)
+    if after is not None:
+        where.append(u.c.upload_id > after)
+    size = func.coalesce(func.sum(p.c.size), 0).label("size")
+    rows = list(conn.execute(
+        select(u.c.upload_id, u.c.key, u.c.initiated, size)
+        .select_from(u.outerjoin(p, p.c.upload_id == u.c.upload_id)).where(*where)
+        .group_by(u.c.upload_id, u.c.key, u.c.initiated).order_by(u.c.upload_id).limit(BATCH)).all())
+    return _page(rows, rows[-1].upload_id if rows else None)
