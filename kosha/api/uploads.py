@@ -56,12 +56,12 @@ async def list_uploads(request: Request) -> Response:
 async def upload_part(request: Request) -> Response:
     who = await principal(request)
     raw = request.path_params["partNumber"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Unprocessable("the part number must be an integer from 1 to 10000")
     length = request.headers.get("content-length")
     part = await kosha(request).multipart.upload_part(
         who, bucket_ref(request), None, _upload_id(request), int(raw), request.stream(),
-        expected_size=int(length) if length and length.isdigit() else None)
+        expected_size=int(length) if length and length.isascii() and length.isdigit() else None)
     return ok(_part_view(part))
 
 
