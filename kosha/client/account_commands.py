@@ -84,16 +84,17 @@ def rb(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _empty(ctx: Context, bucket: str) -> None:
-    """Delete every object and, in a versioned bucket, every version."""
-    from .transfer import Pipeline
+    """Delete every object; in a versioned bucket every version of each, so that none is left
+    behind a delete marker (versions of keys deleted earlier are not listed over REST: such a
+    bucket stays, and rb says it is not empty)."""
+    from .object_commands import remove_tree
+
+    def purge(key: str) -> None:
+        for version in list(ctx.api.versions(bucket, key)):
+            ctx.api.delete(bucket, key, version["versionId"])
+
     versioned = bool(ctx.api.bucket(bucket).get("versioning"))
-    with Pipeline(8) as pipeline:
-        for entry in ctx.api.walk(bucket, ""):
-            pipeline.submit(ctx.api.delete, bucket, entry["key"])
-    if versioned:   # the deletes above left delete markers and older versions behind
-        for entry in ctx.api.walk(bucket, ""):
-            for version in ctx.api.versions(bucket, entry["key"]):
-                ctx.api.delete(bucket, entry["key"], version["versionId"])
+    remove_tree(ctx, bucket, "", purge if versioned else lambda key: ctx.api.delete(bucket, key))
 
 
 # -- access keys -------------------------------------------------------------------------------

@@ -180,19 +180,22 @@ class Api:
     def _objects(self, bucket: str, op: str = "") -> str:
         return f"{API}/buckets/{bucket}/objects" + (f"/{op}" if op else "")
 
-    def children(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-        """The entries directly under `prefix` (folders end in '/'), a page at a time."""
+    def _paged(self, path: str, field: str, context: str, params: dict[str, Any]
+               ) -> Iterator[dict[str, Any]]:
+        """The `field` items of every page of a listing that pages by continuation token."""
         token: str | None = None
         while True:
-            params = {"prefix": prefix, "max_keys": PAGE}
-            if token:
-                params["continuation_token"] = token
-            page = self.call("GET", self._objects(bucket), f"listing kos://{bucket}/{prefix}",
-                             params=params)
-            yield from page["objects"]
+            page = self.call("GET", path, context,
+                             params={**params, **({"continuation_token": token} if token else {})})
+            yield from page[field]
             token = page.get("nextContinuationToken")
             if not page.get("isTruncated") or not token:
                 return
+
+    def children(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+        """The entries directly under `prefix` (folders end in '/'), a page at a time."""
+        return self._paged(self._objects(bucket), "objects", f"listing kos://{bucket}/{prefix}",
+                           {"prefix": prefix, "max_keys": PAGE})
 
     def walk(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
         """Every object under `prefix`, in key order, depth first: memory holds one page per
@@ -240,15 +243,8 @@ class Api:
                   json=body)
 
     def versions(self, bucket: str, key: str) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            params = {"key": key, **({"continuation_token": token} if token else {})}
-            page = self.call("GET", self._objects(bucket, "versions"),
-                             f"versions of kos://{bucket}/{key}", params=params)
-            yield from page["versions"]
-            token = page.get("nextContinuationToken")
-            if not page.get("isTruncated") or not token:
-                return
+        return self._paged(self._objects(bucket, "versions"), "versions",
+                           f"versions of kos://{bucket}/{key}", {"key": key})
 
     def upload_form(self, bucket: str, body: Callable[[], Iterable[bytes]], boundary: str,
                     length: int, context: str) -> dict[str, Any]:

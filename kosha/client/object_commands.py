@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +199,6 @@ def _plan_copies(ctx: Context, args: argparse.Namespace, dest: Remote
 # -- rm, cat, stat, share, du -------------------------------------------------------------------
 
 def rm(ctx: Context, args: argparse.Namespace) -> int:
-    from .transfer import Pipeline
     for text in args.paths:
         remote = parse_remote(text)
         if not args.recursive:
@@ -211,15 +210,23 @@ def rm(ctx: Context, args: argparse.Namespace) -> int:
         folder = as_folder(remote.key)
         confirm(f"remove everything under kos://{remote.bucket}/{folder}?", args.force)
         ctx.api.bucket(remote.bucket)
-        with Pipeline(8) as pipeline:
-            for entry in ctx.api.walk(remote.bucket, folder):
-                pipeline.submit(_remove_one, ctx, remote.bucket, entry["key"])
+        remove_tree(ctx, remote.bucket, folder)
     return 0
 
 
-def _remove_one(ctx: Context, bucket: str, key: str) -> None:
-    ctx.api.delete(bucket, key)
-    ctx.line({"removed": f"kos://{bucket}/{key}"}, f"removed kos://{bucket}/{key}")
+def remove_tree(ctx: Context, bucket: str, folder: str,
+                remove: Callable[[str], None] | None = None) -> None:
+    """`remove` (by default: delete and report) every key under `folder`, several at a time,
+    as the listing pages in."""
+    from .transfer import Pipeline
+
+    def delete(key: str) -> None:
+        ctx.api.delete(bucket, key)
+        ctx.line({"removed": f"kos://{bucket}/{key}"}, f"removed kos://{bucket}/{key}")
+
+    with Pipeline(8) as pipeline:
+        for entry in ctx.api.walk(bucket, folder):
+            pipeline.submit(remove or delete, entry["key"])
 
 
 def cat(ctx: Context, args: argparse.Namespace) -> int:

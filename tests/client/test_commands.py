@@ -93,6 +93,16 @@ def test_rb_force_empties_the_bucket_first(cli: Cli, account: Any, filled: str) 
     assert account.get(f"{API}/buckets/{filled}").status_code == 404
 
 
+def test_rb_force_removes_every_version_of_a_versioned_bucket(cli: Cli, account: Any) -> None:
+    name = f"c-{uuid.uuid4().hex[:12]}"
+    assert cli("mb", "--versioning", f"kos://{name}").code == 0
+    for data in (b"one", b"two"):
+        put(account, name, "k", data)
+    result = cli("rb", "--force", f"kos://{name}")
+    assert result.code == 0, result.err
+    assert account.get(f"{API}/buckets/{name}").status_code == 404
+
+
 def test_rm_removes_one_object(cli: Cli, account: Any, filled: str) -> None:
     assert cli("rm", f"kos://{filled}/a.txt").code == 0
     assert keys(account, filled) == ["docs/b.txt", "docs/deep/c.txt", "z.bin"]
