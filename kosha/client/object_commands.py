@@ -84,6 +84,8 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
     started = time.monotonic()
     try:
         if not remote_source:
+            if progress.enabled:   # a second walk of the tree, for a bar with a true total
+                progress.expect(sum(u.size for u in _plan_uploads(args, parse_remote(args.dest))))
             upload_all(transfer, _plan_uploads(args, parse_remote(args.dest)))
         elif not remote_dest:
             download_all(transfer, _plan_downloads(ctx, args, Path(args.dest)))

@@ -41,6 +41,7 @@ class Progress:
         self.files = 0
         self.started = time.monotonic()
         self._drawn = 0.0
+        self._fixed = False
         self._lock = threading.Lock()
 
     def advance(self, count: int) -> None:
@@ -52,9 +53,14 @@ class Progress:
                 self._draw(now)
 
     def grow(self, count: int) -> None:
-        """More bytes to go (a recursive copy learns its total as it walks)."""
+        """More bytes to go (a recursive copy learns its total as it walks), unless the total
+        was known beforehand (`expect`)."""
         with self._lock:
-            self.total += count
+            if not self._fixed:
+                self.total += count
+
+    def expect(self, total: int) -> None:
+        self.total, self._fixed = total, True
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.started
@@ -68,7 +74,7 @@ class Progress:
         stats = (f" {fraction * 100:3.0f}% {human(self.done)}/{human(self.total)} "
                  f"{human(rate)}/s ETA {_clock(left)}")
         label = self.label if len(self.label) <= 30 else "…" + self.label[-29:]
-        bar_width = max(5, width - len(label) - len(stats) - 4)
+        bar_width = max(5, width - len(label) - len(stats) - 5)
         filled = int(bar_width * fraction)
         bar = "#" * filled + "-" * (bar_width - filled)
         self.stream.write(f"\r{label} [{bar}]{stats}"[:width - 1] + "\x1b[K")
