@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,31 @@ class Cli:
         return subprocess.Popen(self.command(*args), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 env=self.environment(**extra), cwd=self.home)
+
+    def on_terminal(self, *args: str, answer: str = "") -> tuple[int, str]:
+        """Run with stdin and stderr on a pseudo-terminal, typing `answer`: the exit code and
+        what the terminal showed."""
+        master, slave = pty.openpty()
+        process = subprocess.Popen(self.command(*args), stdin=slave, stdout=subprocess.DEVNULL,
+                                   stderr=slave, env=self.environment(), cwd=self.home)
+        os.close(slave)
+        if answer:
+            os.write(master, answer.encode())
+        shown = bytearray()
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:   # the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                shown += chunk
+            elif process.poll() is not None:
+                break
+        os.close(master)
+        return process.wait(timeout=60), shown.decode(errors="replace")
 
     @property
     def config_file(self) -> Path:

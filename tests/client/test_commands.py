@@ -120,6 +120,21 @@ def test_rm_recursive_is_refused_without_force_when_no_terminal(cli: Cli, accoun
     assert len(keys(account, filled)) == 4
 
 
+def test_rm_recursive_asks_on_a_terminal_and_goes_ahead_on_yes(cli: Cli, account: Any,
+                                                               filled: str) -> None:
+    code, shown = cli.on_terminal("rm", "-r", f"kos://{filled}/docs/", answer="y\n")
+    assert code == 0
+    assert f"remove everything under kos://{filled}/docs/?" in shown
+    assert keys(account, filled) == ["a.txt", "z.bin"]
+
+
+def test_rm_recursive_on_a_terminal_does_nothing_without_yes(cli: Cli, account: Any,
+                                                             filled: str) -> None:
+    code, _shown = cli.on_terminal("rm", "-r", f"kos://{filled}/docs/", answer="n\n")
+    assert code == 2
+    assert len(keys(account, filled)) == 4
+
+
 def test_rm_recursive_force_removes_everything_under_the_prefix(cli: Cli, account: Any,
                                                                 filled: str) -> None:
     assert cli("rm", "-r", "--force", f"kos://{filled}/docs").code == 0

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pty
-import select
 import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -190,32 +187,9 @@ def test_an_interrupted_download_resumes_where_it_stopped(cli: Cli, account: Any
     assert not partial.exists()
 
 
-def _run_on_a_terminal(cli: Cli, *args: str) -> tuple[int, str]:
-    """Run with stderr on a pseudo-terminal: the exit code and what the terminal showed."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen(cli.command(*args), stdout=subprocess.DEVNULL, stderr=slave,
-                               env=cli.environment(), cwd=cli.home)
-    os.close(slave)
-    shown = bytearray()
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            shown += chunk
-        elif process.poll() is not None:
-            break
-    os.close(master)
-    return process.wait(timeout=60), shown.decode(errors="replace")
-
-
 def test_a_terminal_shows_a_progress_bar(cli: Cli, bucket: str, tmp_path: Path) -> None:
     source = _random_file(tmp_path / "f", 6 * MiB)
-    code, shown = _run_on_a_terminal(cli, "cp", "--limit-rate", "4M", str(source), f"kos://{bucket}/f")
+    code, shown = cli.on_terminal("cp", "--limit-rate", "4M", str(source), f"kos://{bucket}/f")
     assert code == 0
     assert "100%" in shown and "MiB/s" in shown and "ETA" in shown
 
