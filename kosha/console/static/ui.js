@@ -40,10 +40,18 @@ export function bytes(n) {
 export const count = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString());
 
 const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const shownDates = new Map();   // a listing's times repeat to the minute: format each once
 export function when(iso) {
   if (!iso) return "—";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : DATE.format(d);
+  const minute = String(iso).slice(0, 16);
+  let text = shownDates.get(minute);
+  if (text === undefined) {
+    const d = new Date(iso);
+    text = Number.isNaN(d.getTime()) ? String(iso) : DATE.format(d);
+    if (shownDates.size > 5000) shownDates.clear();
+    shownDates.set(minute, text);
+  }
+  return text;
 }
 
 // -- page pieces ------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import { bytes, button, h, progress } from "./ui.js";
 
 const MiB = 2 ** 20;
 const FORM_LIMIT = 16 * MiB;
-const BATCH_BYTES = 4 * MiB;
-const BATCH_FILES = 32;
-const SLOTS = 5;              // requests in flight (a browser opens at most 6 per host)
+const BATCH_BYTES = 8 * MiB;
+const BATCH_FILES = 64;
+const SLOTS = 5;              // requests in flight: a browser opens 6 per host; one stays for the page
 const PART_SIZE = 8 * MiB;
 const MAX_PARTS = 10000;
 const PARTS_IN_FLIGHT = 3;
@@ -25,6 +25,9 @@ let active = 0;
 let panel = null;
 let dirty = new Set();
 let frame = 0;
+let shown = 0;               // items whose row is in the list
+let building = false;
+const ROWS_PER_FRAME = 250;
 
 /** Notify `fn(bucket)` whenever a bucket's uploads have all finished; returns an unsubscribe. */
 export function onSettled(fn) {
@@ -36,17 +39,34 @@ export function onSettled(fn) {
 export function upload(bucket, prefix, entries) {
   ensurePanel();
   for (const { file, path } of entries) {
-    const item = {
-      bucket, prefix, file, path, key: prefix + path, size: file.size, loaded: 0, state: "queued", message: "",
-      direct: file.size >= FORM_LIMIT || /["\r\n\\]/.test(path), abort: null,
-    };
-    item.el = itemRow(item);
-    queue.push(item);
-    panel.list.append(item.el.row);
+    const size = file.size;
+    queue.push({
+      bucket, prefix, file, path, key: prefix + path, size, loaded: 0, state: "queued", message: "",
+      direct: size >= FORM_LIMIT || /["\r\n\\]/.test(path), abort: null, el: null,
+    });
   }
   panel.root.hidden = false;
-  refresh();
   pump();
+  buildRows();
+}
+
+/** The files' rows, a few hundred a frame: the first requests go out before the list is built. */
+function buildRows() {
+  if (building) return;
+  building = true;
+  requestAnimationFrame(function more() {
+    const frag = document.createDocumentFragment();
+    for (let n = 0; n < ROWS_PER_FRAME && shown < queue.length; n++, shown++) {
+      const item = queue[shown];
+      item.el = itemRow(item);
+      frag.append(item.el.row);
+      dirty.add(item);
+    }
+    panel.list.append(frag);
+    draw();
+    if (shown < queue.length) requestAnimationFrame(more);
+    else building = false;
+  });
 }
 
 // -- scheduling -------------------------------------------------------------------------------
@@ -209,6 +229,7 @@ function touch(item) {
 function draw() {
   frame = 0;
   for (const item of dirty) {
+    if (!item.el) continue;
     const { row, bar, state, stop } = item.el;
     bar.set(item.loaded, item.size);
     row.className = `upload-item ${item.state}`;
@@ -259,6 +280,7 @@ function ensurePanel() {
   const close = button("Close", () => {
     root.hidden = true;
     queue.length = 0;
+    shown = 0;
     list.replaceChildren();
   }, "small");
   const root = h("section", { class: "uploads", "aria-labelledby": "uploads-title", hidden: true },
