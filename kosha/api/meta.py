@@ -261,6 +261,29 @@ def _account_extension_paths() -> dict[str, Any]:
     }
 
 
+_CONSOLE_SESSION = _json({"type": "object", "properties": {
+    "csrfToken": {"type": "string", "description": "send as X-CSRF-Token with every KOS call"},
+    "expiresAt": {"type": "string", "format": "date-time"}}}, "the session's CSRF token")
+
+
+def _console_paths() -> dict[str, Any]:
+    """The web console's sign-in routes (docs/console.md); the console's pages are not listed."""
+    credentials = {"type": "object", "required": ["accessKey", "secretKey"], "properties": {
+        "accessKey": {"type": "string"}, "secretKey": {"type": "string"}}}
+    return {
+        "/console/api/login": {"post": _op(
+            "Sign in to the console: sets the HttpOnly kosha_session cookie", "Console",
+            {"200": _CONSOLE_SESSION, "401": {"description": "wrong key or secret"},
+             "403": {"description": "sent from another origin"}}, body=credentials)},
+        "/console/api/logout": {"post": _op(
+            "Sign out: ends the session and clears the cookie (needs X-CSRF-Token)", "Console",
+            {"204": {"description": "signed out"}, "403": {"description": "no valid X-CSRF-Token"}})},
+        "/console/api/session": {"get": _op(
+            "The console session's CSRF token, after a page reload", "Console",
+            {"200": _CONSOLE_SESSION, "401": {"description": "no live session"}})},
+    }
+
+
 def _extension_paths() -> dict[str, Any]:
     account = [_path_param("accountId")]
     return {
@@ -296,6 +319,7 @@ def _extension_paths() -> dict[str, Any]:
                             "secret": {"type": "string"}, "otpauth_uri": {"type": "string"}}},
                             "the TOTP secret, shown once"), **_OPERATOR_ONLY}, params=account),
         },
+        **_console_paths(),
         "/healthz": {"get": _op("Liveness", "Operations", {"200": {"description": "ok"}})},
         "/metrics": {"get": _op("Prometheus metrics", "Operations",
                                 {"200": {"description": "text/plain; version=0.0.4"}})},
