@@ -323,3 +323,48 @@ def test_phone_layout_collapses_the_sidebar(signed_in: Callable[..., Any]) -> No
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("link", name="Usage").wait_for(state="visible")
     shot(page, "phone-menu")
+
+
+def test_deleting_a_bucket_asks_for_a_code_when_the_account_has_mfa(
+        open_page: Callable[..., Any], console_user: dict[str, Any], root: Any) -> None:
+    import pyotp
+    enrolment = root.post(f"/internal/kos/v1/accounts/{console_user['account_id']}/mfa")
+    assert enrolment.status_code == 200, enrolment.text
+    page = open_page()
+    sign_in(page, console_user["access_key"], console_user["secret_key"])
+    bucket = _bucket(page)
+    page.goto("/console#/buckets")
+    page.get_by_role("button", name=f"Delete {bucket}").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(f"Type {bucket} to confirm").fill(bucket)
+    dialog.get_by_label("One-time code from your authenticator").fill("000000")
+    dialog.get_by_role("button", name="Delete bucket").click()
+    dialog.locator(".alert.error").wait_for()
+    dialog.get_by_label("One-time code from your authenticator").fill(pyotp.TOTP(enrolment.json()["secret"]).now())
+    dialog.get_by_role("button", name="Delete bucket").click()
+    page.get_by_text(f"Bucket {bucket} deleted.").wait_for()
+
+
+def test_the_operator_manages_accounts(start_server: Callable[..., Any], browser: Any) -> None:
+    own = start_server()
+    context = browser.new_context(base_url=own.kos_url)
+    try:
+        page = context.new_page()
+        page.goto("/console")
+        sign_in(page, own.root_access_key, own.root_secret_key)
+        page.get_by_role("link", name="Users & policies").click()
+        page.get_by_role("tab", name="Accounts").click()
+        page.get_by_role("button", name="Create account").click()
+        page.get_by_role("dialog").get_by_label("Name").fill("acme")
+        page.get_by_role("dialog").get_by_role("button", name="Create").click()
+        page.get_by_role("dialog", name="Add user").get_by_label("Name").fill("acme-admin")
+        page.get_by_role("dialog").get_by_label(re.compile("^Account admin")).check()
+        page.get_by_role("dialog").get_by_role("button", name="Add user").click()
+        assert len(page.get_by_role("dialog").get_by_label("Secret key").input_value()) == 40
+        page.get_by_role("button", name="I have copied it").click()
+        page.get_by_role("cell", name=re.compile("^acme")).first.wait_for()
+        page.get_by_role("button", name="Users of acme").click()
+        page.get_by_role("dialog").get_by_role("cell", name=re.compile("acme-admin")).wait_for()
+        shot(page, "accounts")
+    finally:
+        context.close()

@@ -1,7 +1,7 @@
 // Buckets: the list with capacity bars and object counts, create, and delete.
 
 import { api, bucketPath, me } from "./api.js";
-import { link } from "./router.js";
+import { go, link } from "./router.js";
 import {
   badge, button, bytes, count, dialog, empty, errorBox, field, h, loading, meter, pageHeader, table, toast, when,
 } from "./ui.js";
@@ -139,7 +139,7 @@ async function createBucket() {
 }
 
 /** Ask, then delete; the API's refusal (not empty, wrong code) is shown in the dialog. */
-export async function deleteBucket(name, after = () => location.reload()) {
+export async function deleteBucket(name, after = () => go(location.hash)) {
   const otp = h("input", { type: "text", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8", class: "mono" });
   const typed = h("input", { type: "text", spellcheck: "false", autocapitalize: "off", autofocus: true });
   const done = await dialog({
