@@ -8,12 +8,15 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NOT_FOUND, USAGE, ClientError
 from .output import Context, confirm
 from .paths import Remote, as_folder, base_name, is_remote, parse_remote, relative_key
 from .progress import Progress, human
+
+if TYPE_CHECKING:
+    from .transfer import Download, Upload
 
 MAX_SHARE = 7 * 86400
 
@@ -92,8 +95,7 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
         else:
             copy_all(transfer, _plan_copies(ctx, args, parse_remote(args.dest)), action)
     finally:
-        if transfer.files:
-            progress.finish()
+        progress.finish()
     if action == "move" and not (remote_source and remote_dest):
         _remove_sources(ctx, events, remote_source)
     seconds = time.monotonic() - started
@@ -119,7 +121,7 @@ def _remove_sources(ctx: Context, events: list[dict[str, Any]], remote: bool) ->
             Path(event["source"]).unlink()
 
 
-def _plan_uploads(args: argparse.Namespace, dest: Remote) -> Iterator[Any]:
+def _plan_uploads(args: argparse.Namespace, dest: Remote) -> Iterator[Upload]:
     from .transfer import Upload
     for source in args.sources:
         path = Path(source)
@@ -155,7 +157,7 @@ def _walk_local(root: Path) -> Iterator[tuple[Path, str]]:
                 yield file, file.relative_to(root).as_posix()
 
 
-def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Iterator[Any]:
+def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Iterator[Download]:
     from .transfer import Download, safe_local
     for text in args.sources:
         source = parse_remote(text)

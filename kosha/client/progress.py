@@ -81,7 +81,8 @@ class Progress:
         self.stream.flush()
 
     def finish(self) -> None:
-        if self.enabled:
+        """The final figures and a new line, if a bar was begun."""
+        if self.enabled and (self._drawn or self.done):
             with self._lock:
                 self._draw(time.monotonic())
                 self.stream.write("\n")

@@ -175,17 +175,17 @@ def upload_multipart(t: Transfer, item: Upload) -> None:
         write_private(state_file, {**identity, "upload_id": upload_id})
     t.progress.advance(sum(p["size"] for p in have.values()))
 
-    def send(number: int) -> dict[str, Any]:
+    def send(number: int) -> None:
         offset = (number - 1) * part_size
         length = _part_length(number, part_size, stat.st_size)
         part = t.api.put_part(item.remote.bucket, upload_id, number,
                               lambda: t.counted(file_chunks(item.path, offset, length)), length)
-        return {"partNumber": number, "etag": part["etag"], "size": length}
+        have[number] = {"partNumber": number, "etag": part["etag"], "size": length}
 
     missing = [n for n in range(1, count + 1) if n not in have]
-    with ThreadPoolExecutor(max_workers=max(1, t.parallel)) as pool:
-        for part in pool.map(send, missing):
-            have[part["partNumber"]] = part
+    with Pipeline(t.parallel) as pipeline:
+        for number in missing:
+            pipeline.submit(send, number)
     answer = t.api.complete_upload(item.remote.bucket, upload_id,
                                    [have[n] for n in range(1, count + 1)])
     state_file.unlink(missing_ok=True)
@@ -246,15 +246,15 @@ class Pipeline:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         while len(self.running) >= self.width:
-            self._collect(FIRST_COMPLETED)
+            self._collect()
         self.running.add(self.pool.submit(fn, *args))
 
     def drain(self) -> None:
         while self.running:
-            self._collect(FIRST_COMPLETED)
+            self._collect()
 
-    def _collect(self, when: str) -> None:
-        finished, self.running = wait(self.running, return_when=when)
+    def _collect(self) -> None:
+        finished, self.running = wait(self.running, return_when=FIRST_COMPLETED)
         for future in finished:
             future.result()
 
