@@ -281,6 +281,7 @@ def test_usage_page_charts(signed_in: Callable[..., Any], tmp_path: Path) -> Non
     page.get_by_role("link", name="Usage").click()
     page.get_by_role("img", name=re.compile("Used capacity")).wait_for()
     page.get_by_role("img", name=re.compile("Requests per second")).wait_for(timeout=20_000)
+    page.wait_for_function("() => document.querySelector('polyline.s2xx')?.points.length >= 2", timeout=20_000)
     shot(page, "usage")
 
 

@@ -20,10 +20,10 @@ export async function render(main, { signal }) {
   const rates = h("section", { class: "panel", "aria-labelledby": "rate-h" }, h("h2", { id: "rate-h" }, "Requests per second"), loading("Sampling the server's metrics…"));
   const stats = h("div", { class: "stats" });
   main.append(pageHeader("Usage", "Stored bytes and objects per bucket, and the server's request rates."), stats, buckets, rates);
-  const timer = startRates(rates, signal);
+  const stopRates = startRates(rates, signal);
   try {
     const all = (await api("GET", "/kos/v1/buckets")).items;
-    if (signal.aborted) return () => clearInterval(timer);
+    if (signal.aborted) return stopRates;
     const used = all.reduce((a, b) => a + (b.usedCapacity || 0), 0);
     const objects = all.reduce((a, b) => a + (b.objectCount || 0), 0);
     stats.replaceChildren(stat("Buckets", count(all.length)), stat("Objects", count(objects)), stat("Stored", bytes(used)));
@@ -37,7 +37,7 @@ export async function render(main, { signal }) {
   } catch (err) {
     buckets.replaceChildren(buckets.firstChild, errorBox(err));
   }
-  return () => clearInterval(timer);
+  return stopRates;
 }
 
 function stat(label, value) {
@@ -103,7 +103,9 @@ function startRates(panel, signal) {
         h("li", {}, `total since start: ${count(Object.values(totals).reduce((a, b) => a + b, 0))}`)));
   };
   tick();
-  return setInterval(tick, POLL_MS);
+  const first = setTimeout(tick, 1000);   // a first rate after a second, then every POLL_MS
+  const every = setInterval(tick, POLL_MS);
+  return () => { clearTimeout(first); clearInterval(every); };
 }
 
 function rateChart(samples) {
@@ -126,6 +128,8 @@ function rateChart(samples) {
   for (const c of CLASSES) {
     const points = samples.map((s, i) => `${x(offset + i).toFixed(1)},${y(s.rates[c]).toFixed(1)}`).join(" ");
     chart.append(svg("polyline", { class: `s${c}`, points }));
+    const last = samples.length - 1;
+    chart.append(svg("circle", { class: `s${c} dot-end`, r: 3, cx: x(offset + last).toFixed(1), cy: y(samples[last].rates[c]).toFixed(1) }));
   }
   return chart;
 }
