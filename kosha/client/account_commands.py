@@ -18,20 +18,32 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
     import httpx
 
     from .api import activate
-    from .config import Profile, profile_name, save_profile
-    endpoint = (args.endpoint or os.environ.get("KOSHA_ENDPOINT") or "").rstrip("/")
-    access_key = args.access_key or os.environ.get("KOSHA_ACCESS_KEY")
+    from .config import Profile, config_path, profile_name, read_json, save_profile
+    name = args.profile or profile_name()
+    stored = read_json(config_path()).get("profiles", {}).get(name) or {}
+    endpoint = (args.endpoint or os.environ.get("KOSHA_ENDPOINT") or stored.get("endpoint")
+                or "").rstrip("/")
+    access_key = args.access_key or os.environ.get("KOSHA_ACCESS_KEY") or stored.get("access_key")
     if not endpoint or not access_key:
         raise ClientError("login needs an endpoint and an access key",
                           "run `kosha login --endpoint URL --access-key KEY`", USAGE)
     secret = _read_secret(args.secret_key_stdin)
     with httpx.Client(base_url=endpoint, timeout=30) as http:
         session = activate(http, access_key, secret)
-    name = args.profile or profile_name()
     path = save_profile(Profile(name, endpoint, access_key, secret, session))
     ctx.document({"profile": name, "endpoint": endpoint, "access_key": access_key,
                   "config": str(path)},
                  f"signed in to {endpoint} as {access_key} (profile {name!r}; saved in {path})")
+    return 0
+
+
+def logout(ctx: Context, args: argparse.Namespace) -> int:
+    profile = ctx.api.profile
+    ctx.api.deactivate()
+    profile.forget()
+    ctx.document({"profile": profile.name, "signedOut": True},
+                 f"signed out of {profile.endpoint} (profile {profile.name!r} removed)"
+                 if profile.from_file else f"signed out of {profile.endpoint}")
     return 0
 
 

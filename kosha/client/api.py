@@ -112,6 +112,15 @@ class Api:
                                            self.profile.secret_key))
         return str(self.profile.session["sessionToken"])
 
+    def deactivate(self) -> None:
+        """End the cached session, if any (best effort: it may have ended already)."""
+        token = self.profile.session.get("sessionToken")
+        if token:
+            try:
+                self.http.delete(f"{API}/sessions/deactivate/{token}")
+            except httpx.TransportError:
+                pass
+
     # -- requests ----------------------------------------------------------------------------
     def send(self, method: str, path: str, *, context: str = "", body: Body = None,
              ok: tuple[int, ...] = (200, 201, 204), stream: bool = False,

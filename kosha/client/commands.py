@@ -61,6 +61,7 @@ def add_commands(commands: Any, lifecycle_actions: Any) -> None:
     login.add_argument("--access-key", help="access key [env KOSHA_ACCESS_KEY]")
     login.add_argument("--secret-key-stdin", action="store_true",
                        help="read the secret key from stdin (default: prompt)")
+    leaf(commands, "logout", account.logout, "end the session and forget the profile")
     leaf(commands, "whoami", account.whoami, "who the profile signs in as")
 
     ls = leaf(commands, "ls", objects.ls, "list buckets, or objects under kos://BUCKET/PREFIX")

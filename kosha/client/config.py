@@ -83,6 +83,16 @@ class Profile:
         write_private(_env_session_path(self.endpoint, self.access_key), session)
 
 
+    def forget(self) -> None:
+        """Drop the profile (or, for environment credentials, their cached session)."""
+        if self.from_file:
+            document = read_json(config_path())
+            document.get("profiles", {}).pop(self.name, None)
+            write_private(config_path(), document)
+        else:
+            _env_session_path(self.endpoint, self.access_key).unlink(missing_ok=True)
+
+
 def _env_session_path(endpoint: str, access_key: str) -> Path:
     digest = hashlib.sha256(f"{endpoint}\0{access_key}".encode()).hexdigest()[:32]
     return cache_dir() / "sessions" / f"{digest}.json"

@@ -68,6 +68,23 @@ def test_named_profiles_are_kept_apart(cli: Cli) -> None:
     assert Cli(cli.home)("ls", "--profile", "work").code == 0
 
 
+def test_login_again_reuses_the_profiles_endpoint_and_key(cli: Cli) -> None:
+    assert _login(cli).code == 0
+    again = Cli(cli.home)("login", "--secret-key-stdin", input=cli.env["KOSHA_SECRET_KEY"] + "\n")
+    assert again.code == 0, again.err
+    assert cli.env["KOSHA_ENDPOINT"] in again.out
+
+
+def test_logout_ends_the_session_and_forgets_the_profile(cli: Cli, server: Any) -> None:
+    assert _login(cli).code == 0
+    token = json.loads(cli.config_file.read_text())["profiles"]["default"]["session"]["sessionToken"]
+    assert Cli(cli.home)("logout").code == 0
+    assert json.loads(cli.config_file.read_text())["profiles"] == {}
+    status = httpx.get(f"{server.kos_url}/kos/v1/sessions/status/{token}")
+    assert status.status_code == 404 or status.json()["isActive"] is False
+    assert Cli(cli.home)("ls").code == 4
+
+
 def test_a_wrong_secret_is_refused_with_exit_4_and_nothing_saved(cli: Cli) -> None:
     plain = _signed_out(cli)
     result = plain("login", "--access-key", cli.env["KOSHA_ACCESS_KEY"], "--secret-key-stdin",
