@@ -44,6 +44,14 @@ def _wait_uploads(page: Any, done: int, *, close: bool = True) -> None:
         page.locator(".uploads").get_by_role("button", name="Close").click()
 
 
+def _bucket_with_photos(page: Any, tmp_path: Path) -> str:
+    """A new bucket holding photos/a.txt, photos/b.txt, photos/2024/c.txt, uploaded as a folder."""
+    bucket = _bucket(page)
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
+    return bucket
+
+
 def test_sign_in_with_a_wrong_secret_shows_a_readable_message(open_page: Callable[..., Any],
                                                                console_user: dict[str, Any]) -> None:
     page = open_page()
@@ -165,9 +173,7 @@ def test_deleting_a_non_empty_bucket_shows_why(signed_in: Callable[..., Any], tm
 
 def test_buckets_page_shows_capacity_and_counts(signed_in: Callable[..., Any], tmp_path: Path) -> None:
     page = signed_in()
-    bucket = _bucket(page)
-    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
-    _wait_uploads(page, 3)
+    bucket = _bucket_with_photos(page, tmp_path)
     page.goto("/console#/buckets")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=bucket))
     assert row.get_by_role("cell").nth(2).inner_text() == "3"
@@ -194,9 +200,7 @@ def test_a_new_key_shows_its_secret_once(signed_in: Callable[..., Any]) -> None:
 
 def test_lifecycle_rule_and_its_preview(signed_in: Callable[..., Any], tmp_path: Path) -> None:
     page = signed_in()
-    bucket = _bucket(page)
-    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
-    _wait_uploads(page, 3)
+    bucket = _bucket_with_photos(page, tmp_path)
     page.goto(f"/console#/lifecycle?bucket={bucket}")
     page.get_by_role("button", name="Add rule").first.click()
     dialog = page.get_by_role("dialog")
@@ -275,9 +279,7 @@ def test_bucket_settings_allow_list(signed_in: Callable[..., Any]) -> None:
 
 def test_usage_page_charts(signed_in: Callable[..., Any], tmp_path: Path) -> None:
     page = signed_in()
-    _bucket(page)
-    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
-    _wait_uploads(page, 3)
+    _bucket_with_photos(page, tmp_path)
     page.get_by_role("link", name="Usage").click()
     page.get_by_role("img", name=re.compile("Used capacity")).wait_for()
     page.get_by_role("img", name=re.compile("Requests per second")).wait_for(timeout=20_000)

@@ -3,7 +3,7 @@
 
 import { api, me } from "./api.js";
 import { showSecretOnce } from "./keys.js";
-import { link } from "./router.js";
+import { link, rerender } from "./router.js";
 import {
   badge, button, confirm, dialog, empty, errorBox, field, h, loading, nextId, pageHeader, secretField, table, toast, when,
 } from "./ui.js";
@@ -19,8 +19,6 @@ export const ACTIONS = [
   "kos:GetBucketCors", "kos:PutBucketCors", "kos:ListAccessKeys", "kos:CreateAccessKey", "kos:DeleteAccessKey",
 ];
 const TABS = [["users", "Users"], ["policies", "Policies"], ["simulator", "Simulator"], ["accounts", "Accounts", true]];
-
-const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
 
 export async function render(main, { query, signal }) {
   const tabs = TABS.filter(([, , operator]) => !operator || me.operator);
@@ -78,14 +76,14 @@ async function createUser(path) {
   });
   if (!user) return;
   await showSecretOnce(`User ${user.name} added`, user.access_key, user.secret_key);
-  reload();
+  rerender();
 }
 
 async function setAdmin(user, admin) {
   try {
     await api("PUT", `${USERS}/${encodeURIComponent(user.kcid)}`, { json: { admin } });
     toast(admin ? `${user.name} is now an admin.` : `${user.name} is now a member.`);
-    reload();
+    rerender();
   } catch (err) {
     toast(err.message, "error");
   }
@@ -96,7 +94,7 @@ async function deleteUser(user) {
     label: "Delete user", danger: true, run: () => api("DELETE", `${USERS}/${encodeURIComponent(user.kcid)}`),
   })) {
     toast("User deleted.");
-    reload();
+    rerender();
   }
 }
 
@@ -121,7 +119,7 @@ async function attachDialog(user, policies) {
   });
   if (changed) {
     toast("Policies saved.");
-    reload();
+    rerender();
   }
 }
 
@@ -193,7 +191,7 @@ async function editPolicy(policy) {
   });
   if (saved) {
     toast(policy ? "Policy saved." : "Policy created.");
-    reload();
+    rerender();
   }
 }
 
@@ -202,7 +200,7 @@ async function deletePolicy(policy) {
     label: "Delete policy", danger: true, run: () => api("DELETE", `${POLICIES}/${policy.policyKRN}`),
   })) {
     toast("Policy deleted.");
-    reload();
+    rerender();
   }
 }
 
@@ -282,7 +280,7 @@ async function createAccount() {
   if (made) {
     toast(`Account ${made.name} created. Add its first admin user.`);
     await createUser(`${ACCOUNTS}/${made.account_id}/users`);
-    reload();
+    rerender();
   }
 }
 
@@ -318,5 +316,5 @@ async function enableMfa(account) {
       secretField("TOTP secret", answer.secret), secretField("otpauth URI", answer.otpauth_uri)],
     actions: [{ label: "Done", kind: "primary" }],
   });
-  reload();
+  rerender();
 }

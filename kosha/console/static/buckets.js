@@ -1,9 +1,9 @@
 // Buckets: the list with capacity bars and object counts, create, and delete.
 
 import { api, bucketPath, me } from "./api.js";
-import { go, link } from "./router.js";
+import { link, rerender } from "./router.js";
 import {
-  badge, button, bytes, count, dialog, empty, errorBox, field, h, loading, meter, pageHeader, table, toast, when,
+  badge, button, bytes, count, dialog, empty, field, h, loading, meter, pageHeader, shown, table, toast, when,
 } from "./ui.js";
 
 const PAGE_SIZE = 50;
@@ -20,14 +20,8 @@ export async function render(main, { query, signal }) {
     pageHeader("Buckets", "Containers for your objects, each in one region.", button("Create bucket", () => createBucket(), "primary")),
     h("div", { class: "toolbar" }, h("div", { class: "grow" }, filter)),
     body);
-  let answer;
-  try {
-    answer = await api("GET", "/kos/v1/buckets", { query: { page, page_size: PAGE_SIZE, name_filter: query.q } });
-  } catch (err) {
-    body.replaceChildren(errorBox(err));
-    return;
-  }
-  if (signal.aborted) return;
+  const answer = await shown(body, api("GET", "/kos/v1/buckets", { query: { page, page_size: PAGE_SIZE, name_filter: query.q } }), signal);
+  if (!answer) return;
   if (!answer.items.length) {
     body.replaceChildren(query.q ? empty(`No bucket matches “${query.q}”.`)
       : empty("You have no buckets yet.", button("Create your first bucket", () => createBucket(), "primary")));
@@ -139,7 +133,7 @@ async function createBucket() {
 }
 
 /** Ask, then delete; the API's refusal (not empty, wrong code) is shown in the dialog. */
-export async function deleteBucket(name, after = () => go(location.hash)) {
+export async function deleteBucket(name, after = rerender) {
   const otp = h("input", { type: "text", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8", class: "mono" });
   const typed = h("input", { type: "text", spellcheck: "false", autocapitalize: "off", autofocus: true });
   const done = await dialog({

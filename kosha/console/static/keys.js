@@ -2,21 +2,15 @@
 
 import { api, me } from "./api.js";
 import { REGIONS } from "./buckets.js";
-import { go } from "./router.js";
-import { badge, button, dialog, errorBox, field, h, loading, pageHeader, secretField, table, toast, when } from "./ui.js";
+import { rerender } from "./router.js";
+import { badge, button, dialog, field, h, loading, pageHeader, secretField, shown, table, toast, when } from "./ui.js";
 
 export async function render(main, { signal }) {
   const body = h("div", {}, loading());
   main.append(pageHeader("Access keys", "Keys sign S3 requests and start console and API sessions.",
     button("Create access key", () => create(main), "primary")), accountPanel(), body);
-  let keys;
-  try {
-    keys = await api("GET", "/kos/v1/access_keys");
-  } catch (err) {
-    body.replaceChildren(errorBox(err));
-    return;
-  }
-  if (signal.aborted) return;
+  const keys = await shown(body, api("GET", "/kos/v1/access_keys"), signal);
+  if (!keys) return;
   body.replaceChildren(table([
     { label: "Name", cell: (k) => h("span", {}, k.key_name || h("span", { class: "muted" }, "unnamed"),
       k.access_key === me.access_key ? h("span", {}, " ", badge("this session", "accent")) : null) },
@@ -51,7 +45,7 @@ async function create(main) {
   });
   if (!created) return;
   await showSecretOnce("Access key created", created.access_key, created.secret_key);
-  go(location.hash);
+  rerender();
 }
 
 /** The one moment a secret is shown: copy it now; closing the dialog removes it from the page. */
@@ -79,6 +73,6 @@ async function remove(main, key) {
   });
   if (done) {
     toast("Access key deleted.");
-    go(location.hash);
+    rerender();
   }
 }

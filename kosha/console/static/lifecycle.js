@@ -1,9 +1,9 @@
 // Lifecycle rules of a bucket: create, edit, delete, and a preview of what they will remove.
 
 import { api, bucketPath } from "./api.js";
-import { link } from "./router.js";
+import { link, rerender } from "./router.js";
 import {
-  badge, button, bytes, confirm, count, dialog, empty, errorBox, field, h, loading, pageHeader, table, toast, when,
+  badge, button, bytes, confirm, count, dialog, empty, field, h, loading, pageHeader, shown, table, toast, when,
 } from "./ui.js";
 
 const WINDOWS = [7, 30, 90, 365];
@@ -13,14 +13,8 @@ export async function render(main, { query, signal }) {
   const picker = h("select", { "aria-label": "Bucket" });
   const body = h("div", {}, loading());
   main.append(pageHeader("Lifecycle rules", "Expire objects and old versions, and abort forgotten uploads, automatically."), body);
-  let buckets;
-  try {
-    buckets = (await api("GET", "/kos/v1/buckets")).items;
-  } catch (err) {
-    body.replaceChildren(errorBox(err));
-    return;
-  }
-  if (signal.aborted) return;
+  const buckets = (await shown(body, api("GET", "/kos/v1/buckets"), signal))?.items;
+  if (!buckets) return;
   if (!buckets.length) {
     body.replaceChildren(empty("Create a bucket first: rules belong to a bucket.", h("a", { class: "btn primary", href: "#/buckets" }, "Go to buckets")));
     return;
@@ -38,13 +32,8 @@ export async function render(main, { query, signal }) {
 }
 
 async function showRules(bucket, box) {
-  let list;
-  try {
-    list = await api("GET", rulesPath(bucket));
-  } catch (err) {
-    box.replaceChildren(errorBox(err));
-    return;
-  }
+  const list = await shown(box, api("GET", rulesPath(bucket)));
+  if (!list) return;
   box.replaceChildren(list.length ? table([
     { label: "Rule", cell: (r) => h("span", {}, h("strong", {}, r.name), r.prefix ? h("div", { class: "muted small mono" }, `prefix ${r.prefix}`) : h("div", { class: "muted small" }, "whole bucket")) },
     { label: "Status", cell: (r) => badge(r.enabled ? "enabled" : "disabled", r.enabled ? "ok" : "") },
@@ -114,7 +103,7 @@ async function edit(bucket, rule) {
   });
   if (saved) {
     toast(rule ? "Rule saved." : "Rule added.");
-    window.dispatchEvent(new HashChangeEvent("hashchange"));
+    rerender();
   }
 }
 
@@ -123,7 +112,7 @@ async function remove(bucket, rule) {
     label: "Delete rule", danger: true, run: () => api("DELETE", `${rulesPath(bucket)}/${encodeURIComponent(rule.id)}`),
   })) {
     toast("Rule deleted.");
-    window.dispatchEvent(new HashChangeEvent("hashchange"));
+    rerender();
   }
 }
 
@@ -134,13 +123,8 @@ async function showPreview(bucket, box, days) {
   windowPick.addEventListener("change", () => { location.hash = link("/lifecycle", {}, { bucket, days: windowPick.value }); });
   const content = h("div", {}, loading("Computing the preview…"));
   box.replaceChildren(h("h2", { id: "preview-h" }, "Preview", windowPick), content);
-  let answer;
-  try {
-    answer = await api("GET", `${rulesPath(bucket)}/preview`, { query: { days } });
-  } catch (err) {
-    content.replaceChildren(errorBox(err));
-    return;
-  }
+  const answer = await shown(content, api("GET", `${rulesPath(bucket)}/preview`, { query: { days } }));
+  if (!answer) return;
   if (!answer.rules.length) {
     content.replaceChildren(h("p", { class: "muted" }, "Add a rule to see what it would remove."));
     return;

@@ -4,7 +4,7 @@
 import { ApiError, api, bucketPath } from "./api.js";
 import { link } from "./router.js";
 import {
-  badge, button, bytes, confirm, dialog, empty, errorBox, field, h, loading, pageHeader, secretField, table, toast, when,
+  badge, button, bytes, confirm, dialog, empty, errorBox, field, h, loading, pageHeader, secretField, shown, table, toast, when,
 } from "./ui.js";
 import { droppedEntries, onSettled, pickedEntries, upload } from "./uploads.js";
 
@@ -108,16 +108,10 @@ function dragAndDrop(main, zone, bucket, prefix) {
 
 async function loadPage(view, filterText = view.filterText || "") {
   view.filterText = filterText;
-  let answer;
-  try {
-    answer = await api("GET", `${bucketPath(view.bucket)}/objects`, {
-      query: { prefix: view.prefix + filterText, max_keys: PAGE, continuation_token: view.token },
-    });
-  } catch (err) {
-    view.list.replaceChildren(errorBox(err));
-    return;
-  }
-  if (view.signal.aborted) return;
+  const answer = await shown(view.list, api("GET", `${bucketPath(view.bucket)}/objects`, {
+    query: { prefix: view.prefix + filterText, max_keys: PAGE, continuation_token: view.token },
+  }), view.signal);
+  if (!answer) return;
   const first = view.items.length === 0;
   const start = view.items.length;
   view.items.push(...answer.objects);

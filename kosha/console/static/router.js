@@ -30,7 +30,10 @@ export function link(pattern, params = {}, query = {}) {
   return `#${path}${search ? `?${search}` : ""}`;
 }
 
+/** Draw the current page again (after a change it shows). */
+export const rerender = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
+
 export function go(hash) {
-  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  if (location.hash === hash) rerender();
   else location.hash = hash;
 }

@@ -3,7 +3,7 @@
 import { ApiError, api, bucketPath } from "./api.js";
 import { capacity, deleteBucket, formatTags, parseTags } from "./buckets.js";
 import { link } from "./router.js";
-import { badge, button, count, errorBox, field, h, loading, pageHeader, toast, when } from "./ui.js";
+import { badge, button, count, errorBox, field, h, loading, pageHeader, shown, toast, when } from "./ui.js";
 
 const POLICY = (name) => `/kos/v1/buckets/policy/${encodeURIComponent(name)}`;
 
@@ -17,18 +17,12 @@ export async function render(main, { params, signal }) {
       h("a", { class: "btn", href: link("/buckets/:bucket", { bucket: name }) }, "Browse objects"),
       h("a", { class: "btn", href: link("/lifecycle", {}, { bucket: name }) }, "Lifecycle rules")),
     body);
-  let bucket;
-  let policy = null;
-  try {
-    [bucket, policy] = await Promise.all([api("GET", bucketPath(name)), api("GET", POLICY(name)).catch((err) => {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    })]);
-  } catch (err) {
-    body.replaceChildren(errorBox(err));
-    return;
-  }
-  if (signal.aborted) return;
+  const found = await shown(body, Promise.all([api("GET", bucketPath(name)), api("GET", POLICY(name)).catch((err) => {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  })]), signal);
+  if (!found) return;
+  const [bucket, policy] = found;
   body.replaceChildren(summary(bucket), h("div", { class: "grid-2" }, general(bucket), allowList(name, policy)), danger(name));
 }
 

@@ -74,6 +74,20 @@ export function loading(text = "Loading…") {
   return h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), text);
 }
 
+/**
+ * What `work` (a promise) answers, or undefined when it failed (its message then shown in `box`)
+ * or when the page was left meanwhile (`signal` aborted).
+ */
+export async function shown(box, work, signal) {
+  try {
+    const value = await work;
+    return signal?.aborted ? undefined : value;
+  } catch (err) {
+    if (!signal?.aborted) box.replaceChildren(errorBox(err));
+    return undefined;
+  }
+}
+
 export function errorBox(err) {
   return h("div", { class: "alert error", role: "alert" }, messageOf(err));
 }
