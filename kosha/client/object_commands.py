@@ -242,7 +242,7 @@ def cat(ctx: Context, args: argparse.Namespace) -> int:
         progress = Progress(int(response.headers.get("content-length") or 0), base_name(remote.key),
                             enabled=sys.stderr.isatty() and not sys.stdout.isatty())
         try:
-            for chunk in response.iter_bytes(1024 * 1024):
+            for chunk in response.iter_raw():
                 out.write(chunk)
                 progress.advance(len(chunk))
         finally:

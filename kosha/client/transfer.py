@@ -313,7 +313,7 @@ def download_file(t: Transfer, item: Download) -> None:
             out.seek(start)
             out.truncate()
             if response is not None:
-                for chunk in t.counted(response.iter_bytes(CHUNK)):
+                for chunk in t.counted(response.iter_raw()):
                     out.write(chunk)
     finally:
         if response is not None:
@@ -374,7 +374,7 @@ def stream_across(t: Transfer, source: Remote, destination: Remote, size: int) -
         response = t.api.open_download(source.bucket, source.key)
         try:
             yield head
-            yield from t.counted(response.iter_bytes(CHUNK))
+            yield from t.counted(response.iter_raw())
             yield closing
         finally:
             response.close()
