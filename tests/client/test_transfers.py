@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import time
@@ -153,7 +154,9 @@ def test_an_interrupted_upload_resumes_where_it_stopped(cli: Cli, account: Any, 
     running = cli.popen(*args, "--limit-rate", "10M")
     states = cli.home / "cache" / "kosha" / "transfers"
     _wait_for(lambda: states.exists() and any(states.iterdir()))
-    time.sleep(4)
+    upload_id = json.loads(next(states.iterdir()).read_text())["upload_id"]
+    _wait_for(lambda: len(account.get(f"{API}/buckets/{bucket}/uploads/{upload_id}")
+                          .json()["parts"]) >= 2)
     assert running.poll() is None, "the limited upload should still be running"
     running.send_signal(signal.SIGKILL)
     running.wait()
