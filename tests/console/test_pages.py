@@ -294,12 +294,12 @@ def test_expired_session_returns_to_sign_in_and_back(signed_in: Callable[..., An
     page.get_by_role("heading", name="Access keys").wait_for()
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "kosha_session")
     assert httpx.delete(f"{server.kos_url}/kos/v1/sessions/deactivate/{cookie}").status_code == 204
-    page.get_by_role("link", name="Buckets").click()
+    page.get_by_role("link", name="Lifecycle").click()
     page.get_by_text("Your session ended. Sign in again to continue.").wait_for()
     page.get_by_label("Access key").fill(console_user["access_key"])
     page.get_by_label("Secret key").fill(console_user["secret_key"])
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Buckets", level=1).wait_for()
+    page.get_by_role("heading", name="Lifecycle rules", level=1).wait_for()   # where it was
 
 
 def test_reload_keeps_the_session(signed_in: Callable[..., Any]) -> None:
@@ -371,3 +371,58 @@ def test_the_operator_manages_accounts(start_server: Callable[..., Any], browser
         shot(page, "accounts")
     finally:
         context.close()
+
+
+def test_names_a_form_would_mangle_keep_their_exact_key(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket(page)
+    names = ['say "hi".txt', "café ünïcode.txt", "back\\slash.txt", "100% sure.txt"]
+    for name in names:
+        (tmp_path / name).write_text(name)
+    page.set_input_files("#pick-files", [str(tmp_path / n) for n in names])
+    _wait_uploads(page, len(names))
+    for name in names:
+        page.get_by_role("button", name=name, exact=True).wait_for()
+
+
+def test_a_folder_of_more_than_a_page_loads_more_and_filters(signed_in: Callable[..., Any],
+                                                             tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket(page)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(1005):
+        (folder / f"k{i:04d}.txt").write_text("x")
+    page.set_input_files("[data-upload-folder]", str(folder))
+    _wait_uploads(page, 1005)
+    page.get_by_role("link", name="many/").click()
+    page.get_by_text("1,000 items shown, more in this folder.").wait_for()
+    page.get_by_role("button", name="Load more").click()
+    page.get_by_text("1,005 items shown.").wait_for()
+    assert page.locator("[data-object-row]").count() == 1005
+    page.get_by_label("Filter this folder by name prefix").fill("k100")
+    page.get_by_label("Filter this folder by name prefix").press("Enter")
+    page.get_by_text("5 items shown.").wait_for()   # k1000 to k1004
+
+
+def test_cancelling_a_large_upload_aborts_it_on_the_server(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    big = tmp_path / "cancel-me.bin"
+    big.write_bytes(b"\0" * (48 * MiB))
+    held: list[Any] = []
+    page.route("**/parts/**", lambda route: held.append(route))   # parts hang: still uploading
+    page.set_input_files("#pick-files", str(big))
+    page.get_by_role("button", name="Cancel cancel-me.bin").click()
+    page.locator(".upload-item.cancelled").wait_for()
+    assert held
+    script = """async (bucket) => {
+        const csrf = sessionStorage.getItem("kosha.csrf");
+        for (let i = 0; i < 50; i++) {
+            const r = await fetch(`/kos/v1/buckets/${bucket}/uploads`, {headers: {"X-CSRF-Token": csrf}});
+            const body = await r.json();
+            if (r.ok && body.uploads.length === 0) return true;
+            await new Promise((ok) => setTimeout(ok, 100));
+        }
+        return false; }"""
+    assert page.evaluate(script, bucket)
