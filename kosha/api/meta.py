@@ -153,6 +153,36 @@ def _object_extension_paths() -> dict[str, Any]:
     }
 
 
+_TALLY = _obj(objects=_INT, bytes=_INT, noncurrentVersions=_INT, noncurrentBytes=_INT, deleteMarkers=_INT,
+              uploads=_INT, uploadBytes=_INT)
+_DUE_ITEM = _obj(key=_STR, versionId={"type": "string", "nullable": True}, uploadId=_STR,
+                 kind={"type": "string", "enum": ["object", "noncurrentVersion", "deleteMarker", "upload"]},
+                 size=_INT, dueAt={"type": "string", "format": "date-time"})
+_PREVIEW = _obj(bucket=_STR, asOf={"type": "string", "format": "date-time"}, days=_INT, rules={
+    "type": "array", "items": _obj(
+        id=_STR, name=_STR, prefix=_STR, enabled=_BOOL,
+        timeline={"type": "array", "items": {**_TALLY, "properties": {
+            "date": {"type": "string", "format": "date"}, **_TALLY["properties"]}}},
+        totals=_TALLY, sample={"type": "array", "items": _DUE_ITEM, "maxItems": 100})})
+
+
+def _lifecycle_preview_paths() -> dict[str, Any]:
+    """What the lifecycle rules will act on, by day (docs/extensions.md)."""
+    days = {**_query_param("days", "integer", "the window: today and the next N days (UTC dates)"),
+            "schema": {"type": "integer", "minimum": 0, "maximum": 3650, "default": 30}}
+    return {"/kos/v1/buckets/{bucketId}/lifecycle-rules/preview": {"get": {
+        **_op("What each lifecycle rule will expire or abort within N days, by day", "Lifecycle",
+              {"200": _json(_PREVIEW, "the forecast"), "400": {"description": "days outside 0..3650"},
+               **_ERRORS},
+              params=[_path_param("bucketId"), days, _query_param("rule", "string", "only this rule (its id)")]),
+        "description": (
+            "Computed by the expiry worker's own selections. Day 0 is today (UTC) and also holds what "
+            "is already due; only days with something due are listed. The totals up to a date are "
+            "what one worker run at the end of that date would remove from the bucket as it is now "
+            "(what the worker's own changes lead to later is not forecast). Each rule is forecast on "
+            "its own. `sample`: the first 100 items due. Needs kos:GetLifecycle.")}}}
+
+
 # Fields Kosha adds to published request bodies (their component schema's name -> fields).
 _BODY_FIELDS = {
     "downloadObject_request": {
@@ -289,6 +319,7 @@ def _extension_paths() -> dict[str, Any]:
     return {
         **_object_extension_paths(),
         **_account_extension_paths(),
+        **_lifecycle_preview_paths(),
         "/internal/kos/v1/accounts": {
             "get": _op("List accounts", "Accounts",
                        {"200": _json({"type": "array", "items": _ACCOUNT}, "accounts"), **_OPERATOR_ONLY}),

@@ -189,8 +189,18 @@ class LifecycleService:
         rules = await self.kosha.db.read(sql.list_rules, bucket.name)
         if rule_id is not None:
             rules = [_found(next((r for r in rules if r.rule_id == rule_id), None), rule_id)]
-        return await asyncio.to_thread(lifecycle_preview.preview, self.kosha.db.read_sync, bucket.name,
-                                       bucket.versioning, rules, self.kosha.clock.now(), days)
+        return await asyncio.to_thread(self._preview, bucket, rules, self.kosha.clock.now(), days)
+
+    def _preview(self, bucket: Bucket, rules: list[Row[Any]], as_of: float, days: int) -> dict[str, Any]:
+        """On one reading connection (one page cache, however large the bucket), ending each
+        page's transaction so that no snapshot is held between pages."""
+        with self.kosha.db.read_engine.connect() as conn:
+            def read(fn: Callable[..., T], *args: Any) -> T:
+                try:
+                    return fn(conn, *args)
+                finally:
+                    conn.rollback()
+            return lifecycle_preview.preview(read, bucket.name, bucket.versioning, rules, as_of, days)
 
     async def expiration(self, bucket: str, version: ObjectVersion) -> str | None:
         """S3's `x-amz-expiration` for a current version an enabled rule will expire, else None.

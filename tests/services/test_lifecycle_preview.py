@@ -123,10 +123,10 @@ def worker_at_end_of_day(data: Path, day: int, as_of: datetime, bucket: str, upl
         shutil.rmtree(copy.parent)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(versioning=st.booleans(), history=st.lists(events, max_size=14), rule=rules, window=st.integers(0, 20))
-def test_the_preview_up_to_day_d_is_what_a_worker_run_at_day_d_removes(
-        tmp_path: Path, versioning: bool, history: list[Event], rule: dict[str, Any], window: int) -> None:
+def check_against_the_worker(tmp_path: Path, versioning: bool, history: list[Event], rule: dict[str, Any],
+                             window: int) -> dict[str, Any]:
+    """Ask the preview, then run the worker at the end of several days of the window; answer the
+    rule's forecast."""
     data = Path(tempfile.mkdtemp(dir=tmp_path)) / "data"
     live = Live(data)
     try:
@@ -145,6 +145,50 @@ def test_the_preview_up_to_day_d_is_what_a_worker_run_at_day_d_removes(
                 counts["uploads_aborted"]) == tuple(gone[count] for count, _ in KINDS)
     assert forecast["totals"] == cumulative(forecast, as_of, window)
     assert len(forecast["sample"]) == min(100, sum(forecast["totals"][count] for count, _ in KINDS))
+    return dict(forecast)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(versioning=st.sampled_from([True, True, False]), history=st.lists(events, min_size=4, max_size=14), rule=rules, window=st.integers(0, 20))
+def test_the_preview_up_to_day_d_is_what_a_worker_run_at_day_d_removes(
+        tmp_path: Path, versioning: bool, history: list[Event], rule: dict[str, Any], window: int) -> None:
+    check_against_the_worker(tmp_path, versioning, history, rule, window)
+
+
+def put(age: float, key: str = "k", size: int = 10) -> Event:
+    return Event(age, key, size)
+
+
+def delete(age: float, key: str = "k") -> Event:
+    return Event(age, key, None)
+
+
+# (history, rule, window, the preview's expected totals: {field: value} for the fields named)
+SCENARIOS = {
+    "a marker goes the day its last version does": (
+        [put(20, size=7), delete(9.5)], {"noncurrent_days": 5, "expired_obj_delete_marker": True}, 10,
+        {"noncurrentVersions": 1, "noncurrentBytes": 7, "deleteMarkers": 1}),
+    "a marker stays while newer_noncurrent_versions keeps a version": (
+        [put(20), put(19), delete(18)],
+        {"noncurrent_days": 1, "newer_noncurrent_versions": 1, "expired_obj_delete_marker": True}, 10,
+        {"noncurrentVersions": 1, "deleteMarkers": 0}),
+    "an expiring current version frees the oldest kept one": (
+        [put(20, size=1), put(19, size=2), put(6.5, size=4)],
+        {"expiration_days": 3, "noncurrent_days": 1, "newer_noncurrent_versions": 1}, 5,
+        {"objects": 1, "bytes": 4, "noncurrentVersions": 2, "noncurrentBytes": 3}),
+    "a lone marker is due today": (
+        [delete(3)], {"expired_obj_delete_marker": True}, 0, {"deleteMarkers": 1}),
+    "uploads are aborted after delete_incomplete_mpu days": (
+        [Event(2.5, "u", 100, upload=True), Event(0.1, "u", 50, upload=True)], {"delete_incomplete_mpu": 2}, 3,
+        {"uploads": 2, "uploadBytes": 150}),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenarios_against_the_worker(tmp_path: Path, name: str) -> None:
+    history, rule, window, expected = SCENARIOS[name]
+    forecast = check_against_the_worker(tmp_path, True, history, rule, window)
+    assert {field: forecast["totals"][field] for field in expected} == expected
 
 
 # -- the answer's shape -----------------------------------------------------------------------
