@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from .config import Profile
-from .errors import DENIED, ClientError, NotSignedIn, from_status
+from .errors import DENIED, NOT_FOUND, ClientError, NotSignedIn, from_status
 
 API = "/kos/v1"
 PAGE = 1000
@@ -220,14 +220,6 @@ class Api:
         return dict(self.call("POST", self._objects(bucket, "metadata"), f"kos://{bucket}/{key}",
                               json=body, idempotent=True))
 
-    def exists(self, bucket: str, key: str) -> dict[str, Any] | None:
-        try:
-            return self.metadata(bucket, key)
-        except ClientError as exc:
-            if exc.code == 3:
-                return None
-            raise
-
     def open_download(self, bucket: str, key: str, start: int = 0) -> httpx.Response:
         """The object's bytes as a streamed answer (from `start`); the caller closes it and
         reads it raw (`iter_raw`: no decoding is asked for, and re-chunking halves the rate)."""
@@ -276,7 +268,7 @@ class Api:
         try:
             answer = self.call("GET", self._uploads(bucket, upload_id), "resuming the upload")
         except ClientError as exc:
-            if exc.code == 3:
+            if exc.code == NOT_FOUND:
                 return None
             raise
         return list(answer.get("parts") or [])

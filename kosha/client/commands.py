@@ -8,13 +8,14 @@ the handlers import what they use.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from . import account_commands as account
 from . import object_commands as objects
-from .errors import FAILURE, ClientError
+from .errors import DENIED, FAILURE, NOT_FOUND, ClientError
 from .output import Context, parse_duration, parse_size
 
 Handler = Callable[[Context, argparse.Namespace], int]
@@ -156,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("kosha: interrupted; run the same command again to resume a copy", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        sys.stderr.close()   # the reader went away (`kosha cat ... | head`): not an error
+    except BrokenPipeError:   # the reader went away (`kosha cat ... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
         from httpx import HTTPError
@@ -168,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, OSError):
             print(f"kosha: {exc.strerror or exc}: {exc.filename or ''}; check the local path",
                   file=sys.stderr)
-            return FAILURE
+            return (NOT_FOUND if isinstance(exc, FileNotFoundError)
+                    else DENIED if isinstance(exc, PermissionError) else FAILURE)
         raise
     finally:
         ctx.close()

@@ -20,9 +20,6 @@ class Remote:
         """A bucket alone or a key ending in '/': a destination that files go *into*."""
         return self.key == "" or self.key.endswith("/")
 
-    def child(self, name: str) -> Remote:
-        return Remote(self.bucket, self.key + name)
-
     def __str__(self) -> str:
         return f"{SCHEME}{self.bucket}/{self.key}"
 
