@@ -248,6 +248,8 @@ def test_policy_editor_validates_and_the_simulator_explains(signed_in: Callable[
     page.get_by_role("dialog").get_by_label("readers").check()
     page.get_by_role("dialog").get_by_role("button", name="Save").click()
     page.get_by_text("Policies saved.").wait_for()
+    bob = page.get_by_role("row").filter(has=page.get_by_text("bob", exact=True))
+    bob.get_by_role("cell", name="readers").wait_for()
     shot(page, "access")
 
     page.get_by_role("tab", name="Simulator").click()
@@ -426,3 +428,14 @@ def test_cancelling_a_large_upload_aborts_it_on_the_server(signed_in: Callable[.
         }
         return false; }"""
     assert page.evaluate(script, bucket)
+
+
+def test_a_member_without_policies_reads_why_and_sees_no_admin_pages(
+        open_page: Callable[..., Any], console_user: dict[str, Any], root: Any) -> None:
+    member = root.post(f"/internal/kos/v1/accounts/{console_user['account_id']}/users",
+                       json={"name": "mia"}).json()
+    page = open_page()
+    sign_in(page, member["access_key"], member["secret_key"])
+    message = page.get_by_role("alert").inner_text()
+    assert message.endswith(".") and "{" not in message and "Traceback" not in message
+    assert page.get_by_role("link", name="Users & policies").count() == 0

@@ -53,7 +53,8 @@ async function users(panel, signal) {
       { label: "Name", cell: (u) => h("span", {}, h("strong", {}, u.name), u.kcid === me.kcid ? h("span", {}, " ", badge("you", "accent")) : null,
         h("div", { class: "muted small mono" }, u.kcid)) },
       { label: "Role", cell: (u) => badge(u.admin ? "admin" : "member", u.admin ? "accent" : "") },
-      { label: "Policies", cell: (u) => (u.policies?.length ? u.policies.map((k) => badge(names[k] || k)) : h("span", { class: "muted" }, "none")) },
+      { label: "Policies", cell: (u) => (u.policies?.length ? h("span", { class: "actions" }, u.policies.map((k) => badge(names[k] || k)))
+        : h("span", { class: "muted" }, "none")) },
       { label: "Created", class: "nowrap hide-phone", cell: (u) => when(u.created_at) },
       { label: "Actions", class: "row-actions", cell: (u) => h("span", {},
         button("Policies…", () => attachDialog(u, policies), "small", { "aria-label": `Policies of ${u.name}` }),

@@ -27,12 +27,12 @@ export async function render(main, { params, signal }) {
 }
 
 function summary(b) {
-  const stat = (label, value) => h("div", { class: "stat" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
+  const stat = (label, value, size = "") => h("div", { class: "stat" }, h("div", { class: "label" }, label), h("div", { class: `value ${size}` }, value));
   return h("div", {},
     h("div", { class: "stats" },
       stat("Objects", count(b.objectCount)),
       h("div", { class: "stat" }, h("div", { class: "label" }, "Capacity"), capacity(b)),
-      stat("Region", b.region), stat("Created", when(b.createdAt))),
+      stat("Region", b.region, "smaller"), stat("Created", when(b.createdAt), "smaller")),
     h("div", { class: "panel" }, h("dl", { class: "meta" },
       h("dt", {}, "KRN"), h("dd", { class: "mono" }, b.krnid),
       h("dt", {}, "S3 endpoint"), h("dd", { class: "mono" }, b.url),

@@ -165,6 +165,7 @@ export function fillRows(body, columns, rows) {
       if (c.class) td.className = c.class;
       const v = c.cell(row);
       if (v instanceof Node) td.append(v);
+      else if (Array.isArray(v)) append(td, v);
       else if (v !== undefined && v !== null) td.textContent = v;
       tr.append(td);
     }
