@@ -242,6 +242,9 @@ def test_policy_editor_validates_and_the_simulator_explains(signed_in: Callable[
     dialog.get_by_text("Valid: 1 statement.").wait_for()
     dialog.get_by_role("button", name="Create policy").click()
     page.get_by_role("cell", name="Allow kos:GetObject, kos:ListBucket").wait_for()
+    page.get_by_role("button", name="Edit policy readers").click()
+    assert page.get_by_role("dialog").get_by_label("Actions").input_value() == "kos:GetObject\nkos:ListBucket"
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
 
     page.get_by_role("tab", name="Users").click()
     page.get_by_role("button", name="Policies of bob").click()
@@ -269,9 +272,12 @@ def test_bucket_settings_allow_list(signed_in: Callable[..., Any]) -> None:
     page = signed_in()
     bucket = _bucket(page)
     page.get_by_role("link", name="Settings").click()
+    assert page.get_by_label("Tags").input_value() == "team=docs"
     page.get_by_label("Read and write from").fill("10.0.0.0/8\n127.0.0.1")
     page.get_by_role("button", name="Save allow-list").click()
     page.get_by_text("Allow-list saved.").wait_for()
+    page.reload()
+    assert page.get_by_label("Read and write from").input_value() == "10.0.0.0/8\n127.0.0.1"
     page.get_by_label("Read only from").fill("not-an-address")
     page.get_by_role("button", name="Save allow-list").click()
     assert "not-an-address" in page.locator(".alert.error").inner_text()

@@ -8,6 +8,7 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
     else if (name === "class") el.className = value;
     else if (name === "dataset") Object.assign(el.dataset, value);
+    else if (name === "value" && el.tagName === "TEXTAREA") el.value = value;
     else if (name in el && typeof value !== "string") el[name] = value;
     else el.setAttribute(name, value === true ? "" : value);
   }
