@@ -11,6 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from .cli_helpers import API, Cli, get, keys, put
 
 MiB = 1024 * 1024
@@ -219,3 +222,32 @@ def test_json_transfer_lines_name_each_file(cli: Cli, bucket: str, tmp_path: Pat
     assert sorted((e["destination"], e["size"]) for e in lines[:-1]) == [
         (f"kos://{bucket}/d/1", 1), (f"kos://{bucket}/d/2", 2)]
     assert lines[-1]["done"] is True and lines[-1]["files"] == 2
+
+
+_NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/"),
+                min_size=1, max_size=12).filter(lambda n: n not in (".", "..")
+                                                and len(n.encode()) < 200)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(paths=st.lists(st.lists(_NAME, min_size=1, max_size=3).map("/".join), min_size=1,
+                      max_size=6, unique=True))
+def test_any_tree_of_names_round_trips(cli: Cli, account: Any, bucket: str, tmp_path_factory: Any,
+                                       paths: list[str]) -> None:
+    """Whatever the names (quotes, backslashes, spaces, any script), a tree goes up with keys
+    equal to its paths and comes down byte for byte."""
+    files = {p: p.encode() * 3 for p in paths
+             if not any(q != p and q.startswith(p + "/") for q in paths)}
+    source, target = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("dst")
+    for relative, data in files.items():
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).write_bytes(data)
+    prefix = f"t{uuid.uuid4().hex[:8]}/"
+    up = cli("cp", "-r", str(source), f"kos://{bucket}/{prefix}")
+    assert up.code == 0, up.err
+    assert keys(account, bucket, prefix) == sorted(prefix + p for p in files)
+    down = cli("cp", "-r", f"kos://{bucket}/{prefix}", str(target))
+    assert down.code == 0, down.err
+    for relative, data in files.items():
+        assert (target / relative).read_bytes() == data
