@@ -14,7 +14,7 @@ from .browser import PHONE, shot, sign_in
 MiB = 1024 * 1024
 
 
-def _bucket(page: Any, name: str | None = None, *, versioning: bool = False) -> str:
+def _bucket(page: Any, name: str | None = None, *, versioning: bool = False, quota_mib: int = 0) -> str:
     """Create a bucket through the dialog; the page ends in its object browser."""
     name = name or f"console-{uuid.uuid4().hex[:8]}"
     page.goto("/console#/buckets")
@@ -24,6 +24,9 @@ def _bucket(page: Any, name: str | None = None, *, versioning: bool = False) -> 
     dialog.get_by_label("Tags").fill("team=docs")
     if versioning:
         dialog.get_by_label(re.compile("^Versioning")).check()
+    if quota_mib:
+        dialog.get_by_label("Quota (optional)").fill(str(quota_mib))
+        dialog.get_by_label("Quota unit").select_option("MiB")
     dialog.get_by_role("button", name="Create bucket").click()
     page.get_by_role("heading", name=name, level=1).wait_for()
     return name
@@ -42,6 +45,20 @@ def _wait_uploads(page: Any, done: int, *, close: bool = True) -> None:
     page.wait_for_selector(f"[data-uploads-done='{done}']", timeout=60_000)
     if close:
         page.locator(".uploads").get_by_role("button", name="Close").click()
+
+
+def _fill_bucket(page: Any, name: str, quota: int, size: int) -> None:
+    """A bucket (with `quota` bytes, if any) holding one object of `size` bytes, made by the
+    signed-in page's own session."""
+    page.evaluate("""async ([name, quota, size]) => {
+        const headers = {"X-CSRF-Token": sessionStorage.getItem("kosha.csrf")};
+        const body = {name, versioning: true, ...(quota ? {allocatedCapacity: quota} : {})};
+        await fetch("/kos/v1/buckets", {method: "POST", headers: {...headers, "Content-Type": "application/json"},
+                                        body: JSON.stringify(body)});
+        const form = new FormData();
+        form.append("file", new Blob([new Uint8Array(size)]), "data.bin");
+        await fetch(`/kos/v1/buckets/${name}/objects`, {method: "PUT", headers, body: form});
+    }""", [name, quota, size])
 
 
 def _bucket_with_photos(page: Any, tmp_path: Path) -> str:
@@ -173,11 +190,29 @@ def test_deleting_a_non_empty_bucket_shows_why(signed_in: Callable[..., Any], tm
 
 def test_buckets_page_shows_capacity_and_counts(signed_in: Callable[..., Any], tmp_path: Path) -> None:
     page = signed_in()
-    bucket = _bucket_with_photos(page, tmp_path)
+    bucket = _bucket(page, quota_mib=1)
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
     page.goto("/console#/buckets")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=bucket))
     assert row.get_by_role("cell").nth(2).inner_text() == "3"
+    bar = row.get_by_role("meter")
+    assert (bar.get_attribute("aria-valuenow"), bar.get_attribute("aria-valuemax")) == ("512", str(MiB))
+    assert "512 B of 1.0 MiB" in row.inner_text()
+    for name, quota, size in (("analytics-raw", 8 * MiB, 6 * MiB), ("team-photos", 0, 3 * MiB)):
+        _fill_bucket(page, f"{name}-{bucket[-4:]}", quota, size)
+    page.reload()
+    page.get_by_role("link", name=f"team-photos-{bucket[-4:]}", exact=True).wait_for()
     shot(page, "buckets")
+
+
+def test_download_opens_the_objects_presigned_url(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket_with_photos(page, tmp_path)
+    page.get_by_role("link", name="photos/").click()
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name="Download a.txt").click()
+    assert "X-Amz-Signature=" in opened.value.url and "/photos/a.txt" in opened.value.url
 
 
 def test_a_new_key_shows_its_secret_once(signed_in: Callable[..., Any]) -> None:
