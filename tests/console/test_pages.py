@@ -480,3 +480,15 @@ def test_a_member_without_policies_reads_why_and_sees_no_admin_pages(
     message = page.get_by_role("alert").inner_text()
     assert message.endswith(".") and "{" not in message and "Traceback" not in message
     assert page.get_by_role("link", name="Users & policies").count() == 0
+
+
+def test_signing_in_again_in_another_tab_keeps_the_first_tab_working(
+        signed_in: Callable[..., Any], console_user: dict[str, Any]) -> None:
+    first = signed_in()
+    second = first.context.new_page()
+    second.goto("/console")
+    second.get_by_role("heading", name="Buckets", level=1).wait_for()   # the shared cookie
+    second.get_by_role("button", name="Sign out").click()
+    sign_in(second, console_user["access_key"], console_user["secret_key"])   # a new session
+    first.get_by_role("link", name="Access keys").click()
+    first.get_by_role("cell", name="default").wait_for()   # renewed its CSRF token, no sign-in
