@@ -455,7 +455,8 @@ def test_cancelling_a_large_upload_aborts_it_on_the_server(signed_in: Callable[.
     big.write_bytes(b"\0" * (48 * MiB))
     held: list[Any] = []
     page.route("**/parts/**", lambda route: held.append(route))   # parts hang: still uploading
-    page.set_input_files("#pick-files", str(big))
+    with page.expect_request("**/parts/**"):
+        page.set_input_files("#pick-files", str(big))
     page.get_by_role("button", name="Cancel cancel-me.bin").click()
     page.locator(".upload-item.cancelled").wait_for()
     assert held
