@@ -359,9 +359,9 @@ def test_sign_out(signed_in: Callable[..., Any], server: Any) -> None:
     assert not [c for c in page.context.cookies() if c["name"] == "kosha_session"]
 
 
-def test_phone_layout_collapses_the_sidebar(signed_in: Callable[..., Any]) -> None:
+def test_phone_layout_collapses_the_sidebar(signed_in: Callable[..., Any], tmp_path: Path) -> None:
     page = signed_in(PHONE)
-    _bucket(page)
+    bucket = _bucket(page)
     page.goto("/console#/buckets")
     page.get_by_role("heading", name="Buckets", level=1).wait_for()
     assert not page.get_by_role("link", name="Usage").is_visible()
@@ -369,6 +369,14 @@ def test_phone_layout_collapses_the_sidebar(signed_in: Callable[..., Any]) -> No
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("link", name="Usage").wait_for(state="visible")
     shot(page, "phone-menu")
+    page.get_by_role("link", name="Buckets").click()
+    page.get_by_role("link", name=bucket, exact=True).click()
+    page.set_input_files("[data-upload-folder]", str(_tree(tmp_path)))
+    _wait_uploads(page, 3)
+    shot(page, "phone-objects")
+    page.get_by_role("link", name="photos/").click()
+    page.get_by_role("button", name="b.txt", exact=True).wait_for()
+    shot(page, "phone-objects")
 
 
 def test_deleting_a_bucket_asks_for_a_code_when_the_account_has_mfa(

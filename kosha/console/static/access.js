@@ -147,9 +147,8 @@ const lines = (text) => text.split(/[\n,]+/).map((x) => x.trim()).filter(Boolean
 
 /** One statement's editor: effect, actions and resources; read back with .value(). */
 function statementEditor(statement, onRemove) {
-  const listId = nextId("actions");
   const effect = h("select", {}, ["Allow", "Deny"].map((e) => h("option", { value: e, selected: e === (statement.effect || "Allow") }, e)));
-  const actions = h("textarea", { rows: 3, value: (statement.actions || []).join("\n"), placeholder: "kos:GetObject\nkos:ListBucket", list: listId });
+  const actions = h("textarea", { rows: 3, value: (statement.actions || []).join("\n"), placeholder: "kos:GetObject\nkos:ListBucket" });
   const resources = h("textarea", { rows: 2, value: (statement.resources || []).join("\n"), placeholder: "krn:kos:*:*:*:bucket:photos/*" });
   const box = h("fieldset", { class: "statement" },
     h("div", { class: "statement-head" }, h("legend", {}, "Statement"), button("Remove", onRemove, "small danger")),

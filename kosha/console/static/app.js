@@ -53,6 +53,7 @@ function buildShell(session) {
       me.account_name ? h("p", { class: "muted small" }, `Account ${me.account_name}`) : null,
       h("p", { class: "muted small", id: "session-ends" }, `Session ends ${when(session.expiresAt)}`),
       h("button", { type: "button", class: "btn small", id: "sign-out", onclick: leave }, "Sign out")));
+  sidebar.addEventListener("click", (ev) => { if (ev.target.closest("a")) setMenu(false); });  // also the page shown
   const scrim = h("div", { class: "scrim", onclick: () => setMenu(false) });
   shell = { main, sidebar, menu };
   root.replaceChildren(h("div", { class: "shell" },
