@@ -94,7 +94,7 @@ _WHOAMI = _obj(account_id=_STR, account_name=_STR, kcid=_STR, user_name=_STR, kr
                access_key={"type": "string", "nullable": True})
 _UPLOAD = _obj(uploadId=_STR, objectKey=_STR, initiated={"type": "string", "format": "date-time"})
 _PART = _obj(partNumber=_INT, etag=_STR, size=_INT)
-_VERSION = _obj(versionId=_STR, isLatest=_BOOL, isDeleteMarker=_BOOL, size_bytes=_INT,
+_VERSION = _obj(key=_STR, versionId=_STR, isLatest=_BOOL, isDeleteMarker=_BOOL, size_bytes=_INT,
                 etag={"type": "string", "nullable": True},
                 lastModified={"type": "string", "format": "date-time"})
 
@@ -135,13 +135,16 @@ def _object_extension_paths() -> dict[str, Any]:
                         params=upload),
         },
         "/kos/v1/buckets/{bucketId}/objects/versions": {
-            "get": _op("One object's versions, newest first", "Objects",
-                       {"200": _json(_obj(objectKey=_STR, versions={"type": "array", "items": _VERSION},
+            "get": _op("One object's versions newest first; without key, every version under "
+                       "prefix, by key then newest first", "Objects",
+                       {"200": _json(_obj(objectKey=_STR, prefix=_STR,
+                                          versions={"type": "array", "items": _VERSION},
                                           isTruncated=_BOOL,
                                           nextContinuationToken={"type": "string", "nullable": True}),
-                                     "the versions"), **_ERRORS},
-                       params=[*bucket, {**_query_param("key", "string", "the object key"),
-                                         "required": True}, *_LISTING_PARAMS]),
+                                     "the versions (objectKey with key, prefix without)"), **_ERRORS},
+                       params=[*bucket, _query_param("key", "string", "the object key"),
+                               _query_param("prefix", "string", "without key: only keys with this prefix"),
+                               *_LISTING_PARAMS]),
         },
         "/kos/v1/buckets/{bucketId}/objects/restore": {
             "post": _op("Make an older version current again (no bytes copied)", "Objects",
@@ -192,6 +195,11 @@ _BODY_FIELDS = {
     "getObject_request": {"versionId": {**_STR, "description": "that version", **EXT}},
     "deleteObject_request": {"versionId": {**_STR, **EXT,
                                            "description": "delete that version permanently"}},
+    "moveObject_request": {"destinationBucket": {**_STR, **EXT, "description": (
+        "another bucket of the caller's account (name or KRN): the copy or move goes there, "
+        "still without copying bytes")}},
+    "moveObject_200_response": {"destinationBucket": {**_STR, **EXT,
+                                                      "description": "as sent, when sent"}},
 }
 
 

@@ -17,6 +17,8 @@ Where the published reference is silent (spec/README.md) this module decides, an
   `isTruncated` is true and `nextContinuationToken` is passed back as `continuation_token`.
 - ETags are answered quoted, as in S3 (`"<md5>"`).
 - Request bodies name the key `objectkey` (published); `objectKey` is accepted too.
+- Move takes an optional `destinationBucket` (name or KRN, Kosha's extension): a copy or move to
+  another bucket of the caller's account, still metadata only (services.objects.relocate).
 - Download, metadata and delete take an optional `versionId` (that version; a delete of one is
   permanent), and download an optional `expiresIn` for its pre-signed URL (docs/extensions.md).
 """
@@ -48,6 +50,7 @@ MAX_LIST = 1000
 # Key fields are read up to this length so that keys just past 1024 bytes get the key rule's own
 # message (400); anything longer is refused as a malformed field.
 MAX_KEY_FIELD = MAX_KEY_BYTES * 4
+MAX_BUCKET_REF = 512   # a bucket name or its KRN
 
 
 def bucket_ref(request: Request) -> str:
@@ -233,15 +236,20 @@ async def move(request: Request) -> Response:
     body = await json_body(request)
     source, destination = object_key(body, "sourceKey"), object_key(body, "destinationKey")
     action = field(body, "action", str, default="move")
+    other = field(body, "destinationBucket", str, max_length=MAX_BUCKET_REF)
     ref = bucket_ref(request)
-    if action == "copy":
-        await kosha(request).objects.copy(who, ref, source, ref, destination)
-    elif action == "move":
-        await kosha(request).objects.move(who, ref, source, destination)
-    else:
+    if action not in ("move", "copy"):
         raise Unprocessable("'action' must be 'move' or 'copy'")
-    return ok({"message": f"Object {'copied' if action == 'copy' else 'moved'} successfully",
-               "sourceKey": source, "destinationKey": destination})
+    if other is not None:
+        await kosha(request).objects.relocate(who, ref, source, other, destination,
+                                              remove_source=action == "move")
+    elif action == "copy":
+        await kosha(request).objects.copy(who, ref, source, ref, destination)
+    else:
+        await kosha(request).objects.move(who, ref, source, destination)
+    answer = {"message": f"Object {'copied' if action == 'copy' else 'moved'} successfully",
+              "sourceKey": source, "destinationKey": destination}
+    return ok(answer if other is None else {**answer, "destinationBucket": other})
 
 
 async def rename(request: Request) -> Response:

@@ -227,8 +227,33 @@ class ObjectService:
         await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=src_key)
         if src_key == dst_key:
             return await self.head(principal, bucket_ref, src_key)
-        return await self._commit([], _move, bucket.name, src_key, dst_key, principal.kcid or None,
-                                  self.kosha.clock.now())
+        return await self._commit([], _move, bucket.name, src_key, bucket.name, dst_key,
+                                  principal.kcid or None, self.kosha.clock.now())
+
+    async def relocate(self, principal: Principal, src_bucket_ref: str, src_key: str,
+                       dst_bucket_ref: str, dst_key: str, *, remove_source: bool) -> ObjectVersion:
+        """KOS copy or move to another bucket of the caller's account: the new version shares
+        the source's blobs, so the cost does not grow with the object's size. A move needs
+        kos:GetObject and kos:DeleteObject on the source and kos:PutObject on the destination,
+        and copies then deletes in one transaction. Another account's bucket is refused as it
+        would be anywhere on the KOS API (404, or 403 where that bucket is shared)."""
+        validate_object_key(dst_key)
+        buckets = self.kosha.buckets
+        src = await buckets.resolve(principal, src_bucket_ref, "kos:GetObject", key=src_key)
+        if buckets.foreign(principal, src):
+            raise buckets.denied(principal, src)
+        if remove_source:
+            await buckets.resolve(principal, src_bucket_ref, "kos:DeleteObject", key=src_key)
+        dst = await buckets.resolve(principal, dst_bucket_ref, "kos:PutObject", key=dst_key)
+        if buckets.foreign(principal, dst):
+            raise buckets.denied(principal, dst)
+        now, owner = self.kosha.clock.now(), principal.kcid or None
+        if not remove_source:
+            return await self._commit([], sql.copy_version, src.name, src_key, None, dst.name,
+                                      dst_key, {"owner": owner}, now)
+        if src.name == dst.name and src_key == dst_key:
+            return await self.head(principal, src.name, src_key)
+        return await self._commit([], _move, src.name, src_key, dst.name, dst_key, owner, now)
 
     async def update_version(self, principal: Principal, bucket_ref: str, key: str,
                              version_id: str | None = None, *, tags: dict[str, str] | None = None,
@@ -297,9 +322,10 @@ class ObjectService:
         return {"orphan_blobs_removed": len(orphans), "temp_files_removed": tmp_removed}
 
 
-def _move(conn: Any, bucket: str, src_key: str, dst_key: str, owner: str | None, now: float) -> Any:
-    row, freed = sql.copy_version(conn, bucket, src_key, None, bucket, dst_key, {}, now)
-    _vid, _marker, more = sql.delete_version(conn, bucket, src_key, None, now, owner)
+def _move(conn: Any, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
+          owner: str | None, now: float) -> Any:
+    row, freed = sql.copy_version(conn, src_bucket, src_key, None, dst_bucket, dst_key, {}, now)
+    _vid, _marker, more = sql.delete_version(conn, src_bucket, src_key, None, now, owner)
     return row, freed + more
 
 

@@ -51,6 +51,13 @@ def test_each_extension_route_is_documented_and_marked(document: dict[str, Any],
 @pytest.mark.parametrize(("schema", "field"), [("downloadObject_request", "versionId"),
                                                ("downloadObject_request", "expiresIn"),
                                                ("getObject_request", "versionId"),
-                                               ("deleteObject_request", "versionId")])
+                                               ("deleteObject_request", "versionId"),
+                                               ("moveObject_request", "destinationBucket")])
 def test_added_body_fields_are_marked(document: dict[str, Any], schema: str, field: str) -> None:
     assert document["components"]["schemas"][schema]["properties"][field]["x-kosha-extension"] is True
+
+
+def test_versions_list_every_key_when_no_key_is_given(document: dict[str, Any]) -> None:
+    operation = document["paths"][BUCKET + "/objects/versions"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["key"]["required"] is False and "prefix" in params
