@@ -94,7 +94,7 @@ async def login(request: Request) -> Response:
         return _error(exc)
     assert session.token is not None
     response = JSONResponse(_session_answer(service.auth.csrf_token(session.token),
-                                            session.expires_at))
+                                            session.expires_at), headers={"Cache-Control": "no-store"})
     response.set_cookie(SESSION_COOKIE, session.token, path="/", httponly=True, samesite="strict",
                         secure=request.url.scheme == "https",
                         max_age=max(1, int(session.expires_at - service.clock.now())))
