@@ -235,9 +235,12 @@ class Api:
                            json={"objectkey": key, "expiresIn": expires})
         return str(answer["preSignedUrl"])
 
-    def move(self, bucket: str, source: str, destination: str, action: str) -> None:
-        self.call("POST", self._objects(bucket, "move"), f"kos://{bucket}/{source}",
-                  json={"sourceKey": source, "destinationKey": destination, "action": action})
+    def move(self, bucket: str, source: str, destination_bucket: str, destination: str,
+             action: str) -> None:
+        """The server's copy or move (metadata only), within a bucket or to another one."""
+        body = {"sourceKey": source, "destinationKey": destination, "action": action,
+                **({"destinationBucket": destination_bucket} if destination_bucket != bucket else {})}
+        self.call("POST", self._objects(bucket, "move"), f"kos://{bucket}/{source}", json=body)
 
     def delete(self, bucket: str, key: str, version: str | None = None) -> None:
         body = {"objectkey": key, **({"versionId": version} if version else {})}

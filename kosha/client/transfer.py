@@ -11,6 +11,7 @@
   resumes with a Range request if the object's ETag is unchanged.
 - Keys a form field cannot carry (quotes, backslashes, line breaks) go through the multipart
   extension as a single part.
+- Remote to remote, in one bucket or across buckets, is the server's metadata copy or move.
 """
 
 from __future__ import annotations
@@ -347,40 +348,12 @@ def safe_local(root: Path, relative: str) -> Path:
 # -- remote to remote -----------------------------------------------------------------------
 
 def server_copy(t: Transfer, source: Remote, destination: Remote, size: int, action: str) -> None:
-    """Within one bucket the server copies or moves (no bytes through the client); across
-    buckets the bytes stream through, one request down and one up."""
-    if source.bucket == destination.bucket:
-        t.api.move(source.bucket, source.key, destination.key, action)
-        t.progress.advance(size)
-    else:
-        stream_across(t, source, destination, size)
-        if action == "move":
-            t.api.delete(source.bucket, source.key)
+    """The server copies or moves, within a bucket or across buckets: metadata only, no bytes
+    through the client, whatever the size."""
+    t.api.move(source.bucket, source.key, destination.bucket, destination.key, action)
+    t.progress.advance(size)
     t.done({"action": "copy" if action == "copy" else "move", "source": str(source),
             "destination": str(destination), "size": size})
-
-
-def stream_across(t: Transfer, source: Remote, destination: Remote, size: int) -> None:
-    if not form_safe(destination.key):
-        raise ClientError(f"cannot copy to {destination} across buckets",
-                          "download it and upload it instead", USAGE)
-    boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{destination.key}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            ).encode()
-    closing = f"\r\n--{boundary}--\r\n".encode()
-
-    def body() -> Iterator[bytes]:
-        response = t.api.open_download(source.bucket, source.key)
-        try:
-            yield head
-            yield from t.counted(response.iter_raw())
-            yield closing
-        finally:
-            response.close()
-
-    t.api.upload_form(destination.bucket, body, boundary, len(head) + size + len(closing),
-                      f"copying to {destination}")
 
 
 def copy_all(t: Transfer, pairs: Iterable[tuple[Remote, Remote, int]], action: str) -> None:
