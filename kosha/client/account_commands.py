@@ -96,17 +96,17 @@ def rb(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _empty(ctx: Context, bucket: str) -> None:
-    """Delete every object; in a versioned bucket every version of each, so that none is left
-    behind a delete marker (versions of keys deleted earlier are not listed over REST: such a
-    bucket stays, and rb says it is not empty)."""
-    from .object_commands import remove_tree
+    """Delete every version of every key, delete markers and versions of keys deleted earlier
+    included (a never-versioned object is its one version), several at a time as the listing
+    pages in."""
+    from .transfer import Pipeline
 
-    def purge(key: str) -> None:
-        for version in list(ctx.api.versions(bucket, key)):
-            ctx.api.delete(bucket, key, version["versionId"])
+    def purge(version: dict[str, Any]) -> None:
+        ctx.api.delete(bucket, version["key"], version["versionId"])
 
-    versioned = bool(ctx.api.bucket(bucket).get("versioning"))
-    remove_tree(ctx, bucket, "", purge if versioned else lambda key: ctx.api.delete(bucket, key))
+    with Pipeline(8) as pipeline:
+        for version in ctx.api.all_versions(bucket):
+            pipeline.submit(purge, version)
 
 
 # -- access keys -------------------------------------------------------------------------------

@@ -251,6 +251,27 @@ class Api:
         return self._paged(self._objects(bucket, "versions"), "versions",
                            f"versions of kos://{bucket}/{key}", {"key": key})
 
+    def all_versions(self, bucket: str, prefix: str = "") -> Iterator[dict[str, Any]]:
+        """Every version under `prefix` (keys deleted earlier included), by key, newest first.
+
+        Each page is asked for before the previous one is handed out: the token names the last
+        version of a page, and a caller that deletes what it is given must not have deleted it
+        yet (the server would skip the rest of that key)."""
+        path, context = self._objects(bucket, "versions"), f"versions in kos://{bucket}/{prefix}"
+
+        def page(token: str | None) -> dict[str, Any]:
+            return dict(self.call("GET", path, context, params={
+                "prefix": prefix, "max_keys": PAGE, **({"continuation_token": token} if token else {})}))
+
+        current = page(None)
+        while True:
+            token = current.get("nextContinuationToken")
+            following = page(token) if current.get("isTruncated") and token else None
+            yield from current["versions"]
+            if following is None:
+                return
+            current = following
+
     def upload_form(self, bucket: str, body: Callable[[], Iterable[bytes]], boundary: str,
                     length: int, context: str) -> dict[str, Any]:
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
