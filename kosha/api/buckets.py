@@ -4,6 +4,9 @@
 Capacities are bytes. Where the official clients read a field under another name than the
 published one, both are answered (`createdAt` and `created_at`).
 
+Updating: `allocatedCapacity` (bytes, or null for no quota) is Kosha's extension of the published
+update body, which has no field for a quota.
+
 Listing: without `page_size` every bucket is on one page (the official MCP server looks a bucket up
 in an unpaged listing); `refresh` is accepted and has no effect, since answers are never stale.
 """
@@ -79,7 +82,9 @@ async def update_bucket(request: Request) -> Response:
     bucket = await kosha(request).buckets.update(
         who, request.path_params["bucketId"], tags=field(body, "tags", dict),
         versioning=field(body, "versioning", bool),
-        anonymous_access=field(body, "anonymous_access", bool))
+        anonymous_access=field(body, "anonymous_access", bool),
+        allocated_capacity=field(body, "allocatedCapacity", int),
+        clear_quota="allocatedCapacity" in body and body["allocatedCapacity"] is None)
     return ok(bucket_json(bucket, kosha(request).settings))
 
 

@@ -200,6 +200,10 @@ _BODY_FIELDS = {
         "still without copying bytes")}},
     "moveObject_200_response": {"destinationBucket": {**_STR, **EXT,
                                                       "description": "as sent, when sent"}},
+    "BucketUpdatePayload": {"allocatedCapacity": {
+        "type": "integer", "minimum": 0, "nullable": True, **EXT, "description": (
+            "the quota in bytes, null for none; below the bytes stored it refuses new writes and "
+            "removes nothing")}},
 }
 
 

@@ -196,9 +196,16 @@ class BucketService:
     async def update(self, principal: Principal, ref: str, *, tags: dict[str, Any] | None = None,
                      versioning: bool | str | None = None, anonymous_access: bool | None = None,
                      acl: str | None = None, cors: list[dict[str, Any]] | None = None,
-                     clear_cors: bool = False, clear_tags: bool = False) -> Bucket:
+                     clear_cors: bool = False, clear_tags: bool = False,
+                     allocated_capacity: int | None = None, clear_quota: bool = False) -> Bucket:
+        """Change the settings given. A quota below the bytes already stored is allowed, as on S3
+        and KOS: it refuses new writes and never removes what is there."""
         bucket = await self.resolve(principal, ref, "kos:UpdateBucket")
         values: dict[str, Any] = {}
+        if allocated_capacity is not None or clear_quota:
+            if allocated_capacity is not None and allocated_capacity < 0:
+                raise Invalid("allocatedCapacity must not be negative")
+            values["allocated_capacity"] = allocated_capacity
         if tags is not None or clear_tags:
             _check_tags(tags)
             values["tags"] = tags or {}

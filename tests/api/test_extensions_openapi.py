@@ -52,7 +52,8 @@ def test_each_extension_route_is_documented_and_marked(document: dict[str, Any],
                                                ("downloadObject_request", "expiresIn"),
                                                ("getObject_request", "versionId"),
                                                ("deleteObject_request", "versionId"),
-                                               ("moveObject_request", "destinationBucket")])
+                                               ("moveObject_request", "destinationBucket"),
+                                               ("BucketUpdatePayload", "allocatedCapacity")])
 def test_added_body_fields_are_marked(document: dict[str, Any], schema: str, field: str) -> None:
     assert document["components"]["schemas"][schema]["properties"][field]["x-kosha-extension"] is True
 
