@@ -2,16 +2,19 @@
 
 Signing in activates a KOS session (ending that key's previous one, as activation always does)
 and sets it as the `kosha_session` cookie: HttpOnly (no script reads it), SameSite=Strict (no
-other site's request carries it), Secure when the request came over https. The answer holds the
+other site's request carries it), Secure when the request came over https or the server's
+`--public-url` is https (the server has no TLS of its own: a proxy in front terminates it, and
+the request reaches us as http). The answer holds the
 session's CSRF token, which the page sends as `X-CSRF-Token` with every API call; `GET
 /console/api/session` answers it again after a reload. Sign-in and sign-out are refused when the
-browser says the request came from another origin. Every answer here carries the console's
+browser says the request came from another origin than this one or the public URL's. Every answer here carries the console's
 Content-Security-Policy (no inline script or style), `nosniff` and `no-referrer`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -66,11 +69,24 @@ async def to_console(_request: Request) -> Response:
     return _secured(RedirectResponse("/console", status_code=307))
 
 
+def _public_origin(request: Request) -> str | None:
+    public_url = kosha(request).settings.public_url
+    if not public_url:
+        return None
+    parts = urlsplit(public_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _secure(request: Request) -> bool:
+    """Should the cookie be Secure: over https here, or behind a proxy that serves https."""
+    return request.url.scheme == "https" or (_public_origin(request) or "").startswith("https://")
+
+
 def _check_same_origin(request: Request) -> None:
     """Refuse what a browser marks as sent from another site (a forged sign-in or sign-out)."""
     origin = request.headers.get("origin")
-    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    if (origin is not None and origin != own) or request.headers.get("sec-fetch-site") == "cross-site":
+    own = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower(), _public_origin(request)}
+    if (origin is not None and origin.lower() not in own) or request.headers.get("sec-fetch-site") == "cross-site":
         raise Forbidden("cross-origin requests to the console are refused")
 
 
@@ -96,7 +112,7 @@ async def login(request: Request) -> Response:
     response = JSONResponse(_session_answer(service.auth.csrf_token(session.token),
                                             session.expires_at), headers={"Cache-Control": "no-store"})
     response.set_cookie(SESSION_COOKIE, session.token, path="/", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https",
+                        secure=_secure(request),
                         max_age=max(1, int(session.expires_at - service.clock.now())))
     return _secured(response)
 
@@ -115,7 +131,7 @@ async def logout(request: Request) -> Response:
         return _error(exc)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=request.url.scheme == "https")
+                           secure=_secure(request))
     return _secured(response)
 
 

@@ -29,6 +29,31 @@ def test_login_cookie_is_httponly_strict_and_not_secure_over_http(login: httpx.R
     assert "secure" not in header.replace("samesite", "")
 
 
+@pytest.fixture(scope="module")
+def behind_tls(server_factory: Any) -> Any:
+    """A server whose public URL is https, as behind a TLS-terminating proxy (it speaks http)."""
+    return server_factory("--public-url", "https://kosha.example")
+
+
+def _login_at(server: Any, **headers: str) -> httpx.Response:
+    return httpx.post(f"{server.kos_url}/console/api/login", headers=headers, json={
+        "accessKey": server.root_access_key, "secretKey": server.root_secret_key})
+
+
+def test_login_cookie_is_secure_when_the_public_url_is_https(behind_tls: Any) -> None:
+    answer = _login_at(behind_tls)
+    assert answer.status_code == 200, answer.text
+    assert "secure" in answer.headers["set-cookie"].lower().replace("samesite", "")
+
+
+def test_a_sign_in_from_the_public_urls_origin_is_accepted(behind_tls: Any) -> None:
+    assert _login_at(behind_tls, Origin="https://kosha.example").status_code == 200
+
+
+def test_a_sign_in_from_another_origin_is_refused_behind_tls(behind_tls: Any) -> None:
+    assert _login_at(behind_tls, Origin="https://evil.example").status_code == 403
+
+
 def test_login_answers_a_csrf_token_and_no_session_token(login: httpx.Response) -> None:
     body = login.json()
     assert set(body) == {"csrfToken", "expiresAt"}
