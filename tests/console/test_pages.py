@@ -501,3 +501,42 @@ def test_signing_in_again_in_another_tab_keeps_the_first_tab_working(
     sign_in(second, console_user["access_key"], console_user["secret_key"])   # a new session
     first.get_by_role("link", name="Access keys").click()
     first.get_by_role("cell", name="default").wait_for()   # renewed its CSRF token, no sign-in
+
+
+def test_a_buckets_quota_is_changed_on_its_settings_page(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket_with_photos(page, tmp_path)   # 512 bytes stored
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Quota", exact=True).fill("2")
+    page.get_by_label("Quota unit").select_option("MiB")
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Settings saved.").wait_for()
+    page.get_by_text("512 B of 2.0 MiB").wait_for()
+    page.reload()
+    assert page.get_by_label("Quota", exact=True).input_value() == "2"
+    assert page.get_by_label("Quota unit").input_value() == "MiB"
+    assert bucket
+
+
+def test_a_quota_below_what_is_stored_is_allowed_with_a_warning(signed_in: Callable[..., Any],
+                                                                 tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket_with_photos(page, tmp_path)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Quota", exact=True).fill("0")
+    page.get_by_text(re.compile("below the 512 B already stored")).wait_for()
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Settings saved.").wait_for()
+    page.get_by_text("512 B of 0 B").wait_for()
+    shot(page, "settings-quota")
+
+
+def test_clearing_the_quota_removes_it(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    _bucket(page, quota_mib=1)
+    page.get_by_role("link", name="Settings").click()
+    assert page.get_by_label("Quota", exact=True).input_value() == "1"
+    page.get_by_label("Quota", exact=True).fill("")
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Settings saved.").wait_for()
+    page.get_by_text("no quota").wait_for()

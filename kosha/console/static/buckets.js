@@ -48,7 +48,7 @@ function bucketTable(items) {
 export function capacity(b) {
   const used = b.usedCapacity || 0;
   const quota = b.allocatedCapacity;
-  if (!quota) return h("div", { class: "capacity" }, h("span", {}, bytes(used)), h("span", { class: "muted small" }, "no quota"));
+  if (quota === null || quota === undefined) return h("div", { class: "capacity" }, h("span", {}, bytes(used)), h("span", { class: "muted small" }, "no quota"));
   return h("div", { class: "capacity" },
     meter(used, quota, `${b.name}: ${bytes(used)} used of ${bytes(quota)}`),
     h("span", { class: "muted small" }, `${bytes(used)} of ${bytes(quota)}`));
@@ -85,6 +85,35 @@ export function parseTags(text) {
 
 export const formatTags = (tags) => Object.entries(tags || {}).map(([k, v]) => `${k}=${v}`).join("\n");
 
+/** The unit a quota of `n` bytes reads best in: the largest it is a whole number of, else GiB. */
+function unitOf(n) {
+  for (const u of ["TiB", "GiB", "MiB"]) if (n >= QUOTA_UNITS[u] && n % QUOTA_UNITS[u] === 0) return u;
+  return n >= QUOTA_UNITS.TiB ? "TiB" : n >= QUOTA_UNITS.GiB || !n ? "GiB" : "MiB";
+}
+
+/**
+ * A quota: a number and its unit (MiB, GiB, TiB). `.bytes()` answers the bytes, null when left
+ * empty, and throws a readable message for a negative number; `.changed()` says whether it differs
+ * from `current` (so an unchanged quota is not rounded through its unit).
+ */
+export function quotaInput(label, current, hint) {
+  const start = current ?? null;
+  const u0 = unitOf(start || 0);
+  const shown = start === null ? "" : String(+(start / QUOTA_UNITS[u0]).toFixed(3));
+  const input = h("input", { type: "number", min: "0", step: "any", inputmode: "decimal", value: shown });
+  const unit = h("select", { "aria-label": "Quota unit" }, Object.keys(QUOTA_UNITS).map((u) => h("option", { value: u, selected: u === u0 }, u)));
+  const wrap = field(label, input, hint);
+  input.after(unit);
+  wrap.classList.add("quota");
+  const bytes = () => {
+    if (input.value.trim() === "") return null;
+    const n = Number(input.value);
+    if (!Number.isFinite(n) || n < 0) throw new Error("The quota must be a number, 0 or more.");
+    return Math.round(n * QUOTA_UNITS[unit.value]);
+  };
+  return { field: wrap, input, unit, bytes, changed: () => input.value !== shown || unit.value !== u0 };
+}
+
 function options(values, blank) {
   return [blank ? h("option", { value: "" }, blank) : null, ...values.map((v) => h("option", { value: v }, v))];
 }
@@ -96,19 +125,15 @@ async function createBucket() {
   const description = h("input", { type: "text" });
   const versioning = h("input", { type: "checkbox" });
   const anonymous = h("input", { type: "checkbox" });
-  const quota = h("input", { type: "number", min: "0", step: "any", inputmode: "decimal" });
-  const unit = h("select", { "aria-label": "Quota unit" }, Object.keys(QUOTA_UNITS).map((u) => h("option", { value: u, selected: u === "GiB" }, u)));
+  const quota = quotaInput("Quota (optional)", null, "Writes past the quota are refused. Leave empty for none.");
   const tags = h("textarea", { rows: 3, placeholder: "team=data\nenv=prod" });
-  const quotaField = field("Quota (optional)", quota, "Writes past the quota are refused. Leave empty for none.");
-  quotaField.querySelector("input").after(unit);
-  quotaField.classList.add("quota");
   const created = await dialog({
     title: "Create bucket",
     body: [
       field("Name", name, "3–63 lowercase letters, digits, dots and hyphens; unique on this server."),
       h("div", { class: "row" }, field("Region", region), field("Tier", tier)),
       field("Description", description),
-      quotaField,
+      quota.field,
       field("Versioning: keep earlier versions of overwritten and deleted objects", versioning),
       field("Anonymous access: anyone may read and list this bucket without signing in", anonymous),
       field("Tags", tags, "One key=value per line."),
@@ -121,7 +146,8 @@ async function createBucket() {
         if (region.value) body.region = region.value;
         if (tier.value) body.tier = tier.value;
         if (description.value.trim()) body.description = description.value.trim();
-        if (quota.value) body.allocatedCapacity = Math.round(Number(quota.value) * QUOTA_UNITS[unit.value]);
+        const allocated = quota.bytes();
+        if (allocated !== null) body.allocatedCapacity = allocated;
         return api("POST", "/kos/v1/buckets", { json: body });
       } },
     ],

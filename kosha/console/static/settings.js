@@ -1,9 +1,9 @@
-// A bucket's settings: versioning, anonymous access, tags, the S3 address allow-list, deletion.
+// A bucket's settings: quota, versioning, anonymous access, tags, the S3 address allow-list, deletion.
 
 import { ApiError, api, bucketPath } from "./api.js";
-import { capacity, deleteBucket, formatTags, parseTags } from "./buckets.js";
+import { capacity, deleteBucket, formatTags, parseTags, quotaInput } from "./buckets.js";
 import { link } from "./router.js";
-import { badge, button, count, errorBox, field, h, loading, pageHeader, shown, toast, when } from "./ui.js";
+import { badge, button, bytes, count, errorBox, field, h, loading, pageHeader, shown, toast, when } from "./ui.js";
 
 const POLICY = (name) => `/kos/v1/buckets/policy/${encodeURIComponent(name)}`;
 
@@ -23,7 +23,9 @@ export async function render(main, { params, signal }) {
   })]), signal);
   if (!found) return;
   const [bucket, policy] = found;
-  body.replaceChildren(summary(bucket), h("div", { class: "grid-2" }, general(bucket), allowList(name, policy)), danger(name));
+  let top = summary(bucket);
+  const saved = (b) => { const next = summary(b); top.replaceWith(next); top = next; };
+  body.replaceChildren(top, h("div", { class: "grid-2" }, general(bucket, saved), allowList(name, policy)), danger(name));
 }
 
 function summary(b) {
@@ -40,7 +42,24 @@ function summary(b) {
       h("dt", {}, "Description"), h("dd", {}, b.description || "—"))));
 }
 
-function general(b) {
+/** A quota below what is stored is allowed (it refuses new writes, removes nothing): say so. */
+function quotaWarning(quota, used) {
+  const note = h("div", { class: "alert warn", role: "status", hidden: true });
+  const check = () => {
+    let n = null;
+    try { n = quota.bytes(); } catch { n = null; }
+    note.hidden = n === null || n >= used;
+    note.textContent = note.hidden ? "" : `This is below the ${bytes(used)} already stored: new writes will be refused until objects are deleted or the quota is raised. Nothing is removed.`;
+  };
+  quota.input.addEventListener("input", check);
+  quota.unit.addEventListener("change", check);
+  check();
+  return note;
+}
+
+function general(b, saved) {
+  const quota = quotaInput("Quota", b.allocatedCapacity, "Writes past the quota are refused. Leave empty for none.");
+  const warning = quotaWarning(quota, b.usedCapacity || 0);
   const versioning = h("input", { type: "checkbox", checked: b.versioning });
   const anonymous = h("input", { type: "checkbox", checked: b.anonymous_access });
   const tags = h("textarea", { rows: 4, value: formatTags(b.tags), placeholder: "team=data" });
@@ -49,7 +68,9 @@ function general(b) {
     error.replaceChildren();
     save.disabled = true;
     try {
-      await api("PUT", bucketPath(b.name), { json: { versioning: versioning.checked, anonymous_access: anonymous.checked, tags: parseTags(tags.value) } });
+      const json = { versioning: versioning.checked, anonymous_access: anonymous.checked, tags: parseTags(tags.value) };
+      if (quota.changed()) json.allocatedCapacity = quota.bytes();
+      saved(await api("PUT", bucketPath(b.name), { json }));
       toast("Settings saved.");
     } catch (err) {
       error.replaceChildren(errorBox(err));
@@ -59,6 +80,7 @@ function general(b) {
   }, "primary");
   return h("section", { class: "panel", "aria-labelledby": "general-h" },
     h("h2", { id: "general-h" }, "General"),
+    quota.field, warning,
     field("Versioning: keep earlier versions of overwritten and deleted objects", versioning),
     field("Anonymous access: anyone may read and list without signing in", anonymous),
     field("Tags", tags, "One key=value per line."),

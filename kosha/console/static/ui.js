@@ -121,7 +121,7 @@ export function field(label, input, hint) {
 
 /** A bar for `value` of `max` (a meter: capacity used of allocated). */
 export function meter(value, max, label) {
-  const pct = max > 0 ? Math.min(100, (100 * value) / max) : 0;
+  const pct = max > 0 ? Math.min(100, (100 * value) / max) : value > 0 ? 100 : 0;
   const fill = h("span", { class: `fill${pct >= 90 ? " hot" : ""}` });
   fill.style.width = `${pct}%`;
   return h("span", {
