@@ -540,3 +540,83 @@ def test_clearing_the_quota_removes_it(signed_in: Callable[..., Any]) -> None:
     page.get_by_role("button", name="Save settings").click()
     page.get_by_text("Settings saved.").wait_for()
     page.get_by_text("no quota").wait_for()
+
+
+def _keys(page: Any, bucket: str) -> list[str]:
+    """Every key of the bucket, read by the signed-in page's own session (the versions listing
+    has no delimiter)."""
+    return page.evaluate("""async (bucket) => {
+        const r = await fetch(`/kos/v1/buckets/${bucket}/objects/versions`,
+                              {headers: {"X-CSRF-Token": sessionStorage.getItem("kosha.csrf")}});
+        return (await r.json()).versions.filter((v) => v.isLatest && !v.isDeleteMarker).map((v) => v.key);
+    }""", bucket)
+
+
+def test_delete_folder_names_how_many_and_deletes_its_sub_folders(signed_in: Callable[..., Any],
+                                                                   tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket_with_photos(page, tmp_path)
+    (tmp_path / "keep.txt").write_text("keep")
+    page.set_input_files("#pick-files", str(tmp_path / "keep.txt"))
+    _wait_uploads(page, 1)
+    page.get_by_role("button", name="Delete folder photos/").click()
+    dialog = page.get_by_role("dialog", name="Delete folder “photos/”?")
+    dialog.get_by_text("3 objects will be deleted, sub-folders included.").wait_for()
+    shot(page, "delete-folder")
+    dialog.get_by_role("button", name="Delete 3 objects").click()
+    page.get_by_text("3 objects deleted.").wait_for()
+    assert page.get_by_role("link", name="photos/").count() == 0
+    assert _keys(page, bucket) == ["keep.txt"]
+
+
+def test_delete_selected_takes_folders_and_objects_together(signed_in: Callable[..., Any],
+                                                             tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket_with_photos(page, tmp_path)
+    page.get_by_role("link", name="photos/").click()
+    page.get_by_label("Select folder 2024/").check()
+    page.get_by_label("Select a.txt", exact=True).check()
+    page.get_by_role("button", name="Delete selected (2)").click()
+    dialog = page.get_by_role("dialog", name="Delete 1 folder and 1 object?")
+    dialog.get_by_role("button", name="Delete 2 objects").click()
+    page.get_by_text("2 objects deleted.").wait_for()
+    assert _keys(page, bucket) == ["photos/b.txt"]
+
+
+def test_closing_the_delete_folder_dialog_stops_it(signed_in: Callable[..., Any], tmp_path: Path) -> None:
+    page = signed_in()
+    bucket = _bucket_with_photos(page, tmp_path)
+    held: list[Any] = []
+    page.route("**/objects/delete", lambda route: held.append(route))   # deletions hang
+    page.get_by_role("button", name="Delete folder photos/").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Delete 3 objects").click()
+    page.wait_for_function("() => document.querySelector('dialog [role=progressbar]:not([hidden])')")
+    assert dialog.get_by_role("progressbar", name="Objects deleted").is_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert page.get_by_role("dialog").count() == 0
+    for route in held:
+        route.abort()
+    page.unroute("**/objects/delete")
+    assert len(_keys(page, bucket)) == 3
+
+
+def test_delete_folder_lists_past_a_page_of_keys(signed_in: Callable[..., Any]) -> None:
+    page = signed_in()
+    bucket = _bucket(page)
+    page.evaluate("""async (bucket) => {
+        const headers = {"X-CSRF-Token": sessionStorage.getItem("kosha.csrf")};
+        for (let start = 0; start < 1005; start += 335) {
+            const form = new FormData();
+            form.append("prefix", "many/");
+            for (let i = start; i < start + 335; i++) form.append("file", new Blob(["x"]), `k${String(i).padStart(4, "0")}.txt`);
+            await fetch(`/kos/v1/buckets/${bucket}/objects`, {method: "PUT", headers, body: form});
+        }
+    }""", bucket)
+    page.get_by_role("button", name="Refresh").click()
+    page.get_by_role("button", name="Delete folder many/").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("1,005 objects will be deleted, sub-folders included.").wait_for()
+    dialog.get_by_role("button", name="Delete 1,005 objects").click()
+    page.get_by_text("1,005 objects deleted.").wait_for(timeout=120_000)
+    assert _keys(page, bucket) == []

@@ -74,11 +74,12 @@ async function failure(status, body, retried) {
 
 /**
  * Call the API: api("GET", "/kos/v1/buckets", {query: {page: 1}}), api("POST", path, {json}).
- * Resolves with the parsed answer; rejects with an ApiError whose message can be shown.
+ * Resolves with the parsed answer; rejects with an ApiError whose message can be shown (status -1
+ * when `signal` aborted it).
  */
-export async function api(method, path, { json, query, body, headers = {} } = {}, retried = false) {
+export async function api(method, path, { json, query, body, headers = {}, signal } = {}, retried = false) {
   const url = query ? `${path}?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ""))}` : path;
-  const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf, ...headers } };
+  const init = { method, credentials: "same-origin", signal, headers: { "X-CSRF-Token": csrf, ...headers } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers["Content-Type"] = "application/json";
@@ -89,11 +90,11 @@ export async function api(method, path, { json, query, body, headers = {} } = {}
   try {
     response = await fetch(url, init);
   } catch {
-    throw new ApiError(0, GENERIC[0]);
+    throw signal?.aborted ? new ApiError(-1, "Cancelled.") : new ApiError(0, GENERIC[0]);
   }
   const answer = await parse(response);
   if (response.ok) return answer;
-  if (await failure(response.status, answer, retried)) return api(method, path, { json, query, body, headers }, true);
+  if (await failure(response.status, answer, retried)) return api(method, path, { json, query, body, headers, signal }, true);
   return null;
 }
 

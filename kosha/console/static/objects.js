@@ -1,11 +1,13 @@
 // The object browser: folders and breadcrumbs, one page of a listing at a time, uploads by
-// picker or drag and drop, and each object's details, versions, share link, rename and delete.
+// picker or drag and drop, deleting objects and whole folders, and each object's details,
+// versions, share link, rename and delete.
 
 import { ApiError, api, bucketPath } from "./api.js";
 import { link } from "./router.js";
 import {
   badge, button, bytes, confirm, dialog, empty, errorBox, field, h, loading, pageHeader, secretField, shown, table, toast, when,
 } from "./ui.js";
+import { deleteEntries } from "./deletes.js";
 import { droppedEntries, onSettled, pickedEntries, upload } from "./uploads.js";
 
 const PAGE = 1000;
@@ -15,7 +17,7 @@ export async function render(main, { params, query, signal }) {
   const bucket = params.bucket;
   const prefix = query.prefix || "";
   const filterText = query.q || "";
-  const view = { bucket, prefix, items: [], selected: new Set(), token: null, signal };
+  const view = { bucket, prefix, items: [], selected: new Set(), folders: new Set(), token: null, signal };
   const here = (extra = {}) => link("/buckets/:bucket", { bucket }, { prefix, ...extra });
 
   const files = h("input", { type: "file", multiple: true, class: "sr-only", tabindex: "-1", "aria-hidden": "true", id: "pick-files" });
@@ -36,10 +38,10 @@ export async function render(main, { params, query, signal }) {
   view.status = h("p", { class: "muted small", "aria-live": "polite" });
   view.body = h("div", { role: "rowgroup", class: "grid-body" });
   view.more = h("div", { class: "more" });
-  const all = h("input", { type: "checkbox", "aria-label": "Select all objects shown" });
+  const all = h("input", { type: "checkbox", "aria-label": "Select everything shown" });
   all.addEventListener("change", () => {
     for (const box of view.body.querySelectorAll("input[type=checkbox]")) box.checked = all.checked;
-    view.selected = all.checked ? new Set(view.items.filter((i) => !i.isFolder).map((i) => i.key)) : new Set();
+    view.selected = all.checked ? new Set(view.items.map((i) => i.key)) : new Set();
     view.onSelect();
   });
   // A grid of divs with table roles, not a <table>: rows off screen skip style and layout
@@ -73,6 +75,7 @@ export async function render(main, { params, query, signal }) {
   view.zone = zone;
   view.reload = () => reload(view);
   dragAndDrop(main, zone, bucket, prefix);
+  api("GET", bucketPath(bucket)).then((b) => { view.versioned = b.versioning; }, () => {});   // for the delete dialog's wording
   const unsubscribe = onSettled((b) => { if (b === bucket) reload(view); });
   await loadPage(view, filterText);
   return unsubscribe;
@@ -138,6 +141,7 @@ function reload(view) {
   view.items = [];
   view.token = null;
   view.selected.clear();
+  view.folders.clear();
   view.onSelect();
   view.body.replaceChildren();
   return loadPage(view);
@@ -153,22 +157,23 @@ function appendRows(view, entries, start) {
     tr.dataset.objectRow = "";
     const check = cell("span", "check");
     const name = item.key.slice(cut) || item.key;
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.dataset.key = item.key;
+    box.setAttribute("aria-label", item.isFolder ? `Select folder ${name}` : `Select ${name}`);
+    check.append(box);
     const wrap = cell("span", "name-cell");
     const kind = document.createElement("span");
     kind.className = item.isFolder ? "kind folder" : "kind";
     kind.setAttribute("aria-hidden", "true");
     wrap.append(kind);
     if (item.isFolder) {
+      view.folders.add(item.key);
       const a = document.createElement("a");
       a.href = link("/buckets/:bucket", { bucket: view.bucket }, { prefix: item.key });
       a.textContent = name;
       wrap.append(a);
     } else {
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.dataset.key = item.key;
-      box.setAttribute("aria-label", `Select ${name}`);
-      check.append(box);
       const b = document.createElement("button");
       b.type = "button";
       b.className = "btn link";
@@ -182,17 +187,17 @@ function appendRows(view, entries, start) {
     const modified = cell("span", "nowrap hide-phone");
     modified.textContent = item.isFolder ? "" : when(item.lastModified);
     const actions = cell("span", "row-actions");
-    if (!item.isFolder) {
-      for (const [act, label, cls] of [["download", "Download", "btn small"], ["delete", "Delete", "btn small danger"]]) {
-        const b = document.createElement("button");
-        b.type = "button";
-        b.className = cls;
-        b.dataset.act = act;
-        b.dataset.i = i;
-        b.textContent = label;
-        b.setAttribute("aria-label", `${label} ${name}`);
-        actions.append(b);
-      }
+    const acts = item.isFolder ? [["delete", "Delete", "btn small danger", `Delete folder ${name}`]]
+      : [["download", "Download", "btn small", `Download ${name}`], ["delete", "Delete", "btn small danger", `Delete ${name}`]];
+    for (const [act, label, cls, aria] of acts) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = cls;
+      b.dataset.act = act;
+      b.dataset.i = i;
+      b.textContent = label;
+      b.setAttribute("aria-label", aria);
+      actions.append(b);
     }
     tr.append(check, wrap, size, modified, actions);
     frag.append(tr);
@@ -232,26 +237,15 @@ export async function download(bucket, key, versionId) {
   }
 }
 
+/** Delete the entries `keys` (objects, and folders with everything under them), then redraw. */
 async function removeMany(view, keys) {
   if (!keys.length) return;
-  const what = keys.length === 1 ? `“${keys[0]}”` : `${keys.length} objects`;
-  const ok = await confirm(`Delete ${what}?`, view.versioned === false
-    ? "This cannot be undone."
-    : "In a versioned bucket the current version becomes noncurrent and can be restored from the object's versions; otherwise this cannot be undone.",
-  { label: "Delete", danger: true, run: async () => {
-    const failed = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++];
-        try { await api("POST", objectsPath(view.bucket, "delete"), { json: { objectkey: key } }); } catch (err) { failed.push(`${key}: ${err.message}`); }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, keys.length) }, worker));
-    if (failed.length) throw new Error(`${failed.length} could not be deleted. ${failed.slice(0, 3).join(" ")}`);
-  } });
-  if (ok) toast(keys.length === 1 ? "Object deleted." : `${keys.length} objects deleted.`);
-  reload(view);
+  const folders = keys.filter((k) => view.folders.has(k));
+  const objects = keys.filter((k) => !view.folders.has(k));
+  const { deleted, total, stopped } = await deleteEntries(view.bucket, objects, folders, view.versioned);
+  if (stopped && deleted) toast(`Stopped: ${deleted.toLocaleString()} of ${total.toLocaleString()} objects deleted.`);
+  else if (!stopped) toast(total === 1 ? "Object deleted." : `${total.toLocaleString()} objects deleted.`);
+  if (deleted) reload(view);
 }
 
 async function newFolder(view) {
