@@ -39,7 +39,7 @@ function bucketTable(items) {
     { label: "Capacity", cell: capacity },
     { label: "Features", class: "hide-phone", cell: features },
     { label: "Created", class: "nowrap hide-phone", cell: (b) => when(b.createdAt) },
-    { label: "Actions", class: "row-actions", cell: (b) => h("span", {},
+    { label: "Actions", class: "row-actions hide-phone", cell: (b) => h("span", {},
       h("a", { class: "btn small", href: link("/buckets/:bucket/settings", { bucket: b.name }), "aria-label": `Settings of ${b.name}` }, "Settings"),
       button("Delete", () => deleteBucket(b.name), "small danger", { "aria-label": `Delete ${b.name}` })) },
   ], items, { caption: "Buckets" });

@@ -16,7 +16,7 @@ export async function render(main, { signal }) {
       k.access_key === me.access_key ? h("span", {}, " ", badge("this session", "accent")) : null) },
     { label: "Access key", cell: (k) => h("span", { class: "mono" }, k.access_key) },
     { label: "Region", class: "hide-phone", cell: (k) => k.region },
-    { label: "Status", cell: (k) => badge(k.status, k.status === "Active" ? "ok" : "") },
+    { label: "Status", class: "hide-phone", cell: (k) => badge(k.status, k.status === "Active" ? "ok" : "") },
     { label: "Created", class: "nowrap hide-phone", cell: (k) => when(k.created_at) },
     { label: "Actions", class: "row-actions", cell: (k) => button("Delete", () => remove(main, k), "small danger", { "aria-label": `Delete key ${k.access_key}` }) },
   ], keys, { caption: "Access keys", empty: "No access keys." }));

@@ -324,7 +324,7 @@ async function fillVersions(view, key, box) {
         }
       }, "small danger")) },
   ], answer.versions, { caption: `Versions of ${key}`, empty: "No versions." }),
-  answer.isTruncated ? h("p", { class: "muted small" }, "Only the 100 newest versions are shown.") : null);
+  answer.isTruncated ? h("p", { class: "muted small" }, "Only the 100 newest versions are shown.") : "");
 }
 
 async function share(bucket, key) {

@@ -200,14 +200,38 @@ export function secretField(label, value) {
 
 // -- dialogs ----------------------------------------------------------------------------------
 
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+/** Tab and Shift+Tab wrap round inside `d` (a modal makes the page inert, but Tab would leave for the browser's own bar). */
+function trapTab(d) {
+  d.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Tab") return;
+    const stops = [...d.querySelectorAll(FOCUSABLE)].filter((el) => el.getClientRects().length);
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const at = document.activeElement;
+    if (ev.shiftKey && (at === first || !d.contains(at))) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && (at === last || !d.contains(at))) { ev.preventDefault(); first.focus(); }
+  });
+}
+
+/** Focus goes back where it was before the dialog opened, or to the page's heading if that is gone. */
+function returnFocus(opener) {
+  if (opener?.isConnected && opener !== document.body) opener.focus();
+  else document.querySelector("main h1")?.focus();
+}
+
 /**
- * A modal dialog (native <dialog>: focus is kept inside, Escape closes). `body` is a node or
+ * A modal dialog (native <dialog>: focus moves in, Tab wraps round inside, Escape closes, and
+ * focus returns to what had it before). `body` is a node or
  * nodes; `actions` [{label, kind, run(dialog) -> value|Promise}] where a run that throws shows
  * its message in the dialog and keeps it open, and one that answers undefined keeps it open too.
  * Resolves with the run's value, or null. `onOpen(d)` gets the element (d.close_(value) closes).
  */
 export function dialog({ title, body, actions = [], wide = false, onClose, onOpen }) {
   return new Promise((resolve) => {
+    const opener = document.activeElement;
     const error = h("div", { class: "alert error", role: "alert", hidden: true });
     const titleId = nextId("dlg");
     const form = h("form", { method: "dialog", class: "dialog-body", novalidate: true });
@@ -223,6 +247,7 @@ export function dialog({ title, body, actions = [], wide = false, onClose, onOpe
       done = true;
       d.close();
       d.remove();
+      returnFocus(opener);
       onClose?.();
       resolve(value);
     };
@@ -254,6 +279,7 @@ export function dialog({ title, body, actions = [], wide = false, onClose, onOpe
       }
     }
     d.addEventListener("cancel", (ev) => { ev.preventDefault(); close(null); });
+    trapTab(d);
     document.body.append(d);
     d.showModal();
     onOpen?.(d);

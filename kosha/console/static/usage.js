@@ -32,8 +32,8 @@ export async function render(main, { signal }) {
         { label: "Bucket", cell: (b) => b.name },
         { label: "Objects", class: "num", cell: (b) => count(b.objectCount) },
         { label: "Used", class: "num", cell: (b) => bytes(b.usedCapacity) },
-        { label: "Quota", class: "num", cell: (b) => (b.allocatedCapacity ? bytes(b.allocatedCapacity) : "none") },
-      ], all, { caption: "Capacity by bucket" }) : null);
+        { label: "Quota", class: "num", cell: (b) => (b.allocatedCapacity ?? null) === null ? "none" : bytes(b.allocatedCapacity) },
+      ], all, { caption: "Capacity by bucket" }) : "");
   } catch (err) {
     buckets.replaceChildren(buckets.firstChild, errorBox(err));
   }
