@@ -17,7 +17,7 @@ import pytest
 from .browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, sign_in
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")   # not the session: a running Playwright stops asyncio.run()
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
