@@ -220,14 +220,12 @@ class Api:
         return dict(self.call("POST", self._objects(bucket, "metadata"), f"kos://{bucket}/{key}",
                               json=body, idempotent=True))
 
-    def open_download(self, bucket: str, key: str, start: int = 0,
-                      end: int | None = None) -> httpx.Response:
-        """The object's bytes as a streamed answer (from `start`, up to `end` exclusive); the
-        caller closes it and reads it raw (`iter_raw`: no decoding is asked for, and
-        re-chunking halves the rate)."""
+    def open_download(self, bucket: str, key: str, start: int = 0) -> httpx.Response:
+        """The object's bytes as a streamed answer (from `start`); the caller closes it and
+        reads it raw (`iter_raw`: no decoding is asked for, and re-chunking halves the rate)."""
         headers = {"Accept": "application/octet-stream", "Accept-Encoding": "identity"}
-        if start or end is not None:
-            headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        if start:
+            headers["Range"] = f"bytes={start}-"
         return self.send("POST", self._objects(bucket, "download"), context=f"kos://{bucket}/{key}",
                          json={"objectkey": key}, headers=headers, stream=True, ok=(200, 206),
                          idempotent=True)

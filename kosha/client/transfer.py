@@ -8,8 +8,7 @@
   `$XDG_CACHE_HOME/kosha/transfers/` until it completes, so re-running the same copy asks the
   server which parts it already has and sends only the others.
 - Downloads write `<dest>.kosha-partial` and rename it when complete; a large one interrupted
-  resumes with a Range request if the object's ETag is unchanged. Files of `part_size` or more
-  come down in parallel ranged requests (ranged_download), resumable range by range.
+  resumes with a Range request if the object's ETag is unchanged.
 - Keys a form field cannot carry (quotes, backslashes, line breaks) go through the multipart
   extension as a single part.
 - Remote to remote, in one bucket or across buckets, is the server's metadata copy or move.
@@ -92,7 +91,7 @@ class Transfer:
         self.emit(event)
 
 
-def state_path(kind: str, *identity: str) -> Path:
+def _state_path(kind: str, *identity: str) -> Path:
     digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:40]
     return cache_dir() / "transfers" / f"{kind}-{digest}.json"
 
@@ -156,7 +155,7 @@ def upload_multipart(t: Transfer, item: Upload) -> None:
     stat = item.path.stat()
     part_size = max(t.part_size, MIN_PART, -(-stat.st_size // MAX_PARTS))
     count = max(1, -(-stat.st_size // part_size))
-    state_file = state_path("up", t.api.profile.endpoint, item.remote.bucket, item.remote.key,
+    state_file = _state_path("up", t.api.profile.endpoint, item.remote.bucket, item.remote.key,
                              str(item.path.resolve()))
     identity = {"bucket": item.remote.bucket, "key": item.remote.key, "source": str(item.path),
                 "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "part_size": part_size}
@@ -288,13 +287,13 @@ def download_file(t: Transfer, item: Download) -> None:
     partial = item.path.with_name(item.path.name + PARTIAL)
     item.path.parent.mkdir(parents=True, exist_ok=True)
     resumable = item.size >= RESUMABLE_DOWNLOAD and item.etag is not None
-    state_file = state_path("down", t.api.profile.endpoint, item.remote.bucket, item.remote.key,
+    state_file = _state_path("down", t.api.profile.endpoint, item.remote.bucket, item.remote.key,
                              str(item.path.resolve()))
     start = 0
     if resumable:
         state = read_json(state_file)
-        if state.get("etag") == item.etag and "range_size" not in state and partial.exists() \
-                and partial.stat().st_size <= item.size:   # (a ranged partial has holes)
+        if state.get("etag") == item.etag and partial.exists() \
+                and partial.stat().st_size <= item.size:
             start = partial.stat().st_size
             t.notice(f"resuming: {human(start)} of {human(item.size)} already downloaded")
         else:
@@ -331,17 +330,10 @@ def download_file(t: Transfer, item: Download) -> None:
 
 
 def download_all(t: Transfer, downloads: Iterable[Download]) -> None:
-    """Small files `2 * t.parallel` at a time; a big one (`part_size` or more) alone, in
-    `t.parallel` concurrent ranges."""
-    from .ranged_download import download_ranges
     with Pipeline(t.parallel * 2) as pipeline:
         for item in downloads:
             t.progress.grow(item.size)
-            if item.size >= t.part_size and item.etag is not None:
-                pipeline.drain()
-                download_ranges(t, item)
-            else:
-                pipeline.submit(download_file, t, item)
+            pipeline.submit(download_file, t, item)
 
 
 def safe_local(root: Path, relative: str) -> Path:

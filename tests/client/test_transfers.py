@@ -179,7 +179,7 @@ def test_an_interrupted_download_resumes_where_it_stopped(cli: Cli, account: Any
     assert cli("cp", str(source), f"kos://{bucket}/200m").code == 0
     target = tmp_path / "copy"
     partial = tmp_path / "copy.kosha-partial"
-    args = ("cp", "--json", "--part-size", "256M", f"kos://{bucket}/200m", str(target))   # one stream
+    args = ("cp", "--json", f"kos://{bucket}/200m", str(target))
     running = cli.popen(*args, "--limit-rate", "10M")
     _wait_for(lambda: partial.exists() and partial.stat().st_size > 20 * MiB)
     running.send_signal(signal.SIGKILL)
