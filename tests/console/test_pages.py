@@ -620,3 +620,56 @@ def test_delete_folder_lists_past_a_page_of_keys(signed_in: Callable[..., Any]) 
     dialog.get_by_role("button", name="Delete 1,005 objects").click()
     page.get_by_text("1,005 objects deleted.").wait_for(timeout=120_000)
     assert _keys(page, bucket) == []
+
+
+def _many_files(root: Path, count: int) -> Path:
+    folder = root / "set"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"f{i:04d}.txt").write_text("x" * (i % 50 + 1))
+    return folder
+
+
+def test_a_large_set_shows_one_bar_and_lists_its_files_when_asked(signed_in: Callable[..., Any],
+                                                                   tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket(page)
+    page.set_input_files("[data-upload-folder]", str(_many_files(tmp_path, 150)))
+    _wait_uploads(page, 150, close=False)
+    panel = page.locator(".uploads")
+    assert panel.locator(".upload-item").count() == 0
+    panel.get_by_role("button", name="Show files").click()
+    assert panel.get_by_role("button", name="Hide files").get_attribute("aria-expanded") == "true"
+    page.wait_for_function("() => document.querySelectorAll('.upload-item.done').length === 150")
+
+
+def test_six_requests_are_in_flight_and_batches_shrink_at_the_end(signed_in: Callable[..., Any],
+                                                                  tmp_path: Path) -> None:
+    page = signed_in()
+    _bucket(page)
+    held: list[Any] = []
+    files_per_request: list[int] = []
+
+    def hold(route: Any) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        files_per_request.append(route.request.post_data_buffer.count(b"filename="))
+        held.append(route)
+
+    page.route("**/objects", hold)
+    page.set_input_files("[data-upload-folder]", str(_many_files(tmp_path, 400)))
+    page.wait_for_timeout(500)
+    assert len(held) == 6
+    for _ in range(400):   # let them go one at a time, until every file has been asked for
+        if held:
+            held.pop(0).continue_()
+        page.wait_for_timeout(50)
+        if sum(files_per_request) == 400:
+            break
+    for route in held:
+        route.continue_()
+    _wait_uploads(page, 400)
+    assert sum(files_per_request) == 400
+    assert files_per_request[0] == 64 and files_per_request[-1] < 16
+    assert files_per_request == sorted(files_per_request, reverse=True)

@@ -1,33 +1,42 @@
-// Uploads from the browser, with a progress bar per file and overall, and cancel.
+// Uploads from the browser, with progress overall and per file, and cancel.
 //
 // Files under 16 MiB go by the form upload (PUT .../objects, multipart/form-data; key = prefix +
-// file name), several requests in flight and small files batched several to a request: a file
-// name may hold "/", so a folder's files share one request whatever their sub-folder. Larger
-// files (and names a browser would escape in a form) go by the REST multipart extension: parts of
-// 8 MiB or more, three in flight, each retried, and cancel aborts the upload on the server.
+// file name), SLOTS requests in flight and small files batched several to a request: a file
+// name may hold "/", so a folder's files share one request whatever their sub-folder. Towards the
+// end of a set the batches shrink, so that every slot stays busy until the last file. Larger
+// files (and names a browser would escape in a form) go by the REST multipart extension: parts
+// of 8 MiB or more, three in flight, each retried, and cancel aborts the upload on the server.
+//
+// A picked file's size is read when it is first needed (reading it asks the browser's own
+// process, a fraction of a millisecond each): the first requests go out at once, and the rest
+// of a large set is sized in the background. Nothing here walks the whole queue per request.
 
 import { api, bucketPath, send } from "./api.js";
-import { bytes, button, h, progress } from "./ui.js";
+import { uploadPanel } from "./upload-panel.js";
 
 const MiB = 2 ** 20;
 const FORM_LIMIT = 16 * MiB;
 const BATCH_BYTES = 8 * MiB;
 const BATCH_FILES = 64;
-const SLOTS = 5;              // requests in flight: a browser opens 6 per host; one stays for the page
+const MIN_BATCH_FILES = 4;
+const SLOTS = 6;              // requests in flight: what a browser opens to one host
 const PART_SIZE = 8 * MiB;
 const MAX_PARTS = 10000;
 const PARTS_IN_FLIGHT = 3;
 const PART_TRIES = 4;
+const SIZES_PER_TASK = 25;        // a task blocks ~0.4 ms per size: keep each short
+const NEEDS_PARTS = /["\r\n\\]/;   // names a browser would escape in a form field
 
 const queue = [];
 const listeners = new Set();
+const counts = { queued: 0, uploading: 0, done: 0, failed: 0, cancelled: 0 };
+const bytesOf = { size: 0, loaded: 0 };   // of the items not cancelled whose size is known
+const settledBuckets = new Set();
+let head = 0;                // no item before this index is queued
+let sizedUpTo = 0;           // every item before this index has its size read
+let sizing = false;
 let active = 0;
 let panel = null;
-let dirty = new Set();
-let frame = 0;
-let shown = 0;               // items whose row is in the list
-let building = false;
-const ROWS_PER_FRAME = 250;
 
 /** Notify `fn(bucket)` whenever a bucket's uploads have all finished; returns an unsubscribe. */
 export function onSettled(fn) {
@@ -37,36 +46,44 @@ export function onSettled(fn) {
 
 /** Upload `entries` ([{file, path}], path relative to `prefix`) into `bucket` under `prefix`. */
 export function upload(bucket, prefix, entries) {
-  ensurePanel();
+  performance.mark("upload:start");
+  panel ??= uploadPanel(queue, { stats, cancel, clear });
   for (const { file, path } of entries) {
-    const size = file.size;
     queue.push({
-      bucket, prefix, file, path, key: prefix + path, size, loaded: 0, state: "queued", message: "",
-      direct: size >= FORM_LIMIT || /["\r\n\\]/.test(path), abort: null, el: null,
+      index: queue.length, bucket, prefix, file, path, key: prefix + path, size: undefined, loaded: 0,
+      state: "queued", message: "", direct: undefined, abort: null, el: null,
     });
   }
-  panel.root.hidden = false;
+  counts.queued += entries.length;
   pump();
-  buildRows();
+  panel.grown();
+  sizeInBackground();
 }
 
-/** The files' rows, a few hundred a frame: the first requests go out before the list is built. */
-function buildRows() {
-  if (building) return;
-  building = true;
-  requestAnimationFrame(function more() {
-    const frag = document.createDocumentFragment();
-    for (let n = 0; n < ROWS_PER_FRAME && shown < queue.length; n++, shown++) {
-      const item = queue[shown];
-      item.el = itemRow(item);
-      frag.append(item.el.row);
-      dirty.add(item);
-    }
-    panel.list.append(frag);
-    draw();
-    if (shown < queue.length) requestAnimationFrame(more);
-    else building = false;
-  });
+function stats() {
+  return { counts, size: bytesOf.size, loaded: bytesOf.loaded, sizing: sizedUpTo < queue.length };
+}
+
+/** The item, with its size (and so its way up) known. */
+function sized(item) {
+  if (item.size === undefined) {
+    item.size = item.file.size;
+    item.direct = item.size >= FORM_LIMIT || NEEDS_PARTS.test(item.path);
+    if (item.state !== "cancelled") bytesOf.size += item.size;
+  }
+  return item;
+}
+
+function sizeInBackground() {
+  if (sizing) return;
+  sizing = true;
+  setTimeout(function some() {
+    const end = Math.min(queue.length, sizedUpTo + SIZES_PER_TASK);
+    for (; sizedUpTo < end; sizedUpTo++) sized(queue[sizedUpTo]);
+    panel.changed();
+    if (sizedUpTo < queue.length) setTimeout(some, 0);
+    else sizing = false;
+  }, 0);
 }
 
 // -- scheduling -------------------------------------------------------------------------------
@@ -82,21 +99,26 @@ function pump() {
       settle();
     });
   }
-  refresh();
+  panel?.changed();
 }
 
 function nextJob() {
-  const first = queue.find((i) => i.state === "queued");
-  if (!first) return null;
+  while (head < queue.length && queue[head].state !== "queued") head++;
+  if (head >= queue.length) return null;
+  const first = sized(queue[head]);
   if (first.direct) {
     mark(first, "uploading");
     return () => uploadParts(first);
   }
+  // Whole batches while many wait; smaller ones at the end, so that no slot idles meanwhile.
+  const files = Math.max(MIN_BATCH_FILES, Math.min(BATCH_FILES, Math.ceil(counts.queued / SLOTS)));
   const batch = [];
   let size = 0;
-  for (const item of queue) {
-    if (item.state !== "queued" || item.direct || item.bucket !== first.bucket || item.prefix !== first.prefix) continue;
-    if (batch.length && (size + item.size > BATCH_BYTES || batch.length >= BATCH_FILES)) break;
+  for (let i = head; i < queue.length && batch.length < files; i++) {
+    const item = queue[i];
+    if (item.state !== "queued" || item.bucket !== first.bucket || item.prefix !== first.prefix) continue;
+    if (sized(item).direct) continue;
+    if (batch.length && size + item.size > BATCH_BYTES) break;
     batch.push(item);
     size += item.size;
   }
@@ -105,9 +127,20 @@ function nextJob() {
 }
 
 function settle() {
-  const buckets = new Set(queue.filter((i) => i.state === "done").map((i) => i.bucket));
-  if (queue.some((i) => i.state === "queued" || i.state === "uploading")) return;
+  if (counts.queued || counts.uploading) return;
+  performance.mark("upload:settled");
+  const buckets = [...settledBuckets];
+  settledBuckets.clear();
   for (const b of buckets) for (const fn of listeners) fn(b);
+}
+
+function clear() {
+  queue.length = 0;
+  for (const k of Object.keys(counts)) counts[k] = 0;
+  bytesOf.size = 0;
+  bytesOf.loaded = 0;
+  head = 0;
+  sizedUpTo = 0;
 }
 
 // -- the two ways up --------------------------------------------------------------------------
@@ -190,21 +223,30 @@ async function withRetries(attempt, signal, reset) {
   }
 }
 
-// -- state and display ------------------------------------------------------------------------
+// -- state ------------------------------------------------------------------------------------
 
 function mark(item, state, message = "") {
+  counts[item.state]--;
+  counts[state]++;
+  if (state === "queued") head = Math.min(head, item.index);
+  if (state === "cancelled") {
+    bytesOf.loaded -= item.loaded;
+    if (item.size !== undefined) bytesOf.size -= item.size;
+  }
   item.state = state;
   item.message = message;
-  touch(item);
+  panel.touch(item);
 }
 
 function setLoaded(item, n) {
+  if (item.state !== "cancelled") bytesOf.loaded += n - item.loaded;
   item.loaded = n;
-  touch(item);
+  panel.touch(item);
 }
 
 function finish(item) {
-  item.loaded = item.size;
+  setLoaded(item, item.size);
+  settledBuckets.add(item.bucket);
   mark(item, "done");
 }
 
@@ -217,77 +259,7 @@ function cancel(item) {
   const running = item.state === "uploading";
   mark(item, "cancelled", "Cancelled.");
   if (running) item.abort?.();
-  refresh();
   settle();
-}
-
-function touch(item) {
-  dirty.add(item);
-  if (!frame) frame = requestAnimationFrame(draw);
-}
-
-function draw() {
-  frame = 0;
-  for (const item of dirty) {
-    if (!item.el) continue;
-    const { row, bar, state, stop } = item.el;
-    bar.set(item.loaded, item.size);
-    row.className = `upload-item ${item.state}`;
-    state.textContent = item.state === "uploading" ? `${bytes(item.loaded)} of ${bytes(item.size)}`
-      : item.state === "queued" ? "Waiting" : item.state === "done" ? "Uploaded" : item.message;
-    stop.hidden = item.state !== "queued" && item.state !== "uploading";
-  }
-  dirty = new Set();
-  refresh();
-}
-
-function itemRow(item) {
-  const bar = progress(`Upload of ${item.path}`);
-  const state = h("span", { class: "state" }, "Waiting");
-  const stop = h("button", { type: "button", class: "icon-btn", "aria-label": `Cancel ${item.path}`, onclick: () => cancel(item) }, "×");
-  const row = h("li", { class: "upload-item queued" }, h("span", { class: "name" }, item.key), stop, bar, state);
-  return { row, bar, state, stop };
-}
-
-function refresh() {
-  if (!panel) return;
-  let size = 0;
-  let loaded = 0;
-  const counts = { queued: 0, uploading: 0, done: 0, failed: 0, cancelled: 0 };
-  for (const item of queue) {
-    counts[item.state]++;
-    if (item.state === "cancelled") continue;
-    size += item.size;
-    loaded += item.state === "done" ? item.size : item.loaded;
-  }
-  const running = counts.queued + counts.uploading;
-  panel.bar.set(loaded, size);
-  panel.root.dataset.uploadsDone = counts.done;
-  panel.title.textContent = running ? `Uploading ${running} of ${queue.length} files` : `Uploads finished`;
-  panel.summary.textContent = [`${bytes(loaded)} of ${bytes(size)}`, `${counts.done} uploaded`,
-    counts.failed ? `${counts.failed} failed` : "", counts.cancelled ? `${counts.cancelled} cancelled` : ""].filter(Boolean).join(" · ");
-  panel.cancelAll.hidden = !running;
-  panel.close.hidden = Boolean(running);
-}
-
-function ensurePanel() {
-  if (panel) return;
-  const title = h("span", { id: "uploads-title" }, "Uploads");
-  const summary = h("span", { class: "muted small", "aria-live": "polite" });
-  const bar = progress("All uploads");
-  const list = h("ul", { class: "uploads-list", "aria-label": "Files" });
-  const cancelAll = button("Cancel all", () => queue.slice().forEach(cancel), "small danger");
-  const close = button("Close", () => {
-    root.hidden = true;
-    queue.length = 0;
-    shown = 0;
-    list.replaceChildren();
-  }, "small");
-  const root = h("section", { class: "uploads", "aria-labelledby": "uploads-title", hidden: true },
-    h("div", { class: "uploads-head" }, h("div", { class: "title" }, title, h("span", { class: "actions" }, cancelAll, close)), bar, summary),
-    list);
-  document.body.append(root);
-  panel = { root, title, summary, bar, list, cancelAll, close };
 }
 
 // -- reading what was dropped or picked --------------------------------------------------------
