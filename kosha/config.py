@@ -53,7 +53,22 @@ class Settings:
     max_object_size: int = 5 * 1024**4
     min_part_size: int = 5 * 1024 * 1024       # S3's rule for every part but the last
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
+    storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
     log_level: str = "info"
+    access_log: str = "on"                   # one line per request: off, on, or a sample rate
+    max_request_line: int = 16 * 1024        # bytes of method, target and version (414 beyond)
+    max_header_bytes: int = 64 * 1024        # bytes of all header lines of a request (431 beyond)
+    max_headers: int = 100                   # header lines of a request (431 beyond)
+    header_timeout: float = 30.0             # seconds for a new connection or request to send its head
+    keep_alive_timeout: float = 30.0         # seconds an idle keep-alive connection stays open
+    body_timeout: float = 30.0               # seconds per rate check of a body being received (408)
+    min_body_rate: int = 1024                # bytes/s a body must average over each body_timeout
+    max_connections: int = 2048              # open connections, both ports together (503 beyond)
+    max_connections_per_client: int = 256    # open connections from one client address
+    max_uploads_per_client: int = 64         # requests with a body being received, per address
+    activation_failures_per_key_address: int = 5   # in 60 s: that address is refused that key
+    activation_failures_per_key: int = 50          # in 60 s, all addresses: those that failed wait
+    activation_failures_per_address: int = 50      # in 60 s, all keys: its failed keys wait
 
     @property
     def region_names(self) -> list[str]:

@@ -99,5 +99,20 @@ class NotImplementedYet(KoshaError):
 
 
 class Unavailable(KoshaError):
+    """A fault the client can wait out (storage read-only or gone, database locked or down):
+    503 with Retry-After."""
     status = 503
     s3_code = "ServiceUnavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 2, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(KoshaError):
+    """The disk (or quota) under the data directory is full: nothing of the write is stored.
+
+    S3 has no code of its own for this; MinIO's `XMinioStorageFull` (507) is what S3 tools
+    already recognise."""
+    status = 507
+    s3_code = "XMinioStorageFull"

@@ -7,7 +7,7 @@ import logging
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
-from ..errors import KoshaError, TooManyRequests
+from ..errors import KoshaError, TooManyRequests, Unavailable
 
 log = logging.getLogger("kosha.api")
 
@@ -17,6 +17,9 @@ def kos_error_response(exc: KoshaError) -> Response:
     headers = {}
     if isinstance(exc, TooManyRequests):
         body["error"] = exc.message
+        body["retryAfter"] = exc.retry_after
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, Unavailable):
         body["retryAfter"] = exc.retry_after
         headers["Retry-After"] = str(exc.retry_after)
     body.update(exc.details)  # details may refine `code` (e.g. INVALID_CREDENTIALS)

@@ -1,4 +1,5 @@
-"""Operational endpoints, without authentication: `/healthz`, `/openapi.json`, `/docs`, `/metrics`.
+"""Operational endpoints, without authentication: `/healthz`, `/readyz`, `/openapi.json`, `/docs`,
+`/metrics`.
 
 `/openapi.json` is the published reference (`kosha/spec/kos-openapi.json`) plus Kosha's
 extensions, each marked `"x-kosha-extension": true`: the operator's accounts/users/MFA routes,
@@ -22,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from .common import kosha
+from .openapi_links import add_links, describe_bucket_name
 
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "kos-openapi.json"
 STARTED = time.time()
@@ -364,10 +366,21 @@ def _extension_paths() -> dict[str, Any]:
         },
         **_console_paths(),
         "/healthz": {"get": _op("Liveness", "Operations", {"200": {"description": "ok"}})},
+        "/readyz": {"get": _op("Readiness: the database, the data directory and free space", "Operations",
+                               {"200": _json(_READINESS, "every check passes"),
+                                "503": _json(_READINESS, "a check failed (Retry-After)")})},
         "/metrics": {"get": _op("Prometheus metrics", "Operations",
                                 {"200": {"description": "text/plain; version=0.0.4"}})},
     }
 
+
+_CHECK = {"type": "object", "required": ["status"], "properties": {
+    "status": {"type": "string", "enum": ["ok", "failed"]}, "error": {"type": "string"}},
+    "additionalProperties": True}
+_READINESS = {"type": "object", "required": ["status", "checks"], "properties": {
+    "status": {"type": "string", "enum": ["ready", "unavailable"]},
+    "checks": {"type": "object", "properties": {
+        "database": _CHECK, "dataDirectory": _CHECK, "freeSpace": _CHECK}}}}
 
 _MULTIPART_UPLOAD = {**EXT, "schema": {"type": "object", "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"},
@@ -403,6 +416,8 @@ def openapi_document() -> dict[str, Any]:
         listing = doc.get("components", {}).get("schemas", {}).get("listObjects_200_response")
         if listing is not None:
             listing.setdefault("properties", {}).update(_LISTING_FIELDS)
+    describe_bucket_name(doc)
+    add_links(doc)
     doc.setdefault("info", {})["x-kosha"] = (
         "Operations and fields marked x-kosha-extension are Kosha's additions to the published API.")
     return doc
@@ -424,6 +439,14 @@ _DOCS_HTML = """<!doctype html>
 
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    readiness = await kosha(request).health.readiness()
+    body = {"status": "ready" if readiness.ready else "unavailable", "checks": readiness.checks}
+    if readiness.ready:
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "2", "Cache-Control": "no-store"})
 
 
 async def openapi(_request: Request) -> Response:
@@ -458,6 +481,7 @@ async def metrics(request: Request) -> Response:
 
 routes = [
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/readyz", readyz, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
     Route("/docs", docs, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

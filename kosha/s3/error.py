@@ -46,6 +46,7 @@ _STATUS_BY_CODE = {
     "NotImplemented": 501,
     "SlowDown": 503,
     "ServiceUnavailable": 503,
+    "XMinioStorageFull": 507,
     "InternalError": 500,
     "QuotaExceeded": 403,
     "EntityTooLarge": 400,
@@ -160,7 +161,7 @@ def error_response(req: S3Request | None, err: KoshaError, *, head: bool = False
             lm = details.get("last_modified")
             if isinstance(lm, (int, float)):
                 resp.add("last-modified", http_date(lm))
-    if code == "SlowDown":
+    if code in ("SlowDown", "ServiceUnavailable"):
         retry = getattr(err, "retry_after", None)
         if retry:
             resp.add("retry-after", retry)

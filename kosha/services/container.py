@@ -14,6 +14,8 @@ from .. import clock
 from ..config import Settings
 from ..store.blobs import LocalBlobStore
 from ..store.database import Database
+from ..store.permissions import make_private, set_umask
+from ..store.reserve import SpaceReserve
 
 
 log = logging.getLogger("kosha")
@@ -28,6 +30,7 @@ class Kosha:
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
+        from .health import HealthService
         from .lifecycle import LifecycleService
         from .multipart import MultipartService
         from .objects import ObjectService
@@ -37,9 +40,12 @@ class Kosha:
         self.settings = settings
         self.clock = clock
         self._background: set[asyncio.Future[Any]] = set()
+        set_umask()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.db_url)
-        self.blobs = LocalBlobStore(settings.data_dir / "blobs")
+        make_private(settings.data_dir)
+        self.reserve = SpaceReserve(settings.data_dir / "reserve", settings.storage_reserve)
+        self.db = Database(settings.db_url, on_full=self.reserve.release)
+        self.blobs = LocalBlobStore(settings.data_dir / "blobs", self.reserve)
         self.secrets = SecretBox.load(settings)
         self.accounts = AccountService(self)
         self.access_keys = AccessKeyService(self)
@@ -52,6 +58,7 @@ class Kosha:
         self.lifecycle = LifecycleService(self)
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
+        self.health = HealthService(self)
 
     def in_background(self, work: Awaitable[Any]) -> None:
         """Run `work` without making the caller wait (housekeeping after an answer is ready).
@@ -72,6 +79,7 @@ class Kosha:
         """Migrate the schema and create the operator on an empty data directory."""
         self.db.create_schema()
         self.accounts.bootstrap()
+        self.reserve.hold()
 
     def close(self) -> None:
         self.db.close()

@@ -55,6 +55,7 @@ class ObjectService:
     async def ingest(self, body: AsyncIterator[bytes], hashers: Mapping[str, Hasher] | None = None,
                      expected_size: int | None = None, inline_ok: bool = True) -> StoredBytes:
         """Stream a body into durable storage: inline bytes if small, else a committed blob."""
+        self.kosha.blobs.check_room()
         threshold = self.kosha.settings.inline_threshold if inline_ok else -1
         extra = list((hashers or {}).values())
         buffer = bytearray()

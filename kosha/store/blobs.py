@@ -4,11 +4,15 @@
 a temporary file, hashing on the way; `commit` fsyncs it, renames it into place and fsyncs the
 directory, so a blob is either whole and durable or absent. User input never reaches a path: blob
 ids are generated here.
+
+File errors become domain errors here (`kosha.store.faults`): a full disk is a 507, a read-only
+or vanished directory a 503; the first full disk also gives back the space reserve.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import uuid
@@ -17,6 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from .faults import from_os_error
+from .reserve import SpaceReserve
 
 CHUNK = 1024 * 1024  # measured: see docs/benchmarks.md
 
@@ -43,6 +50,7 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
+    def check_room(self) -> None: ...
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> BlobWriter: ...
     def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     async def delete(self, blob_ids: Iterable[str]) -> None: ...
@@ -87,6 +95,12 @@ class LocalBlobWriter:
         await _in_thread(self._write_chunks, chunks)
 
     def _write_chunks(self, chunks: list[bytes]) -> None:
+        try:
+            self._write_chunks_raw(chunks)
+        except OSError as exc:
+            raise self.store.fault(exc) from exc
+
+    def _write_chunks_raw(self, chunks: list[bytes]) -> None:
         if self._fd is None:
             self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         for chunk in chunks:
@@ -101,6 +115,12 @@ class LocalBlobWriter:
         return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
 
     def _make_durable(self) -> None:
+        try:
+            self._make_durable_raw()
+        except OSError as exc:
+            raise self.store.fault(exc) from exc
+
+    def _make_durable_raw(self) -> None:
         if self._fd is None:
             self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.fsync(self._fd)
@@ -119,7 +139,7 @@ class LocalBlobWriter:
             self._fd = None
         try:
             os.unlink(self._tmp)
-        except FileNotFoundError:
+        except OSError:  # gone, or a read-only disk: garbage collection removes what is left
             pass
 
 
@@ -140,8 +160,9 @@ _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, reserve: SpaceReserve | None = None) -> None:
         self.root = root
+        self.reserve = reserve
         self.tmp_dir = root / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         for i in range(256):
@@ -160,17 +181,45 @@ class LocalBlobStore:
         finally:
             os.close(fd)
 
+    def fault(self, exc: OSError) -> BaseException:
+        """The domain error for a failed file operation (the OSError itself if it is a bug)."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and self.reserve is not None:
+            self.reserve.release()
+        return from_os_error(exc, self.root) or exc
+
+    def probe(self) -> None:
+        """Raise the domain error if a blob cannot be written now (read-only, gone, full)."""
+        try:
+            if os.statvfs(self.root).f_flag & os.ST_RDONLY:
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+            probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe)
+        except OSError as exc:
+            raise self.fault(exc) from exc
+
+    def check_room(self) -> None:
+        """Refuse a write that adds bytes while the disk is full (see SpaceReserve)."""
+        if self.reserve is not None:
+            self.reserve.check_room()
+
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> LocalBlobWriter:
         return LocalBlobWriter(self, hashers)
 
     async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes `start` to `end` (exclusive) of a blob, in 1 MiB chunks read off the event loop."""
-        fd = await _in_thread(os.open, self.path(blob_id), os.O_RDONLY)
+        try:
+            fd = await _in_thread(os.open, self.path(blob_id), os.O_RDONLY)
+        except OSError as exc:
+            raise self.fault(exc) from exc
         try:
             pos = start
             while end is None or pos < end:
                 want = CHUNK if end is None else min(CHUNK, end - pos)
-                chunk = await _in_thread(os.pread, fd, want, pos)
+                try:
+                    chunk = await _in_thread(os.pread, fd, want, pos)
+                except OSError as exc:
+                    raise self.fault(exc) from exc
                 if not chunk:
                     break
                 pos += len(chunk)
@@ -189,6 +238,8 @@ class LocalBlobStore:
                 os.unlink(self.path(blob_id))
             except FileNotFoundError:
                 pass
+            except OSError as exc:
+                raise self.fault(exc) from exc
 
     def list_ids(self) -> Iterable[tuple[str, float]]:
         """Every stored blob with its modification time, for garbage collection."""

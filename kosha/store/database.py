@@ -3,6 +3,10 @@
 Reads run on a small thread pool so the event loop never blocks. Writes go to one writer thread
 that groups whatever is queued into a single transaction (each unit of work in its own savepoint),
 so a burst of small PUTs costs one durable commit rather than one each.
+
+Database faults become domain errors here (`kosha.store.faults`): a full disk is a 507, a locked
+or unreachable database a 503. A write batch that finds the disk full runs once more after the
+space reserve is given back (`on_full`), so that a delete can always free space.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from ..cache import TTLCache
+from .faults import from_db_error
 from .schema import metadata
 
 T = TypeVar("T")
@@ -52,8 +57,9 @@ def _sqlite_engine(url: str, *, writer: bool) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, on_full: Callable[[], bool] | None = None) -> None:
         self.url = url
+        self._on_full = on_full
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.read_engine = _sqlite_engine(url, writer=False)
@@ -78,8 +84,14 @@ class Database:
 
     # -- reads ------------------------------------------------------------------------------
     def read_sync(self, fn: Work[T], *args: Any) -> T:
-        with self.read_engine.connect() as conn:
-            return fn(conn, *args)
+        try:
+            with self.read_engine.connect() as conn:
+                return fn(conn, *args)
+        except Exception as exc:
+            fault = from_db_error(exc)
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def read(self, fn: Work[T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -157,6 +169,10 @@ class Database:
                 outcomes = [self._transaction([item], isolated=True)[0] for item in batch]
         else:
             outcomes = self._transaction(batch, isolated=True)
+        if self._on_full is not None and any(_is_full(e) for _r, e in outcomes) and self._on_full():
+            outcomes = [self._transaction([item], isolated=True)[0] if _is_full(outcome[1]) else outcome
+                        for item, outcome in zip(batch, outcomes)]
+        outcomes = [(r, _translated(e)) for r, e in outcomes]
         self.generation += 1  # before any caller hears of its write: later reads miss the memo
         for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
             if fut is None:
@@ -199,6 +215,17 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _is_full(error: BaseException | None) -> bool:
+    fault = from_db_error(error) if error is not None else None
+    return fault is not None and fault.status == 507
+
+
+def _translated(error: BaseException | None) -> BaseException | None:
+    if error is None:
+        return None
+    return from_db_error(error) or error
 
 
 class _UnitFailed(Exception):
