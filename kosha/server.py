@@ -15,17 +15,19 @@ import uvicorn
 from .api.app import build_kos_app
 from .asgi import CloseIfBodyUnread
 from .config import Settings
+from .limits import Limits, protocol_class
 from .s3.app import build_s3_app
 from .services.container import Kosha
 
 log = logging.getLogger("kosha")
 
 
-def _uvicorn_config(app: object, host: str, port: int, settings: Settings) -> uvicorn.Config:
+def _uvicorn_config(app: object, host: str, port: int, settings: Settings,
+                    http: type[asyncio.Protocol]) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, loop="uvloop", http="httptools", lifespan="off",
+        app, host=host, port=port, loop="uvloop", http=http, lifespan="off",
         access_log=False, log_level=settings.log_level, server_header=False,
-        timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,  # the client address is the peer's: bucket policies depend on it
     )
 
@@ -47,11 +49,12 @@ async def serve(settings: Settings) -> None:
     _check_ports_free(settings)
     kosha = Kosha(settings)
     kosha.start()
+    limits = Limits.from_settings(settings)
     servers = [
         uvicorn.Server(_uvicorn_config(CloseIfBodyUnread(build_kos_app(kosha)), settings.host,
-                                      settings.port, settings)),
+                                      settings.port, settings, protocol_class(limits, "kos"))),
         uvicorn.Server(_uvicorn_config(CloseIfBodyUnread(build_s3_app(kosha)), settings.host,
-                                      settings.s3_port, settings)),
+                                      settings.s3_port, settings, protocol_class(limits, "s3"))),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,10 +6,10 @@ the refresh token) rotates both tokens and extends the lifetime; `deactivate` en
 `status` reports one (an ended or expired session is reported with `active` false, not as an
 error; an unknown token is 404).
 
-Failed activations are limited in memory, per access key and per client address: after
-`MAX_FAILURES` within `FAILURE_WINDOW` seconds, further attempts (even correct ones) get 429
-until the oldest failure leaves the window. A success clears the count of its key, not of its
-address. The limit is per process, which is what a single-node or sticky deployment needs.
+Failed activations are limited in memory (`FailureLimiter`), counted per key and address pair,
+per key and per address, so that neither a stranger nor a neighbour can lock anyone out: see
+docs/hardening.md, section L. The limit is per process, which is what a single-node or sticky
+deployment needs.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ if TYPE_CHECKING:
 
     from .container import Kosha
 
-MAX_FAILURES = 5
 FAILURE_WINDOW = 60.0
-MAX_TRACKED = 100_000
+MAX_TRACKED = 100_000   # subjects per count kept before the ones with no recent failure are dropped
 
 
 @dataclass(frozen=True)
@@ -52,54 +51,86 @@ class Session:
 
 
 class FailureLimiter:
-    """Failures per subject (an access key, an address) in a sliding window, in memory."""
+    """Failed activations in a sliding window, counted per (key, address), per key, per address.
 
-    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
-        self.limit = limit
+    An address at `pair_limit` failures on a key is refused that key. The key and address counts
+    only refuse attempts from an address that has itself failed on that key: a key under attack
+    from many addresses stays usable from the holder's address, and an address spraying keys
+    (a shared NAT, a proxy) is slowed on those keys only, never on the keys of its neighbours.
+    """
+
+    def __init__(self, pair_limit: int, key_limit: int, address_limit: int,
+                 window: float = FAILURE_WINDOW) -> None:
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
+        self._pairs = _Window(pair_limit, window)
+        self._keys = _Window(key_limit, window)
+        self._addresses = _Window(address_limit, window)
 
-    def check(self, *subjects: str) -> None:
-        """Raise 429 if any subject is at its limit."""
+    def check(self, key: str, address: str) -> None:
+        """Raise 429 if this address may not try this key now."""
         now = time.monotonic()
-        for subject in subjects:
-            times = self._recent(subject, now)
-            if len(times) >= self.limit:
+        pair = self._pairs.recent((key, address), now)
+        if not pair:
+            return
+        for count, subject in ((self._pairs, (key, address)), (self._keys, key),
+                               (self._addresses, address)):
+            times = count.recent(subject, now)
+            if len(times) >= count.limit:
                 wait = max(1, math.ceil(times[0] + self.window - now))
                 raise TooManyRequests("too many failed session activations; retry later",
                                       retry_after=wait)
 
-    def fail(self, *subjects: str) -> None:
+    def fail(self, key: str, address: str) -> None:
         now = time.monotonic()
-        if len(self._failures) >= MAX_TRACKED:
-            self._failures = {s: t for s, t in self._failures.items() if self._recent(s, now)}
-        for subject in subjects:
-            self._failures.setdefault(subject, deque(maxlen=self.limit)).append(now)
+        self._pairs.add((key, address), now)
+        self._keys.add(key, now)
+        self._addresses.add(address, now)
 
-    def reset(self, subject: str) -> None:
-        self._failures.pop(subject, None)
+    def succeed(self, key: str, address: str) -> None:
+        self._pairs.forget((key, address))
 
-    def _recent(self, subject: str, now: float) -> deque[float]:
-        times = self._failures.get(subject, deque())
+
+class _Window:
+    """Times of the recent failures of each subject, at most `limit` kept per subject."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = max(1, limit)
+        self.window = window
+        self._times: dict[Any, deque[float]] = {}
+
+    def recent(self, subject: Any, now: float) -> deque[float]:
+        times = self._times.get(subject)
+        if times is None:
+            return deque()
         while times and times[0] <= now - self.window:
             times.popleft()
         return times
+
+    def add(self, subject: Any, now: float) -> None:
+        if len(self._times) >= MAX_TRACKED:
+            self._times = {s: t for s, t in self._times.items() if self.recent(s, now)}
+        self._times.setdefault(subject, deque(maxlen=self.limit)).append(now)
+
+    def forget(self, subject: Any) -> None:
+        self._times.pop(subject, None)
 
 
 class SessionService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
-        self.limiter = FailureLimiter()
+        settings = kosha.settings
+        self.limiter = FailureLimiter(settings.activation_failures_per_key_address,
+                                      settings.activation_failures_per_key,
+                                      settings.activation_failures_per_address)
 
     async def activate(self, access_key: str, secret_key: str, client: str = "") -> Session:
         """A new session for the key (ending its previous one); 401 on wrong credentials."""
-        subjects = (f"key:{access_key}", f"addr:{client}")
-        self.limiter.check(*subjects)
+        self.limiter.check(access_key, client)
         principal = await self.kosha.access_keys.verify(access_key, secret_key)
         if principal is None:
-            self.limiter.fail(*subjects)
+            self.limiter.fail(access_key, client)
             raise Unauthenticated("invalid access key or secret key")
-        self.limiter.reset(subjects[0])
+        self.limiter.succeed(access_key, client)
         now = self.kosha.clock.now()
         token, refresh = new_token(), new_token()
         values = dict(token_hash=token_hash(token), refresh_hash=token_hash(refresh),

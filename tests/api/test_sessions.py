@@ -108,26 +108,49 @@ def _from(address: str) -> httpx.HTTPTransport:
     return httpx.HTTPTransport(local_address=address)
 
 
-def test_failed_activations_are_limited_per_access_key(start_server: Callable[..., Any]) -> None:
+def test_failed_activations_lock_a_key_for_the_failing_address_only(
+        start_server: Callable[..., Any]) -> None:
     srv = start_server()
-    for i in range(5):   # five failures, each from its own address: only the key is at its limit
-        with httpx.Client(base_url=srv.kos_url, transport=_from(f"127.0.0.{10 + i}")) as http:
+    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.10")) as http:
+        for _ in range(5):
             assert activate(http, srv.root_access_key, "wrong").status_code == 401
-    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.20")) as http:
         limited = activate(http, srv.root_access_key, srv.root_secret_key)   # even the right one
     assert limited.status_code == 429
     assert limited.json()["retryAfter"] >= 1
     assert int(limited.headers["Retry-After"]) == limited.json()["retryAfter"]
     assert limited.json()["error"]
+    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.11")) as http:
+        assert activate(http, srv.root_access_key, srv.root_secret_key).status_code == 200
 
 
-def test_failed_activations_are_limited_per_address(start_server: Callable[..., Any]) -> None:
+def test_failures_on_other_keys_do_not_lock_out_a_key(start_server: Callable[..., Any]) -> None:
+    """A neighbour behind the same address failing on its keys leaves this key usable."""
     srv = start_server()
     with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.30")) as http:
         for i in range(5):
             assert activate(http, f"KOSUNKNOWN{i:010d}", "wrong").status_code == 401
+        assert activate(http, srv.root_access_key, srv.root_secret_key).status_code == 200
+
+
+def test_an_address_failing_on_many_keys_waits_on_those_keys(
+        start_server: Callable[..., Any]) -> None:
+    srv = start_server("--activation-failures-per-address", "6")
+    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.32")) as http:
+        for i in range(6):
+            assert activate(http, f"KOSUNKNOWN{i:010d}", "wrong").status_code == 401
+        assert activate(http, "KOSUNKNOWN0000000000", "wrong").status_code == 429
+        assert activate(http, srv.root_access_key, srv.root_secret_key).status_code == 200
+
+
+def test_a_key_failing_from_many_addresses_waits_for_those_addresses(
+        start_server: Callable[..., Any]) -> None:
+    srv = start_server("--activation-failures-per-key", "6")
+    for i in range(6):   # six addresses, one failure each: none at its own limit
+        with httpx.Client(base_url=srv.kos_url, transport=_from(f"127.0.0.{40 + i}")) as http:
+            assert activate(http, srv.root_access_key, "wrong").status_code == 401
+    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.40")) as http:
         assert activate(http, srv.root_access_key, srv.root_secret_key).status_code == 429
-    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.31")) as http:
+    with httpx.Client(base_url=srv.kos_url, transport=_from("127.0.0.50")) as http:
         assert activate(http, srv.root_access_key, srv.root_secret_key).status_code == 200
 
 
