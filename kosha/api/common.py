@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -65,16 +66,18 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     return value
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
 def query_int(request: Request, name: str, default: int | None = None, *, lo: int = 0,
               hi: int | None = None) -> int | None:
     """An integer query parameter within [lo, hi] (400 otherwise); `default` when absent/empty."""
     raw = request.query_params.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"query parameter '{name}' must be an integer") from None
+    if not _INTEGER.fullmatch(raw):   # int() would also take '٣', '1_0', ' +5'
+        raise Invalid(f"query parameter '{name}' must be an integer")
+    value = int(raw)
     if value < lo or (hi is not None and value > hi):
         bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
         raise Invalid(f"query parameter '{name}' must be {bounds}")

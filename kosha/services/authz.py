@@ -70,10 +70,18 @@ ACTIONS = frozenset({
     "kos:GetBucketLocation", "kos:ListBucket", "kos:ListBucketVersions",
     "kos:GetObject", "kos:PutObject", "kos:DeleteObject", "kos:ListMultipartUploads",
     "kos:AbortMultipartUpload", "kos:GetObjectTagging", "kos:PutObjectTagging",
-    "kos:GetLifecycle", "kos:PutLifecycle", "kos:GetBucketPolicy", "kos:PutBucketPolicy",
+    "kos:GetObjectAcl", "kos:PutObjectAcl", "kos:GetLifecycle", "kos:PutLifecycle",
+    "kos:GetBucketPolicy", "kos:PutBucketPolicy",
     "kos:DeleteBucketPolicy", "kos:GetBucketCors", "kos:PutBucketCors",
     "kos:ListAccessKeys", "kos:CreateAccessKey", "kos:DeleteAccessKey",
 })
+_KNOWN_ACTIONS = {a.lower(): a for a in ACTIONS}
+
+
+def known_action(name: str) -> str | None:
+    """The action's canonical spelling, or None when no request is governed by it (names are
+    compared case-insensitively, as statements match them)."""
+    return _KNOWN_ACTIONS.get(name.lower())
 
 
 def account_of(krn: str) -> str:

@@ -43,6 +43,7 @@ RULE_FIELDS = ("name", "enabled", "prefix", "expiration_days", "expired_obj_dele
                "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu", "attribute")
 MAX_NAME = 255
 MAX_PREFIX_BYTES = 1024
+MAX_DAYS = 1_000_000   # ~2,700 years: due dates stay within what datetimes and SQL integers hold
 MAX_RULES = 1000
 RULES_MEMO_SECONDS = 5.0    # how stale the x-amz-expiration header may be after a rule changes
 RULES_MEMO_BUCKETS = 10_000
@@ -72,8 +73,9 @@ def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(f"'name' is longer than {MAX_NAME} characters")
     for f in DAY_FIELDS:
         value = rule.get(f)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise Invalid(f"'{f}' must be a non-negative integer")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= MAX_DAYS):
+            raise Invalid(f"'{f}' must be an integer from 0 to {MAX_DAYS}")
     for f in ("enabled", "expired_obj_delete_marker"):
         if rule.get(f) is not None and not isinstance(rule[f], bool):
             raise Invalid(f"'{f}' must be a boolean")

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Invalid, NotFound, Unprocessable
 from ..ids import new_id, policy_krn
 from ..store import identity as sql
-from .authz import Decision, normalize_conditions, normalize_statements
+from .authz import ACTIONS, Decision, known_action, normalize_conditions, normalize_statements
 from .principal import Principal
 
 if TYPE_CHECKING:
@@ -140,6 +140,9 @@ class PolicyService:
         self.kosha.authz.require_manager(principal)
         if not isinstance(action, str) or not _ACTION.fullmatch(action):
             raise Unprocessable("'action' must be a kos:<Operation> name, e.g. kos:GetObject")
+        if known_action(action) is None:   # else an admin would be told "allowed" for a typo
+            raise Unprocessable(f"'action' {action!r} is not an action Kosha authorizes; "
+                                f"use one of {', '.join(sorted(ACTIONS))}")
         row = await self.kosha.db.read(sql.get_user, kcid or principal.kcid)
         if row is None or row.account_id != principal.account_id:
             raise NotFound(f"user {kcid!r} not found")

@@ -1,0 +1,53 @@
+"""Edges of the extension routes found by using them carelessly: numbers too large to store,
+numbers written with other digits, and actions that do not exist. Each is a 4xx, never a 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .kos_helpers import API, create_bucket, expect
+
+DAY_FIELDS = ["expiration_days", "noncurrent_days", "delete_incomplete_mpu"]
+
+
+@pytest.fixture
+def bucket(account: Any) -> str:
+    return str(create_bucket(account)["bucketName"])
+
+
+@pytest.mark.parametrize("field", DAY_FIELDS)
+@pytest.mark.parametrize("days", [10**20, 2**63, 1_000_001])
+def test_a_lifecycle_day_count_too_large_is_400(account: Any, bucket: str, field: str,
+                                                days: int) -> None:
+    body = {"name": "far", "enabled": True, field: days}
+    answer = expect(account.post(f"{API}/buckets/{bucket}/lifecycle-rules", json=body), 400)
+    assert field in answer["message"]
+
+
+def test_the_largest_lifecycle_day_count_is_accepted_and_previewed(account: Any,
+                                                                   bucket: str) -> None:
+    body = {"name": "far", "enabled": True, "expiration_days": 1_000_000}
+    expect(account.post(f"{API}/buckets/{bucket}/lifecycle-rules", json=body), 201)
+    expect(account.get(f"{API}/buckets/{bucket}/lifecycle-rules/preview"), 200)
+
+
+@pytest.mark.parametrize("value", ["٣", "３", "1_0", " 5", "+5", "5 ", "0x5", "1e1"])
+@pytest.mark.parametrize("route", ["lifecycle-rules/preview?days=", "objects/versions?max_keys="])
+def test_a_query_number_in_other_digits_or_syntax_is_400(account: Any, bucket: str, route: str,
+                                                         value: str) -> None:
+    answer = expect(account.get(f"{API}/buckets/{bucket}/{route}{value}"), 400)
+    assert "integer" in answer["message"]
+
+
+def test_simulating_an_unknown_action_is_422_for_an_admin_too(account: Any, bucket: str) -> None:
+    answer = expect(account.post(f"{API}/account/simulate",
+                                 json={"action": "kos:GetObjekt", "bucket": bucket}), 422)
+    assert "kos:GetObject" in answer["message"]
+
+
+def test_simulating_an_action_in_other_case_is_answered(account: Any, bucket: str) -> None:
+    answer = expect(account.post(f"{API}/account/simulate",
+                                 json={"action": "kos:getobject", "bucket": bucket}), 200)
+    assert answer["allowed"] is True
