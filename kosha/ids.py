@@ -15,6 +15,8 @@ _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "/+"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1024
+# What XML 1.0 cannot carry even escaped: keys holding these would make listings ill-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def new_id() -> str:
@@ -111,4 +113,8 @@ def validate_object_key(key: object) -> str:
         raise Invalid("object key must be valid UTF-8") from None
     if len(encoded) > MAX_KEY_BYTES:
         raise Invalid(f"object key is longer than {MAX_KEY_BYTES} bytes", s3_code="KeyTooLongError")
+    if not key.isprintable() and _NOT_XML.search(key):
+        raise Invalid("object key holds a control character that XML 1.0 cannot carry "
+                      "(U+0000-U+001F other than tab, newline and carriage return, U+FFFE, U+FFFF)",
+                      s3_code="InvalidArgument")
     return key

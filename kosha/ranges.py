@@ -24,13 +24,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not dash:
         return None
     if first == "":
-        if not last.isdigit():
+        if not _digits(last):
             return None
         n = int(last)
         if n == 0:
             raise _unsatisfiable(size, header)
         return (max(size - n, 0), size) if size else _raise_unsatisfiable(size, header)
-    if not first.isdigit() or (last and not last.isdigit()):
+    if not _digits(first) or (last and not _digits(last)):
         return None
     start = int(first)
     if last:
@@ -43,6 +43,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise _unsatisfiable(size, header)
     return start, end
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit()` alone accepts "²" and "١", which `int()` refuses or reads."""
+    return text.isascii() and text.isdigit()
 
 
 def _unsatisfiable(size: int, requested: str) -> RangeNotSatisfiable:

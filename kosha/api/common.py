@@ -13,6 +13,8 @@ from ..errors import Invalid, Unprocessable
 from ..services.container import Kosha
 from ..services.principal import Principal
 
+MAX_JSON_DEPTH = 32
+
 
 def kosha(request: Request) -> Kosha:
     return request.scope["kosha"]  # type: ignore[no-any-return]
@@ -28,7 +30,7 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
     """The request's JSON object; 400 for malformed JSON, 422 for a non-object, bounded in size."""
     limit = kosha(request).settings.max_json_body
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise Invalid(f"request body is larger than {limit} bytes", status=413)
     raw = bytearray()
     async for chunk in request.stream():
@@ -41,11 +43,49 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
         return {}
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise Invalid(f"request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError):
         raise Invalid("request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise Unprocessable("request body must be a JSON object")
+    check_json(value)
     return value
+
+
+def check_json(body: dict[str, Any]) -> None:
+    """Refuse what JSON can carry but the rest of the server cannot: nesting deeper than
+    MAX_JSON_DEPTH (400), and strings holding a lone surrogate (`"\\ud800"`, legal JSON but not
+    text: 422 naming the top-level field). Iterative, so no input can exhaust the stack."""
+    for name, top in body.items():
+        stack: list[tuple[Any, int]] = [(name, 1), (top, 1)]
+        while stack:
+            value, depth = stack.pop()
+            if isinstance(value, str):
+                if not value.isascii():
+                    _encodable(value, name)
+            elif isinstance(value, dict):
+                if depth >= MAX_JSON_DEPTH:
+                    raise Invalid(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+                for k, v in value.items():
+                    stack.append((k, depth))
+                    stack.append((v, depth + 1))
+            elif isinstance(value, list):
+                if depth >= MAX_JSON_DEPTH:
+                    raise Invalid(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+                stack.extend((v, depth + 1) for v in value)
+
+
+def _encodable(value: str, name: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise Unprocessable(f"'{_printable(name)}' is not valid Unicode text "
+                            "(it holds a lone surrogate)") from None
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
 
 
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False,
@@ -61,9 +101,17 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     if not isinstance(value, kind):
         expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise Unprocessable(f"'{name}' must be of type {expected}")
-    if isinstance(value, str) and len(value.encode()) > max_length:
+    if isinstance(value, str) and len(_utf8(value, name)) > max_length:
         raise Unprocessable(f"'{name}' is longer than {max_length} bytes")
     return value
+
+
+def _utf8(value: str, name: str) -> bytes:
+    try:
+        return value.encode()
+    except UnicodeEncodeError:
+        _encodable(value, name)
+        raise
 
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")

@@ -27,6 +27,7 @@ from ..errors import Invalid
 
 _BEGIN, _HEADERS, _DATA, _END, _FINISHED = range(5)
 MAX_HEADER_BYTES = 16 * 1024
+MAX_BOUNDARY = 70   # RFC 2046 section 5.1.1
 
 
 def boundary_of(content_type: str) -> bytes | None:
@@ -37,6 +38,14 @@ def boundary_of(content_type: str) -> bytes | None:
     boundary = options.get(b"boundary")
     if not boundary:
         raise Invalid("multipart/form-data request without a boundary")
+    return check_boundary(boundary)
+
+
+def check_boundary(boundary: bytes) -> bytes:
+    """A boundary RFC 2046 allows (1 to 70 characters), or 400."""
+    if len(boundary) > MAX_BOUNDARY:
+        raise Invalid(f"the multipart boundary is longer than {MAX_BOUNDARY} characters",
+                      s3_code="MalformedPOSTRequest")
     return boundary
 
 
@@ -125,6 +134,8 @@ class MultipartForm:
                 self._parser.write(chunk)
             except MultipartParseError as exc:
                 raise Invalid(f"malformed multipart body: {exc}") from None
+            except Exception:   # the parser is not ours: whatever else it raises is bad input
+                raise Invalid("malformed multipart body") from None
         return self._events.popleft()
 
     # -- parser callbacks (synchronous, inside parser.write) -------------------------------

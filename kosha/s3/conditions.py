@@ -105,7 +105,7 @@ def parse_copy_range(header: str | None, size: int) -> tuple[int, int] | None:
     h = header.strip()
     ok = h.startswith("bytes=")
     first, dash, last = h[6:].partition("-") if ok else ("", "", "")
-    if not (ok and dash and first.isdigit() and last.isdigit()) or int(last) < int(first):
+    if not (ok and dash and h.isascii() and first.isdigit() and last.isdigit()) or int(last) < int(first):
         raise Invalid("The x-amz-copy-source-range value must be of the form bytes=first-last "
                       "where first and last are the zero-based offsets of the first and last "
                       "bytes to copy", s3_code="InvalidArgument")

@@ -126,7 +126,7 @@ class _Form:
 def _boundary(ctype: str) -> bytes:
     _, params = parse_options_header(ctype)
     boundary = params.get(b"boundary")
-    if not boundary:
+    if not boundary or len(boundary) > 70:   # RFC 2046 allows 1 to 70 characters
         raise _malformed("The body of your POST request is not well-formed multipart/form-data.")
     return boundary
 

@@ -112,7 +112,7 @@ def declared_length(req: S3Request) -> int | None:
                 return None
             raise MissingContentLength("You must provide the Content-Length HTTP header.")
     raw = raw.strip()
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Invalid("Invalid Content-Length", s3_code="InvalidArgument")
     return int(raw)
 

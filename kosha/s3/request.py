@@ -156,7 +156,7 @@ class S3Request:
     async def read_body(self, limit: int = 1024 * 1024) -> bytes:
         """The whole (small) verified body, for XML documents; refuses more than `limit` bytes."""
         declared = self.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit * 2:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit * 2:
             raise TooLarge("Your request was too big.", s3_code="MaxMessageLengthExceeded")
         buf = bytearray()
         async for chunk in self.payload():

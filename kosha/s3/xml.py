@@ -22,6 +22,10 @@ XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 _ESC = str.maketrans({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;",
+    # XML 1.0 cannot carry these even as references, and UTF-8 cannot carry lone surrogates:
+    # U+FFFD keeps every answer well-formed (keys holding them are refused at write time).
+    **{chr(c): "\ufffd" for c in [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20),
+                                   *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]},
 })
 
 
@@ -100,7 +104,7 @@ def parse(body: bytes, *, root: str | None = None) -> ET.Element:
         expat.Parse(body, True)
         tree = builder.close()
     except (pyexpat.ExpatError, _Refuse, ValueError, UnicodeError, AssertionError,
-            IndexError):
+            IndexError, LookupError, RecursionError, MemoryError):
         raise malformed() from None
     if root is not None and tree.tag != root:
         raise malformed()

@@ -243,7 +243,7 @@ class AccountService:
             return
         if otp is None or otp == "":
             raise Invalid("this account has MFA enabled: send the current 'otp'")
-        if not isinstance(otp, str) or not otp.isdigit():
+        if not isinstance(otp, str) or not (otp.isascii() and otp.isdigit()):
             raise Invalid("'otp' must be a string of digits")
         if not self._otp_matches(row, otp):
             raise Forbidden("invalid or expired otp")
