@@ -202,12 +202,16 @@ def _page(rows: list[Any], cursor: Any) -> Page:
     return rows, cursor if len(rows) == BATCH else None
 
 
-def current_due_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:
-    where = _current_due(bucket, prefix, cutoff)
+def _versions_page(conn: Connection, where: list[Any], after: str | None) -> Page:
+    """Version rows matching `where`, by key, after the key `after`."""
     if after is not None:
-        where.append(o.c.key > after)
+        where = [*where, o.c.key > after]
     rows = list(conn.execute(select(*_VERSION_COLUMNS).where(*where).order_by(o.c.key).limit(BATCH)).all())
     return _page(rows, rows[-1].key if rows else None)
+
+
+def current_due_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:
+    return _versions_page(conn, _current_due(bucket, prefix, cutoff), after)
 
 
 def noncurrent_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:
@@ -221,11 +225,7 @@ def noncurrent_page(conn: Connection, bucket: str, prefix: str, cutoff: float, a
 
 
 def lone_markers_page(conn: Connection, bucket: str, prefix: str, after: str | None) -> Page:
-    where = _lone_markers(bucket, prefix)
-    if after is not None:
-        where.append(o.c.key > after)
-    rows = list(conn.execute(select(*_VERSION_COLUMNS).where(*where).order_by(o.c.key).limit(BATCH)).all())
-    return _page(rows, rows[-1].key if rows else None)
+    return _versions_page(conn, _lone_markers(bucket, prefix), after)
 
 
 def stale_uploads_page(conn: Connection, bucket: str, prefix: str, cutoff: float, after: str | None) -> Page:

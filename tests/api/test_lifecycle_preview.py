@@ -4,6 +4,7 @@ authorization, the header on GET and HEAD, and bounded memory on a large bucket.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from .kos_helpers import API, create_bucket, expect, put_object, upload
+from .test_write_path import rss_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = 86400
@@ -50,7 +52,6 @@ def lifecycle_run(data: Path, now: datetime) -> dict[str, int]:
                                "--now", now.isoformat()], cwd=REPO, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
         assert done.returncode == 0, done.stderr
-        import json
         return dict(json.loads(done.stdout[done.stdout.index("{"):]))
     finally:
         shutil.rmtree(copy)
@@ -145,9 +146,14 @@ def test_openapi_marks_the_route_as_an_extension(server: Any) -> None:
 
 # -- x-amz-expiration -------------------------------------------------------------------------
 
-def test_get_and_head_tell_when_a_rule_expires_the_object(account: Any, s3_client: Any) -> None:
-    name = create_bucket(account)["bucketName"]
-    s3 = s3_client(account.access_key, account.secret_key)
+@pytest.fixture
+def s3_bucket(account: Any, s3_client: Any) -> tuple[str, Any]:
+    """A bucket of `account` and an S3 client of the same account."""
+    return create_bucket(account)["bucketName"], s3_client(account.access_key, account.secret_key)
+
+
+def test_get_and_head_tell_when_a_rule_expires_the_object(account: Any, s3_bucket: tuple[str, Any]) -> None:
+    name, s3 = s3_bucket
     s3.put_object(Bucket=name, Key="logs/a", Body=b"a")
     s3.put_object(Bucket=name, Key="other", Body=b"o")
     assert "Expiration" not in s3.head_object(Bucket=name, Key="logs/a")       # no rule yet
@@ -160,9 +166,8 @@ def test_get_and_head_tell_when_a_rule_expires_the_object(account: Any, s3_clien
     assert other["Expiration"] == f'expiry-date="{expiry(other["LastModified"], 90)}", rule-id="later"'
 
 
-def test_no_header_without_an_expiring_rule(account: Any, s3_client: Any) -> None:
-    name = create_bucket(account)["bucketName"]
-    s3 = s3_client(account.access_key, account.secret_key)
+def test_no_header_without_an_expiring_rule(account: Any, s3_bucket: tuple[str, Any]) -> None:
+    name, s3 = s3_bucket
     s3.put_object(Bucket=name, Key="k", Body=b"k")
     expect(account.post(rules_url(name), json={"name": "mpu", "delete_incomplete_mpu": 1}), 201)
     expect(account.post(rules_url(name), json={"name": "off", "expiration_days": 1, "enabled": False}), 201)
@@ -172,13 +177,6 @@ def test_no_header_without_an_expiring_rule(account: Any, s3_client: Any) -> Non
 
 
 # -- memory -----------------------------------------------------------------------------------
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
 
 def test_a_preview_of_25k_objects_answers_in_bounded_memory(start_server: Any) -> None:
     srv = start_server()

@@ -21,6 +21,7 @@ from kosha import clock
 from kosha.errors import Invalid, NotFound
 
 from .inprocess import ADMIN, Live
+from .test_lifecycle import live  # noqa: F401 (the fixture)
 
 DAY = 86400.0
 KINDS = (("objects", "bytes"), ("noncurrentVersions", "noncurrentBytes"), ("deleteMarkers", None),
@@ -192,14 +193,6 @@ def test_scenarios_against_the_worker(tmp_path: Path, name: str) -> None:
 
 
 # -- the answer's shape -----------------------------------------------------------------------
-
-@pytest.fixture
-def live(tmp_path: Path) -> Any:
-    instance = Live(tmp_path / "data")
-    yield instance
-    clock.set_offset(0)
-    instance.close()
-
 
 def test_items_already_due_count_today_and_the_sample_is_soonest_first(live: Live) -> None:
     bucket = live.bucket()
