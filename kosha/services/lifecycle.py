@@ -1,4 +1,5 @@
-"""Lifecycle rules: their CRUD (KOS REST and S3 alike) and the worker that enforces them.
+"""Lifecycle rules: their CRUD (KOS REST and S3 alike), the worker that enforces them, and what
+they will do (the preview, services.lifecycle_preview; S3's x-amz-expiration header).
 
 A rule is the published one (`expiration_days`, `expired_obj_delete_marker`, `noncurrent_days`,
 `newer_noncurrent_versions`, `delete_incomplete_mpu`, `attribute`) plus our `prefix` filter.
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import lifecycle_due as due
+from .. import metrics
 from ..cache import TTLCache
 from ..clock import http_date
 from ..errors import Invalid, NotFound
@@ -295,12 +297,16 @@ class LifecycleService:
         interval = max(1, self.kosha.settings.lifecycle_interval)
         while True:
             await asyncio.sleep(interval)
-            try:
-                result = await asyncio.to_thread(self.run_once)
-                garbage = await asyncio.to_thread(self.kosha.objects.collect_garbage)
-                log.info("lifecycle run: %s; garbage: %s", result, garbage)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("background lifecycle run failed")
+            for task, work in (("lifecycle", self.run_once),
+                               ("gc", self.kosha.objects.collect_garbage)):
+                try:
+                    result = await asyncio.to_thread(work)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("background %s run failed", task)
+                    metrics.background_done(task, None, failed=True)
+                else:
+                    log.info("background %s run: %s", task, result)
+                    metrics.background_done(task, result)
 
