@@ -182,7 +182,10 @@ class Database:
 
     def _transaction(self, batch: list[Any], isolated: bool) -> list[tuple[Any, BaseException | None]]:
         results: list[Any] = []
-        conn = self._writer_connection()
+        try:
+            conn = self._writer_connection()
+        except Exception as exc:  # the database cannot be reached: every caller hears it
+            return [(None, exc)] * len(batch)
         try:
             with conn.begin():
                 for fn, args, _fut, _loop in batch:
