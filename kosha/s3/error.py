@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from ..clock import http_date
-from ..errors import KoshaError
+from ..errors import Invalid, KoshaError
 from .request import S3Request, S3Response
 from .xml import XML_DECL, el, esc
 
@@ -169,7 +169,20 @@ def error_response(req: S3Request | None, err: KoshaError, *, head: bool = False
         if status != 304:
             resp.add("x-amz-error-code", code)
         return resp
-    message = _STANDARD_MESSAGES.get(code, err.message)
+    try:
+        body = _document(code, _STANDARD_MESSAGES.get(code, err.message), details, resource,
+                         request_id)
+    except Exception:  # noqa: BLE001 - the error answer itself must never fail
+        log.exception("S3 error document failed; answering without details")
+        body = _document(code, _STANDARD_MESSAGES.get(code, code), {}, "/", request_id)
+    resp.add("content-type", "application/xml")
+    resp.add("content-length", len(body))
+    resp.body = body
+    return resp
+
+
+def _document(code: str, message: str, details: dict[str, Any], resource: str,
+              request_id: str) -> bytes:
     parts = [XML_DECL, "<Error>", el("Code", code), el("Message", message)]
     for name in _DETAIL_ELEMENTS:
         value = details.get(name)
@@ -179,14 +192,20 @@ def error_response(req: S3Request | None, err: KoshaError, *, head: bool = False
     parts.append(el("RequestId", request_id))
     parts.append(el("HostId", request_id))
     parts.append("</Error>")
-    body = "".join(parts).encode("utf-8")
-    resp.add("content-type", "application/xml")
-    resp.add("content-length", len(body))
-    resp.body = body
-    return resp
+    return "".join(parts).encode("utf-8")
+
+
+# Raised by decoding what a client sent (text that is not Unicode, nesting past the stack) when a
+# parser missed it: the request was bad, not the server, so they answer 400, never 500.
+UNDECODABLE = (UnicodeError, RecursionError)
 
 
 def internal_error(req: S3Request | None, exc: BaseException, **kw: Any) -> S3Response:
+    if isinstance(exc, UNDECODABLE):
+        log.warning("S3 request input could not be decoded: %r", exc)
+        return error_response(req, Invalid("The request holds text or nesting that cannot be "
+                                           f"decoded ({type(exc).__name__}).",
+                                           s3_code="InvalidArgument"), **kw)
     log.exception("S3 request failed: %s %s", req.method if req else "?",
                   req.resource if req else "?", exc_info=exc)
     err = KoshaError("We encountered an internal error. Please try again.")
