@@ -93,7 +93,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kosha", description="Self-hosted KOS + S3 object storage")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the KOS and S3 endpoints")
     _add_options(serve)
@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .client.commands import add_commands
     add_commands(commands, lifecycle_actions)
+    from .cli_help import overview
+    parser.format_help = lambda: overview(parser, commands)  # type: ignore[method-assign]
     return parser
 
 
@@ -214,6 +216,10 @@ def _on_data_dir(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        if not (sys.argv[1:] if argv is None else argv):
+            from .cli_help import SHORT
+            print(SHORT, end="", file=sys.stderr)
+            return 2
         args = build_parser().parse_args(argv)
         if getattr(args, "client", None) is not None:
             from .client.commands import run as run_client

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from .errors import CONFLICT, USAGE, ClientError
+from .errors import CONFLICT, DENIED, USAGE, ClientError
 from .output import Context, confirm
 from .paths import parse_remote
 from .progress import human
@@ -27,6 +27,9 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
     if not endpoint or not access_key:
         raise ClientError("login needs an endpoint and an access key",
                           "run `kosha login --endpoint URL --access-key KEY`", USAGE)
+    if not endpoint.startswith(("http://", "https://")):
+        raise ClientError(f"the endpoint {endpoint!r} is not an http:// or https:// URL",
+                          f"write it as http://{endpoint.split('://')[-1]}", USAGE)
     secret = _read_secret(args.secret_key_stdin)
     with httpx.Client(base_url=endpoint, timeout=30) as http:
         session = activate(http, access_key, secret)
@@ -126,10 +129,18 @@ def keys_create(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def keys_rm(ctx: Context, args: argparse.Namespace) -> int:
-    if args.access_key == ctx.api.profile.access_key:
+    profile = ctx.api.profile
+    own = args.access_key == profile.access_key
+    if own:
         confirm(f"remove {args.access_key}, the key this profile signs in with?", args.force)
     ctx.api.delete_key(args.access_key)
-    ctx.document({"removed": args.access_key}, f"removed access key {args.access_key}")
+    ctx.document({"removed": args.access_key, "signedOut": own},
+                 f"removed access key {args.access_key}")
+    if own:   # its session ended with it: say so now rather than at the next command
+        profile.save_session({})
+        ctx.notice(f"profile {profile.name!r} signed in with that key and is now signed out; "
+                   f"sign in with another key: `kosha login --profile {profile.name} "
+                   f"--access-key KEY`")
     return 0
 
 
@@ -152,10 +163,13 @@ _RULE_FLAGS = {"expire_days": "expiration_days", "noncurrent_days": "noncurrent_
 
 def lifecycle_add(ctx: Context, args: argparse.Namespace) -> int:
     remote = parse_remote(args.bucket)
+    if args.prefix is not None and remote.key and args.prefix != remote.key:
+        raise ClientError(f"two prefixes: {remote.key!r} in the path and {args.prefix!r} in "
+                          "--prefix", "give the prefix once", USAGE)
     rule: dict[str, Any] = {"name": args.name, "enabled": not args.disabled,
                             "prefix": args.prefix or remote.key or ""}
     rule.update({field: getattr(args, flag) for flag, field in _RULE_FLAGS.items()
-                 if getattr(args, flag) not in (None, False)})
+                 if getattr(args, flag) is not None and getattr(args, flag) is not False})
     if len(rule) == 3:
         raise ClientError("a rule needs an action", "add --expire-days N (or --noncurrent-days, "
                           "--abort-incomplete-days, --expired-delete-markers)", USAGE)
@@ -164,18 +178,24 @@ def lifecycle_add(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rule_id(ctx: Context, bucket: str, rule: str) -> str:
+    """A rule named by its id or its name (names are unique in a bucket)."""
+    matches = [r["id"] for r in ctx.api.rules(bucket) if rule in (r["id"], r["name"])]
+    return matches[0] if matches else rule
+
+
 def lifecycle_rm(ctx: Context, args: argparse.Namespace) -> int:
     bucket = parse_remote(args.bucket).bucket
-    rules = ctx.api.rules(bucket)
-    matches = [r["id"] for r in rules if args.rule in (r["id"], r["name"])]
-    rule_id = matches[0] if matches else args.rule
+    rule_id = _rule_id(ctx, bucket, args.rule)
     ctx.api.delete_rule(bucket, rule_id)
     ctx.document({"removed": rule_id}, f"removed lifecycle rule {args.rule}")
     return 0
 
 
 def lifecycle_preview(ctx: Context, args: argparse.Namespace) -> int:
-    preview = ctx.api.preview_rules(parse_remote(args.bucket).bucket, args.days, args.rule)
+    bucket = parse_remote(args.bucket).bucket
+    rule = _rule_id(ctx, bucket, args.rule) if args.rule else None
+    preview = ctx.api.preview_rules(bucket, args.days, rule)
     ctx.document(preview, _preview_text(preview))
     return 0
 
@@ -211,7 +231,14 @@ def simulate(ctx: Context, args: argparse.Namespace) -> int:
             body["key"] = remote.key
     else:
         body["resource"] = args.target
-    answer = ctx.api.simulate(body)
+    try:
+        answer = ctx.api.simulate(body)
+    except ClientError as exc:
+        if exc.code == DENIED:
+            exc.hint = ("the simulator is for account admins: ask one to run "
+                        f"`kosha policy simulate --user {args.user or 'YOUR_KCID'} ...` "
+                        "(`kosha whoami` shows your kcid)")
+        raise
     statement = answer.get("statement") or {}
     why = f" by {statement.get('policyName')} statement {statement.get('index')}" if statement else ""
     ctx.document(answer, f"{'allowed' if answer.get('allowed') else 'denied'} "

@@ -39,8 +39,11 @@ def _transfer_options() -> argparse.ArgumentParser:
                          help="bandwidth limit in bytes per second, e.g. 20M")
     options.add_argument("--no-progress", dest="progress", action="store_false",
                          help="no progress bar even on a terminal")
-    options.add_argument("sources", nargs="+", metavar="SOURCE")
-    options.add_argument("dest", metavar="DEST")
+    options.add_argument("sources", nargs="+", metavar="SOURCE",
+                         help="local files or folders, or kos://BUCKET/KEY (a folder: ending in /)")
+    options.add_argument("dest", metavar="DEST",
+                         help="a key or local path; a folder (kos://BUCKET/FOLDER/ or a directory) "
+                              "receives SOURCE by name, and a folder's contents with -r")
     return options
 
 
@@ -101,7 +104,9 @@ def add_commands(commands: Any, lifecycle_actions: Any) -> None:
     du = leaf(commands, "du", objects.du, "bytes and objects under a prefix")
     du.add_argument("path", metavar="kos://BUCKET[/PREFIX]")
 
-    keys = commands.add_parser("keys", help="access keys").add_subparsers(dest="action", required=True)
+    keys = commands.add_parser("keys", help="your access keys: ls, create, rm",
+                               description="your access keys")
+    keys = keys.add_subparsers(dest="action", required=True)
     leaf(keys, "ls", account.keys_ls, "list your access keys")
     create = leaf(keys, "create", account.keys_create, "create a key (the secret is shown once)")
     create.add_argument("--name", help="a name to recognise it by")
@@ -110,7 +115,9 @@ def add_commands(commands: Any, lifecycle_actions: Any) -> None:
     remove.add_argument("-f", "--force", action="store_true",
                         help="remove the profile's own key without asking")
 
-    policy = commands.add_parser("policy", help="policies").add_subparsers(dest="action", required=True)
+    policy = commands.add_parser("policy", help="policy simulate: would an action be allowed?",
+                                 description="policies")
+    policy = policy.add_subparsers(dest="action", required=True)
     simulate = leaf(policy, "simulate", account.simulate,
                     "would this action be allowed? (exit 0 allowed, 4 denied)")
     simulate.add_argument("--action", required=True, help="e.g. kos:GetObject")
@@ -143,7 +150,14 @@ def _add_lifecycle(actions: Any) -> None:
                    "what the rules will remove in the coming days")
     preview.add_argument("bucket", metavar="kos://BUCKET")
     preview.add_argument("--days", type=int, default=30, help="how far ahead (default 30)")
-    preview.add_argument("--rule", help="only this rule (id)")
+    preview.add_argument("--rule", help="only this rule (id or name)")
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,8 +169,10 @@ def run(args: argparse.Namespace) -> int:
         print(exc.line(), file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
-        print("kosha: interrupted; run the same command again to resume a copy", file=sys.stderr)
-        return 130
+        print("kosha: interrupted; run the same command again to resume a copy", file=sys.stderr,
+              flush=True)
+        _flush_quietly()
+        os._exit(130)   # a clean exit would wait for the threads still sending or receiving
     except BrokenPipeError:   # the reader went away (`kosha cat ... | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NOT_FOUND, USAGE, ClientError
+from .errors import DENIED, FAILURE, NOT_FOUND, USAGE, ClientError
 from .output import Context, confirm
 from .paths import Remote, as_folder, base_name, is_remote, parse_remote, relative_key
 from .progress import Progress, human
@@ -74,6 +75,7 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
     if not remote_source and not remote_dest:
         raise ClientError("neither side is remote", "use your shell's cp for local copies", USAGE)
     events: list[dict[str, Any]] = []
+    skipped = Skipped(ctx)
 
     def emit(event: dict[str, Any]) -> None:
         ctx.line(event)
@@ -88,8 +90,9 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
     try:
         if not remote_source:
             if progress.enabled:   # a second walk of the tree, for a bar with a true total
-                progress.expect(sum(u.size for u in _plan_uploads(args, parse_remote(args.dest))))
-            upload_all(transfer, _plan_uploads(args, parse_remote(args.dest)))
+                progress.expect(sum(u.size for u in _plan_uploads(args, parse_remote(args.dest),
+                                                                  Skipped(ctx, quiet=True))))
+            upload_all(transfer, _plan_uploads(args, parse_remote(args.dest), skipped))
         elif not remote_dest:
             download_all(transfer, _plan_downloads(ctx, args, Path(args.dest)))
         else:
@@ -100,12 +103,41 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
         _remove_sources(ctx, events, remote_source)
     seconds = time.monotonic() - started
     summary = {"done": True, "files": transfer.files, "bytes": progress.total,
-               "bytesTransferred": transfer.bytes_moved, "seconds": round(seconds, 3)}
+               "bytesTransferred": transfer.bytes_moved, "seconds": round(seconds, 3),
+               **({"skipped": skipped.count} if skipped.count else {})}
     verb = "moved" if action == "move" else "copied"
     ctx.line(summary, f"{verb} {transfer.files} file{'s' if transfer.files != 1 else ''} "
                       f"({human(progress.total)}) in {seconds:.1f} s, "
-                      f"{human(transfer.bytes_moved / seconds if seconds else 0)}/s")
+                      f"{human(transfer.bytes_moved / seconds if seconds else 0)}/s"
+                      + (f", {skipped.count} skipped" if skipped.count else ""))
+    skipped.check()
     return 0
+
+
+_SEVERITY = (FAILURE, NOT_FOUND, DENIED)   # of a skipped file, least to most
+
+
+class Skipped:
+    """Local files a recursive copy passes over (unreadable, broken links, not regular files):
+    each is reported as it is met and the others are copied; the command then fails, as
+    `aws s3 cp` and rsync do, with the code of the worst kind met (4 denied, 3 missing)."""
+
+    def __init__(self, ctx: Context, quiet: bool = False) -> None:
+        self.ctx, self.quiet = ctx, quiet
+        self.count, self.code = 0, 0
+
+    def add(self, path: Path, why: str, code: int) -> None:
+        self.count += 1
+        self.code = max(self.code, code, key=lambda c: _SEVERITY.index(c) if c in _SEVERITY else -1)
+        if not self.quiet:
+            self.ctx.notice(f"skipping {path}: {why}")
+
+    def check(self) -> None:
+        if self.count:
+            raise ClientError(f"not everything was copied: {self.count} skipped "
+                              "(see the warnings above)",
+                              "fix their permissions or links and run the same command again",
+                              self.code)
 
 
 def mv(ctx: Context, args: argparse.Namespace) -> int:
@@ -121,7 +153,7 @@ def _remove_sources(ctx: Context, events: list[dict[str, Any]], remote: bool) ->
             Path(event["source"]).unlink()
 
 
-def _plan_uploads(args: argparse.Namespace, dest: Remote) -> Iterator[Upload]:
+def _plan_uploads(args: argparse.Namespace, dest: Remote, skipped: Skipped) -> Iterator[Upload]:
     from .transfer import Upload
     for source in args.sources:
         path = Path(source)
@@ -129,9 +161,13 @@ def _plan_uploads(args: argparse.Namespace, dest: Remote) -> Iterator[Upload]:
             if not args.recursive:
                 raise ClientError(f"{source} is a directory", "add -r to copy what it holds", USAGE)
             folder = as_folder(dest.key)
-            for file, relative in _walk_local(path):
+            for file, relative in _walk_local(path, skipped):
                 yield Upload(file, file.stat().st_size, _key_for(file, dest.bucket, folder + relative))
-        elif path.is_file():
+        elif path.exists():
+            unreadable = _unreadable(path)
+            if unreadable:
+                raise ClientError(f"cannot copy {source}: {unreadable[0]}", "check the file",
+                                  unreadable[1])
             key = dest.key + path.name if dest.is_folder else dest.key
             yield Upload(path, path.stat().st_size, _key_for(path, dest.bucket, key))
         else:
@@ -147,14 +183,39 @@ def _key_for(path: Path, bucket: str, key: str) -> Remote:
     return Remote(bucket, key)
 
 
-def _walk_local(root: Path) -> Iterator[tuple[Path, str]]:
-    """Files under `root` (links followed for files, not for folders), in sorted order."""
-    for folder, dirs, files in os.walk(root):
+def _walk_local(root: Path, skipped: Skipped) -> Iterator[tuple[Path, str]]:
+    """Files under `root`, in sorted order. Links to files are copied as the file; links to
+    folders are not followed (a link back up the tree would never end), which a notice says."""
+    def unreadable_folder(exc: OSError) -> None:
+        skipped.add(Path(exc.filename or root), f"cannot read the folder ({exc.strerror})", DENIED)
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable_folder):
         dirs.sort()
+        for name in dirs:
+            if Path(folder, name).is_symlink() and not skipped.quiet:
+                Context.notice(f"not following {Path(folder, name)}: a link to a folder")
         for name in sorted(files):
             file = Path(folder, name)
-            if file.is_file():
-                yield file, file.relative_to(root).as_posix()
+            unreadable = _unreadable(file)
+            if unreadable:
+                skipped.add(file, *unreadable)
+                continue
+            yield file, file.relative_to(root).as_posix()
+
+
+def _unreadable(file: Path) -> tuple[str, int] | None:
+    """Why `file` cannot be copied (and the exit code that says so), or None if it can."""
+    if not file.exists():
+        return "a broken symbolic link", NOT_FOUND
+    if not file.is_file():
+        return "not a regular file", FAILURE
+    try:
+        open(file, "rb").close()
+    except PermissionError:
+        return "permission denied", DENIED
+    except OSError as exc:
+        return exc.strerror or str(exc), FAILURE
+    return None
 
 
 def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Iterator[Download]:
@@ -163,24 +224,42 @@ def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Itera
         source = parse_remote(text)
         if args.recursive:
             folder = as_folder(source.key)
-            for entry in ctx.api.walk(source.bucket, folder):
-                if entry["key"].endswith("/"):
-                    continue   # a folder marker: the folder is made with its files
-                yield Download(Remote(source.bucket, entry["key"]),
-                               safe_local(dest, relative_key(entry["key"], folder)),
-                               entry.get("size") or 0, entry.get("etag"))
-            continue
-        meta = _source_object(ctx, source)
+            entries = _folder_entries(ctx, source)
+            if entries is not None:
+                for entry in entries:
+                    if entry["key"].endswith("/"):
+                        continue   # a folder marker: the folder is made with its files
+                    yield Download(Remote(source.bucket, entry["key"]),
+                                   safe_local(dest, relative_key(entry["key"], folder)),
+                                   entry.get("size") or 0, entry.get("etag"))
+                continue
+        meta = _source_object(ctx, source, args.recursive)
         target = dest / base_name(source.key) if dest.is_dir() or args.dest.endswith("/") else dest
         yield Download(source, target, meta["size_bytes"], meta.get("etag"))
 
 
-def _source_object(ctx: Context, source: Remote) -> dict[str, Any]:
+def _folder_entries(ctx: Context, source: Remote) -> Iterator[dict[str, Any]] | None:
+    """What a recursive copy of `source` copies: every object below it as a folder; None when
+    it holds nothing and names an object (`cp -r` of a file copies that file, as cp(1) does).
+    A folder with nothing below it is an error (a mistyped prefix), except a whole bucket."""
+    entries = ctx.api.walk(source.bucket, as_folder(source.key))
+    first = next(entries, None)
+    if first is not None:
+        return itertools.chain([first], entries)
+    if not source.key:
+        return iter(())
+    if not source.is_folder:
+        return None
+    raise ClientError(f"nothing under {source}", "check the name with `kosha ls`", NOT_FOUND)
+
+
+def _source_object(ctx: Context, source: Remote, recursive: bool) -> dict[str, Any]:
     try:
         return ctx.api.metadata(source.bucket, source.key)
     except ClientError as exc:
         if exc.code == NOT_FOUND:
-            exc.hint = "check the name with `kosha ls`, or add -r to copy a folder"
+            exc.hint = ("check the name with `kosha ls`: no object or folder has it" if recursive
+                        else "check the name with `kosha ls`, or add -r to copy a folder")
         raise
 
 
@@ -190,12 +269,14 @@ def _plan_copies(ctx: Context, args: argparse.Namespace, dest: Remote
         source = parse_remote(text)
         if args.recursive:
             folder, into = as_folder(source.key), as_folder(dest.key)
-            for entry in ctx.api.walk(source.bucket, folder):
-                yield (Remote(source.bucket, entry["key"]),
-                       Remote(dest.bucket, into + relative_key(entry["key"], folder)),
-                       entry.get("size") or 0)
-            continue
-        meta = _source_object(ctx, source)
+            entries = _folder_entries(ctx, source)
+            if entries is not None:
+                for entry in entries:
+                    yield (Remote(source.bucket, entry["key"]),
+                           Remote(dest.bucket, into + relative_key(entry["key"], folder)),
+                           entry.get("size") or 0)
+                continue
+        meta = _source_object(ctx, source, args.recursive)
         key = dest.key + base_name(source.key) if dest.is_folder else dest.key
         yield source, Remote(dest.bucket, key), meta["size_bytes"]
 
@@ -259,11 +340,22 @@ def stat(ctx: Context, args: argparse.Namespace) -> int:
         ctx.document(bucket, _fields(bucket, ("name", "krnid", "region", "tier", "createdAt",
                                               "objectCount", "usedCapacity", "versioning")))
         return 0
-    meta = ctx.api.metadata(remote.bucket, remote.key, args.version)
-    if args.versions:
+    try:
+        meta = ctx.api.metadata(remote.bucket, remote.key, args.version)
+    except ClientError as exc:
+        # a deleted key still has its versions (under a delete marker): show them
+        if exc.code != NOT_FOUND or not args.versions or args.version:
+            raise
+        meta = {"key": remote.key, "deleted": True}
+        meta["versions"] = list(ctx.api.versions(remote.bucket, remote.key))
+        if not meta["versions"]:
+            raise
+    if args.versions and "versions" not in meta:
         meta["versions"] = list(ctx.api.versions(remote.bucket, remote.key))
     text = _fields(meta, ("key", "size_bytes", "contentType", "etag", "lastModified",
                           "versionId", "storage_class"))
+    if meta.get("deleted"):
+        text += "\n(deleted: its current version is a delete marker)"
     for version in meta.get("versions", []):
         kind = "delete marker" if version.get("isDeleteMarker") else human(version.get("size_bytes") or 0)
         text += (f"\n  {'*' if version.get('isLatest') else ' '} {version.get('versionId')}  "

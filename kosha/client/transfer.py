@@ -263,13 +263,15 @@ class Pipeline:
         return self
 
     def __exit__(self, kind: Any, *rest: Any) -> None:
+        drained = False
         try:
             if kind is None:
                 self.drain()
-        finally:
+                drained = True
+        finally:   # a failure (or Ctrl-C) while draining must not wait for the rest either
             for future in self.running:
                 future.cancel()
-            self.pool.shutdown(wait=kind is None, cancel_futures=True)
+            self.pool.shutdown(wait=drained, cancel_futures=True)
 
 
 # -- downloads ------------------------------------------------------------------------------
