@@ -12,10 +12,12 @@ import socket
 
 import uvicorn
 
+from . import metrics
 from .api.app import build_kos_app
 from .asgi import CloseIfBodyUnread
 from .config import Settings
 from .limits import Limits, protocol_class
+from .observe import Observed, refused_logger
 from .s3.app import build_s3_app
 from .services.container import Kosha
 
@@ -50,11 +52,15 @@ async def serve(settings: Settings) -> None:
     kosha = Kosha(settings)
     kosha.start()
     limits = Limits.from_settings(settings)
+    limits.on_refused = refused_logger(settings.access_log)
+    metrics.watch(limits)
+    kos_app = Observed(CloseIfBodyUnread(build_kos_app(kosha)), "kos", settings.access_log)
+    s3_app = Observed(CloseIfBodyUnread(build_s3_app(kosha)), "s3", settings.access_log)
     servers = [
-        uvicorn.Server(_uvicorn_config(CloseIfBodyUnread(build_kos_app(kosha)), settings.host,
-                                      settings.port, settings, protocol_class(limits, "kos"))),
-        uvicorn.Server(_uvicorn_config(CloseIfBodyUnread(build_s3_app(kosha)), settings.host,
-                                      settings.s3_port, settings, protocol_class(limits, "s3"))),
+        uvicorn.Server(_uvicorn_config(kos_app, settings.host, settings.port, settings,
+                                       protocol_class(limits, "kos"))),
+        uvicorn.Server(_uvicorn_config(s3_app, settings.host, settings.s3_port, settings,
+                                       protocol_class(limits, "s3"))),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,8 +2,8 @@
 
 A lean ASGI router over Starlette's `Route`s, `Request` and `Response`: Starlette's full
 application stack (two exception middlewares, the router, a wrapper per route) cost as much as a
-small download's own work. Errors become KOS JSON in one place (`errors.error_response`), and
-every answer is counted for `/metrics`.
+small download's own work. Errors become KOS JSON in one place (`errors.error_response`), with
+the request id `observe.Observed` gave the request.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..errors import MethodNotAllowed, NotFound
 from ..services.container import Kosha
 from . import (access_keys, account, account_policies, bucket_policies, buckets, internal,
                lifecycle, meta, objects, policies, sessions, uploads, versions)
-from .errors import error_response
+from .errors import error_response, with_request_id
 
 ROUTES: list[Route] = [
     *objects.routes,           # first: the busiest routes are matched first
@@ -54,7 +54,8 @@ class KosApp:
             response = await self._dispatch(scope, request)
         except Exception as exc:  # every failure, domain or not, answers as KOS JSON
             response = error_response(exc)
-        meta.REQUESTS.add(scope["method"], response.status_code)
+        if response.status_code >= 400:
+            response = with_request_id(response, scope.get("request_id"))
         await response(scope, receive, send)
 
     async def _dispatch(self, scope: dict[str, Any], request: Request) -> Response:

@@ -22,8 +22,10 @@ def kosha(request: Request) -> Kosha:
 
 async def principal(request: Request) -> Principal:
     """The authenticated caller (401 if none); see services.auth for what is accepted."""
-    return await kosha(request).auth.authenticate_kos(
+    who = await kosha(request).auth.authenticate_kos(
         request.headers, client=request.client.host if request.client else "")
+    request.scope["kosha.principal"] = who   # for the access log (observe.Observed)
+    return who
 
 
 async def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:

@@ -4,43 +4,29 @@
 `/openapi.json` is the published reference (`kosha/spec/kos-openapi.json`) plus Kosha's
 extensions, each marked `"x-kosha-extension": true`: the operator's accounts/users/MFA routes,
 the multipart/form-data upload, listing pagination, and these endpoints themselves.
-`/metrics` is Prometheus text: request counts by method and status class (counted by
-`api.app.KosApp`), authentication outcomes and uptime.
+`/metrics` is Prometheus text (`kosha.metrics`): requests, latency and bytes of both ports, uploads
+in flight, bucket usage, background runs, authentication outcomes and uptime.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import time
-from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from .. import metrics as prom
+from ..services import usage
 from .common import kosha
 from .openapi_links import add_links, describe_bucket_name
 
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "kos-openapi.json"
-STARTED = time.time()
 EXT = {"x-kosha-extension": True}
-
-
-class RequestCounter:
-    """Requests served, by method and status class; cheap enough for every request."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[tuple[str, str]] = Counter()
-
-    def add(self, method: str, status: int) -> None:
-        self.counts[(method, f"{status // 100}xx")] += 1
-
-
-REQUESTS = RequestCounter()
 
 
 # -- the document -----------------------------------------------------------------------------
@@ -458,25 +444,10 @@ async def docs(_request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    auth = kosha(request).auth
-    lines = [
-        "# HELP kosha_http_requests_total HTTP requests served on the KOS port.",
-        "# TYPE kosha_http_requests_total counter",
-        *(f'kosha_http_requests_total{{method="{m}",status="{s}"}} {n}'
-          for (m, s), n in sorted(REQUESTS.counts.items())),
-        "# HELP kosha_auth_total KOS authentication outcomes.",
-        "# TYPE kosha_auth_total counter",
-        f'kosha_auth_total{{result="ok"}} {auth.successes}',
-        f'kosha_auth_total{{result="failed"}} {auth.failures}',
-        "# HELP kosha_start_time_seconds When this process started (Unix time).",
-        "# TYPE kosha_start_time_seconds gauge",
-        f"kosha_start_time_seconds {STARTED:.3f}",
-        "# HELP kosha_uptime_seconds Seconds since this process started.",
-        "# TYPE kosha_uptime_seconds gauge",
-        f"kosha_uptime_seconds {time.time() - STARTED:.3f}",
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n",
-                             media_type="text/plain; version=0.0.4; charset=utf-8")
+    service = kosha(request)
+    buckets = await usage.bucket_usage(service, prom.MAX_BUCKETS)
+    scrape = prom.Scrape(auth=service.auth, limits=prom.LIMITS, buckets=buckets)
+    return Response(prom.render(scrape), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 routes = [

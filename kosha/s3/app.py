@@ -98,6 +98,10 @@ class S3App:
                 await cors.decorate(req, resp)
             except Exception:  # noqa: BLE001
                 log.exception("CORS decoration failed")
+        if req is not None:   # for the access log and /metrics (observe.Observed)
+            scope["kosha.principal"] = req.principal
+            if req.op is not None:
+                scope["kosha.operation"] = req.op.name
         await self._send(req, resp, send)
 
     async def _handle(self, req: S3Request) -> S3Response:

@@ -72,8 +72,8 @@ function capacityChart(list) {
 export function parseRequests(text) {
   const totals = Object.fromEntries(CLASSES.map((c) => [c, 0]));
   for (const line of text.split("\n")) {
-    const m = /^kosha_http_requests_total\{[^}]*status="(\dxx)"[^}]*\}\s+([0-9.e+]+)/.exec(line);
-    if (m && m[1] in totals) totals[m[1]] += Number(m[2]);
+    const m = /^kosha_http_requests_total\{[^}]*status="(\d)\d\d"[^}]*\}\s+([0-9.e+]+)/.exec(line);
+    if (m && `${m[1]}xx` in totals) totals[`${m[1]}xx`] += Number(m[2]);
   }
   return totals;
 }

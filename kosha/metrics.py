@@ -1,0 +1,98 @@
+"""Prometheus metrics of the process, on `GET /metrics` of the KOS port.
+
+Counted as requests end (`observe.Observed`) and as background runs end; what is a level rather
+than a count (connections, uploads in flight, bucket usage, uptime) is read at scrape time, so the
+request path pays only for a pre-bound counter and histogram child.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+REGISTRY = CollectorRegistry(auto_describe=False)
+STARTED = time.time()
+MAX_BUCKETS = 1000   # buckets reported per scrape, largest first: bounds the scrape
+
+REQUESTS = Counter("kosha_http_requests", "HTTP requests answered, by port, operation and status.",
+                   ["port", "operation", "status"], registry=REGISTRY)
+LATENCY = Histogram("kosha_http_request_duration_seconds",
+                    "Time from request start to the last byte sent, by port and operation.",
+                    ["port", "operation"], registry=REGISTRY,
+                    buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
+BYTES = Counter("kosha_http_bytes", "Body bytes received (in) and sent (out), by port.",
+                ["port", "direction"], registry=REGISTRY)
+REFUSED = Counter("kosha_http_refused", "Requests and connections refused by the limits "
+                  "(431, 414, 408, 503) before reaching an application.", ["port", "status"],
+                  registry=REGISTRY)
+BACKGROUND_RUNS = Counter("kosha_background_runs", "Background runs by task and result.",
+                          ["task", "result"], registry=REGISTRY)
+BACKGROUND_ITEMS = Counter("kosha_background_items",
+                           "Work done by background runs (versions expired, blobs removed, ...).",
+                           ["task", "item"], registry=REGISTRY)
+BACKGROUND_LAST_SUCCESS = Gauge("kosha_background_last_success_time_seconds",
+                                "When a background task last finished without error (Unix time).",
+                                ["task"], registry=REGISTRY)
+
+
+def background_done(task: str, counts: dict[str, int] | None, failed: bool = False) -> None:
+    """Record one background run of `task` (lifecycle, gc) and what it did."""
+    BACKGROUND_RUNS.labels(task, "failed" if failed else "ok").inc()
+    if failed:
+        return
+    BACKGROUND_LAST_SUCCESS.labels(task).set(time.time())
+    for item, n in (counts or {}).items():
+        if isinstance(n, int) and n:
+            BACKGROUND_ITEMS.labels(task, item).inc(n)
+
+
+class Scrape:
+    """The levels read when /metrics is fetched: one collector for one scrape."""
+
+    def __init__(self, *, auth: Any, limits: Any, buckets: Iterable[tuple[str, int, int]]) -> None:
+        self.auth = auth
+        self.limits = limits
+        self.buckets = list(buckets)
+
+    def collect(self) -> Iterator[Metric]:
+        auth = CounterMetricFamily("kosha_auth", "KOS authentication outcomes.", labels=["result"])
+        auth.add_metric(["ok"], self.auth.successes)
+        auth.add_metric(["failed"], self.auth.failures)
+        yield auth
+        yield GaugeMetricFamily("kosha_start_time_seconds",
+                                "When this process started (Unix time).", value=STARTED)
+        yield GaugeMetricFamily("kosha_uptime_seconds", "Seconds since this process started.",
+                                value=time.time() - STARTED)
+        if self.limits is not None:
+            yield GaugeMetricFamily("kosha_connections_open", "Open client connections, both ports.",
+                                    value=self.limits.total_connections)
+            yield GaugeMetricFamily("kosha_uploads_in_flight",
+                                    "Requests whose body is being received.",
+                                    value=self.limits.uploads_in_flight)
+        used = GaugeMetricFamily("kosha_bucket_used_bytes", "Bytes stored in a bucket.",
+                                 labels=["bucket"])
+        objects = GaugeMetricFamily("kosha_bucket_objects", "Objects stored in a bucket.",
+                                    labels=["bucket"])
+        for name, used_bytes, count in self.buckets:
+            used.add_metric([name], used_bytes)
+            objects.add_metric([name], count)
+        yield used
+        yield objects
+
+
+def render(scrape: Scrape) -> bytes:
+    levels = CollectorRegistry(auto_describe=False)
+    levels.register(scrape)   # type: ignore[arg-type]
+    return generate_latest(REGISTRY) + generate_latest(levels)
+
+
+LIMITS: Any = None   # the server's `limits.Limits`, once serving: connections and uploads
+
+
+def watch(limits: Any) -> None:
+    global LIMITS
+    LIMITS = limits
