@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     enable.add_argument("account_id")
 
     _leaf(groups, "migrate", "bring the schema up to date", None)
+    _leaf(groups, "rotate-master-key", "re-encrypt every stored secret under a new master key "
+          "(servers keep running)", _rotate_master_key)
 
     lifecycle = commands.add_parser("lifecycle", help="lifecycle rules and expiry")
     lifecycle_actions = lifecycle.add_subparsers(dest="action", required=True)
@@ -164,6 +166,11 @@ async def _create_user(kosha: Any, args: argparse.Namespace) -> dict[str, Any]:
                                                  admin=args.admin)
     return {**_plain(user), "krn": user.krn, "access_key": key.access_key,
             "secret_key": key.secret_key, "region": key.region, "tier": key.tier}
+
+
+def _rotate_master_key(kosha: Any, _args: argparse.Namespace) -> dict[str, Any]:
+    from .services.key_rotation import rotate_master_key
+    return rotate_master_key(kosha)
 
 
 def _timestamp(text: str) -> float:

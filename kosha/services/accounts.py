@@ -117,6 +117,7 @@ class AccountService:
         now = self.kosha.clock.now()
         user = dict(kcid=new_kcid(), account_id=OPERATOR_ACCOUNT_ID, name=OPERATOR_NAME,
                     is_admin=True, is_operator=True, created_at=now)
+        supplied = secret is not None
         key, secret = self.kosha.access_keys.new_key_values(
             user["kcid"], OPERATOR_ACCOUNT_ID, key_name="root", access_key=access_key, secret=secret)
         account = dict(account_id=OPERATOR_ACCOUNT_ID, name=OPERATOR_NAME, created_at=now)
@@ -124,9 +125,15 @@ class AccountService:
             self.kosha.db.write_sync(_create_operator, account, user, key)
         except IntegrityError:
             return   # another process bootstrapped the same database first
-        self._announce(key["access_key"], secret, user["kcid"])
+        self._announce(key["access_key"], secret, user["kcid"], supplied)
 
-    def _announce(self, access_key: str, secret: str, kcid: str) -> None:
+    def _announce(self, access_key: str, secret: str, kcid: str, supplied: bool) -> None:
+        """Hand the operator its credentials without a secret ever reaching a log.
+
+        Both go to root-credentials.json (0600). A supplied secret is never printed (the operator
+        has it); a generated one is printed once, and only when stderr is a terminal: a server
+        whose stderr is a log file or a journal names the file instead.
+        """
         settings = self.kosha.settings
         document = {"access_key": access_key, "secret_key": secret,
                     "account_id": OPERATOR_ACCOUNT_ID, "kcid": kcid,
@@ -137,8 +144,14 @@ class AccountService:
         with os.fdopen(fd, "w") as f:
             json.dump(document, f, indent=2)
             f.write("\n")
+        if supplied:
+            shown = "(the one supplied in KOSHA_ROOT_SECRET_KEY)"
+        elif sys.stderr.isatty():
+            shown = secret
+        else:
+            shown = f"(not shown: stderr is not a terminal; read {path})"
         print(f"Kosha operator credentials (shown once; also in {path}):\n"
-              f"  access key: {access_key}\n  secret key: {secret}\n"
+              f"  access key: {access_key}\n  secret key: {shown}\n"
               f"  account id: {OPERATOR_ACCOUNT_ID}\n  kcid:       {kcid}", file=sys.stderr)
 
     # -- accounts ----------------------------------------------------------------------------
