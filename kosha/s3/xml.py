@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import Invalid
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+MAX_DEPTH = 32   # S3's request documents nest 6 deep at most
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 _ESC = str.maketrans({
@@ -91,13 +92,25 @@ def parse(body: bytes, *, root: str | None = None) -> ET.Element:
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise malformed("DTDs and entities are not allowed")
     builder = ET.TreeBuilder()
+    depth = [0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        depth[0] += 1
+        if depth[0] > MAX_DEPTH:
+            raise _Refuse()
+        builder.start(_local(tag), attrs)
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        builder.end(_local(tag))
+
     expat = pyexpat.ParserCreate(namespace_separator="}")
     expat.StartDoctypeDeclHandler = _refuse
     expat.EntityDeclHandler = _refuse
     expat.UnparsedEntityDeclHandler = _refuse
     expat.ExternalEntityRefHandler = _refuse
-    expat.StartElementHandler = lambda tag, attrs: builder.start(_local(tag), attrs)
-    expat.EndElementHandler = lambda tag: builder.end(_local(tag))
+    expat.StartElementHandler = start
+    expat.EndElementHandler = end
     expat.CharacterDataHandler = builder.data
     expat.buffer_text = True
     try:

@@ -162,3 +162,42 @@ def test_keys_with_characters_xml_cannot_carry_are_400(account: Any, bucket: str
     body = json.dumps({"objectkey": key}).encode()
     assert _raw_json(account, "POST", f"{API}/buckets/{bucket}/uploads", body).status_code == 400
 
+
+
+# -- every route --------------------------------------------------------------------------------
+
+HOSTILE_BODIES = {
+    "nested": (NESTED, "application/json"),
+    "surrogates": (b'{"name": "\\ud800", "objectkey": "\\udfff", "prefix": "\\ud800", "tags": {"\\ud800": 1},'
+                   b' "statements": [{"\\udc00": "\\ud800"}], "rules": ["\\ud800"]}', "application/json"),
+    "not-utf8": (b'{"name": "\xff\xfe"}', "application/json"),
+    "truncated": (b'{"name": ', "application/json"),
+    "form": (b"--" + b"b" * 300 + b"\r\n\r\n", "multipart/form-data; boundary=" + "b" * 300),
+}
+
+
+def _routes(server: Any) -> list[tuple[str, str]]:
+    with server.http() as anonymous:
+        spec = anonymous.get("/openapi.json").json()
+    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+            if method in ("get", "post", "put", "patch", "delete")]
+
+
+@pytest.mark.parametrize("body", sorted(HOSTILE_BODIES))
+def test_no_route_answers_5xx_to_hostile_bodies_and_headers(server: Any, account: Any, bucket: str,
+                                                            body: str) -> None:
+    raw, content_type = HOSTILE_BODIES[body]
+    headers = {"content-type": content_type, "range": b"bytes=\xb2-", "if-match": b"\xff\xb2",
+               "x-region-id": b"\xff", "x-tier": b"\x7f\x80", "accept": "application/octet-stream"}
+    failures = []
+    with server.http() as anonymous:
+        for method, path in _routes(server):
+            url = (path.replace("{bucketId}", bucket).replace("{bucketName}", bucket)
+                   .replace("{", "x").replace("}", ""))
+            if "deactivate" in url or "/internal/" in url and method == "DELETE":
+                continue
+            for client in (account, anonymous):
+                response = client.request(method, url, content=raw, headers=headers)
+                if response.status_code >= 500:
+                    failures.append(f"{method} {url}: {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)

@@ -208,3 +208,54 @@ def test_malformed_aws_chunked_bodies_are_4xx(s3: Any, bucket: str, body: bytes)
     ET.fromstring(response.content)
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="chunked")
+
+
+# -- every operation -------------------------------------------------------------------------------
+
+OPERATIONS = [
+    ("GET", "", "list-type=2"), ("GET", "", ""), ("GET", "", "versions"), ("GET", "", "uploads"),
+    ("GET", "", "location"), ("GET", "", "versioning"), ("GET", "", "tagging"), ("GET", "", "cors"),
+    ("GET", "", "lifecycle"), ("GET", "", "acl"), ("HEAD", "", ""), ("PUT", "", "tagging"),
+    ("PUT", "", "cors"), ("PUT", "", "lifecycle"), ("PUT", "", "versioning"), ("PUT", "", "acl"),
+    ("POST", "", "delete"), ("GET", "k", ""), ("HEAD", "k", ""), ("PUT", "k", ""),
+    ("PUT", "copy", ""), ("POST", "k", "uploads"), ("PUT", "k", "partNumber=1&uploadId=x"),
+    ("POST", "k", "uploadId=x"), ("GET", "k", "uploadId=x"), ("DELETE", "k", "uploadId=x"),
+    ("GET", "k", "tagging"), ("PUT", "k", "tagging"), ("GET", "k", "acl"), ("PUT", "k", "acl"),
+    ("DELETE", "k", ""), ("POST", "", ""),
+]
+HOSTILE_HEADERS = {
+    "range": b"bytes=\xb2-", "if-match": b"\xff\xb2", "if-none-match": b"\x80",
+    "if-modified-since": b"\xb2\xb3 \xff", "if-unmodified-since": b"Mon, \xb2 Jan",
+    "content-md5": b"\xb2\xff==", "x-amz-copy-source": b"/\xff%zz/\x80?versionId=\xb2",
+    "x-amz-copy-source-range": b"bytes=\xb2-\xb3", "x-amz-tagging": b"\xff=%zz&&==&\xb2",
+    "x-amz-meta-note": b"\xff\x80", "x-amz-checksum-crc32": b"\xb2\xff",
+    "x-amz-checksum-algorithm": b"\xff", "x-amz-sdk-checksum-algorithm": b"CRC\xb2",
+    "x-amz-acl": b"\xff", "x-amz-storage-class": b"\xb2", "x-amz-metadata-directive": b"\xff",
+    "x-amz-tagging-directive": b"\x80", "x-amz-decoded-content-length": b"\xb2",
+    "x-amz-expected-bucket-owner": b"\xff", "x-amz-copy-source-if-match": b"\xb2",
+    "x-amz-copy-source-if-modified-since": b"\xff", "content-type": b"multipart/form-data; boundary="
+    + b"b" * 300, "x-amz-object-lock-mode": b"\xff", "content-language": b"\xb2",
+}
+
+
+@pytest.mark.parametrize("header", sorted(HOSTILE_HEADERS))
+def test_no_operation_answers_5xx_to_a_hostile_signed_header(s3: Any, bucket: str, header: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"0123456789")
+    failures = []
+    for method, key, query in OPERATIONS:
+        headers = {"x-amz-copy-source": f"/{bucket}/k"} if key == "copy" else {}
+        path = f"/{bucket}/{key}" + (f"?{query}" if query else "")
+        body = b"\xff<\x00>" if method in ("PUT", "POST") else b""
+        response = _signed(s3, method, path, headers, body, raw={header: HOSTILE_HEADERS[header]})
+        if response.status_code >= 500 or (response.status_code >= 400 and response.content
+                                          and not _well_formed(response.content)):
+            failures.append(f"{method} {path}: {response.status_code} {response.text[:150]}")
+    assert not failures, "\n".join(failures)
+
+
+def _well_formed(body: bytes) -> bool:
+    try:
+        ET.fromstring(body)
+    except ET.ParseError:
+        return False
+    return True

@@ -103,6 +103,14 @@ def test_xml_reader_raises_only_malformed_xml(body: bytes) -> None:
         assert exc.s3_code == "MalformedXML"
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(xml.MAX_DEPTH + 1, 200_000))
+def test_xml_nested_past_the_limit_is_malformed(depth: int) -> None:
+    with pytest.raises(Invalid) as raised:
+        xml.parse(b"<a>" * depth + b"</a>" * depth)
+    assert raised.value.s3_code == "MalformedXML"
+
+
 @SETTINGS
 @given(st.text(max_size=60))
 def test_every_text_written_into_xml_is_well_formed(text: str) -> None:
