@@ -23,7 +23,8 @@ from starlette.routing import Route
 from .. import metrics as prom
 from ..services import usage
 from .common import kosha
-from .openapi_links import add_links, describe_bucket_name
+from .openapi_corrections import correct
+from .openapi_links import add_links
 
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "kos-openapi.json"
 EXT = {"x-kosha-extension": True}
@@ -402,7 +403,7 @@ def openapi_document() -> dict[str, Any]:
         listing = doc.get("components", {}).get("schemas", {}).get("listObjects_200_response")
         if listing is not None:
             listing.setdefault("properties", {}).update(_LISTING_FIELDS)
-    describe_bucket_name(doc)
+    correct(doc)
     add_links(doc)
     doc.setdefault("info", {})["x-kosha"] = (
         "Operations and fields marked x-kosha-extension are Kosha's additions to the published API.")

@@ -46,6 +46,7 @@ PUBLIC_READ_ACLS = frozenset({"public-read", "public-read-write"})
 CACHE_SECONDS = 1.0
 CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-read")
 MAX_TAGS = 50
+_SQL_INT_MAX = 2**63 - 1
 
 
 class BucketService:
@@ -149,9 +150,11 @@ class BucketService:
         await self.kosha.authz.require(principal, "kos:ListBuckets", f"krn:kos:*:{principal.account_id}:*")
         if page < 1 or (page_size is not None and page_size < 1):
             raise Invalid("page and page_size must be positive integers")
-        offset = (page - 1) * page_size if page_size else 0
+        # SQL integers are 64-bit: a page past any account's buckets is simply empty.
+        offset = min((page - 1) * page_size, _SQL_INT_MAX) if page_size else 0
+        limit = min(page_size, _SQL_INT_MAX) if page_size else None
         rows, total = await self.kosha.db.read(sql.list_for_account, principal.account_id,
-                                               name_filter, offset, page_size)
+                                               name_filter, offset, limit)
         return [Bucket.from_row(r) for r in rows], total
 
     # -- changes ----------------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""Schemathesis against a fresh `kosha serve`, long: passes until the server has answered at least
+--requests generated requests (default 20,000), then the figures.
+
+The same run as tests/api/test_schemathesis.py (which is bounded for CI): the served
+`/openapi.json` with its links (kosha/api/openapi_links.py), every phase (examples, coverage,
+fuzzing, stateful), checks `not_a_server_error` and `response_schema_conformance`; passes with
+the operator's session token alternate with shorter passes without one. Requests and 5xx answers
+are counted by the server itself (`kosha_http_requests_total` in /metrics), and the server log
+is scanned for unexpected errors.
+
+    python bench/schemathesis_run.py [--requests 20000] [--pass-seconds 240] [--keep]
+
+Exits 1 when a check failed or the server answered a 5xx.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+CHECKS = "not_a_server_error,response_schema_conformance"
+EXCLUDED = "^/console/"
+
+
+def requests_by_status(kos_url: str) -> tuple[int, int]:
+    """(requests answered on the KOS port, of which 5xx), from /metrics."""
+    total = errors = 0
+    _, text = common.http_simple("GET", f"{kos_url}/metrics")
+    for line in text.decode().splitlines():
+        if line.startswith("kosha_http_requests_total{") and 'port="s3"' not in line:
+            value = int(float(line.rsplit(" ", 1)[1]))
+            total += value
+            errors += value if re.search(r'status="5', line) else 0
+    return total, errors
+
+
+def one_pass(kos_url: str, seconds: int, headers: list[str], seed: int, workdir: Path) -> str:
+    command = [SCHEMATHESIS, "run", f"{kos_url}/openapi.json", "--checks", CHECKS,
+               "--exclude-path-regex", EXCLUDED, "--max-time", str(seconds), "--workers", "2",
+               "--continue-on-failure", "--max-failures", "200", "--suppress-health-check", "all",
+               "--generation-database", "none", "--no-color", "--request-timeout", "30",
+               "--seed", str(seed)]
+    for header in headers:
+        command += ["-H", header]
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=seconds + 600)
+    return done.stdout + done.stderr
+
+
+def section(output: str, name: str) -> str:
+    match = re.search(rf"=+ {name} =+\n(.*?)(?:\n=+ [A-Z]+ =+)", output, re.S)
+    return match.group(1).strip() if match else ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--pass-seconds", type=int, default=240, help="budget of one authenticated pass")
+    parser.add_argument("--tmp", default=None)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    common.banner(f"Schemathesis: at least {args.requests} generated requests against /openapi.json")
+    failures: list[str] = []
+    t0 = time.monotonic()
+    with common.scratch_dir(args, "schemathesis-") as scratch:
+        kp = common.kosha_server(scratch / "data", scratch, "kosha-schemathesis")
+        kp.server.start()
+        try:
+            total = errors = 0
+            n = 0
+            while total < args.requests:
+                n += 1
+                anonymous = n % 3 == 0
+                headers: list[str] = []
+                if not anonymous:
+                    status, body = common.http_json(
+                        "POST", f"{kp.kos_url}/kos/v1/sessions/activate",
+                        {"accessKey": kp.access_key, "secretKey": kp.secret_key})
+                    assert status == 200 and isinstance(body, dict), (status, body)
+                    headers = [f"Authorization: Bearer {body['sessionToken']}"]
+                seconds = args.pass_seconds // 3 if anonymous else args.pass_seconds
+                output = one_pass(kp.kos_url, seconds, headers, 1000 + n, scratch)
+                found = section(output, "FAILURES")
+                if found:
+                    failures.append(found)
+                total, errors = requests_by_status(kp.kos_url)
+                links = re.search(r"API Links:\s+(.*)", output)
+                cases = re.search(r"Test cases:\s*\n\s*(.*)", output)
+                print(f"   pass {n} ({'no credentials' if anonymous else 'operator session'}, {seconds} s): "
+                      f"{cases.group(1) if cases else '?'}; stateful links {links.group(1) if links else '?'}; "
+                      f"server total {total} requests, {errors} answered 5xx", flush=True)
+                (scratch / f"pass-{n}.txt").write_text(output)
+        finally:
+            kp.server.stop()
+        log = kp.server.log_path.read_text(errors="replace")
+        unexpected = log.count("unexpected error")
+    minutes = (time.monotonic() - t0) / 60
+    print()
+    print(f"   {total} requests answered in {minutes:.1f} min; 5xx: {errors}; "
+          f"'unexpected error' in the server log: {unexpected}; schemathesis failures: {len(failures)}")
+    for found in failures:
+        print(found[:4000])
+    return 0 if not failures and errors == 0 and unexpected == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
