@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import CONFLICT, DENIED, USAGE, ClientError
 from .output import Context, confirm
-from .paths import parse_remote
+from .paths import parse_bucket, parse_remote
 from .progress import human
 
 
@@ -75,26 +75,26 @@ def whoami(ctx: Context, args: argparse.Namespace) -> int:
 # -- buckets -----------------------------------------------------------------------------------
 
 def mb(ctx: Context, args: argparse.Namespace) -> int:
-    remote = parse_remote(args.bucket)
-    bucket = ctx.api.create_bucket(remote.bucket, region=args.region, versioning=args.versioning or None,
+    name = parse_bucket(args.bucket)
+    bucket = ctx.api.create_bucket(name, region=args.region, versioning=args.versioning or None,
                                    description=args.description)
     ctx.document(bucket, f"created bucket {bucket['name']} in {bucket.get('region')}")
     return 0
 
 
 def rb(ctx: Context, args: argparse.Namespace) -> int:
-    remote = parse_remote(args.bucket)
+    bucket = parse_bucket(args.bucket)
     if args.force:
-        confirm(f"remove bucket {remote.bucket} and everything in it?", True)
-        _empty(ctx, remote.bucket)
+        confirm(f"remove bucket {bucket} and everything in it?", True)
+        _empty(ctx, bucket)
     try:
-        ctx.api.delete_bucket(remote.bucket)
+        ctx.api.delete_bucket(bucket)
     except ClientError as exc:
         if exc.code == CONFLICT:
-            exc.hint = (f"empty it with `kosha rm -r --force kos://{remote.bucket}/`, or remove it "
-                        f"with everything in it: `kosha rb --force kos://{remote.bucket}`")
+            exc.hint = (f"empty it with `kosha rm -r --force kos://{bucket}/`, or remove it "
+                        f"with everything in it: `kosha rb --force kos://{bucket}`")
         raise
-    ctx.document({"removed": remote.bucket}, f"removed bucket {remote.bucket}")
+    ctx.document({"removed": bucket}, f"removed bucket {bucket}")
     return 0
 
 
@@ -147,7 +147,7 @@ def keys_rm(ctx: Context, args: argparse.Namespace) -> int:
 # -- lifecycle ---------------------------------------------------------------------------------
 
 def lifecycle_ls(ctx: Context, args: argparse.Namespace) -> int:
-    for rule in ctx.api.rules(parse_remote(args.bucket).bucket):
+    for rule in ctx.api.rules(parse_bucket(args.bucket)):
         actions = ", ".join(f"{k}={v}" for k, v in rule.items() if k in _RULE_FLAGS.values()
                             and v not in (None, False))
         ctx.line(rule, f"{rule['id']}  {rule.get('status', ''):8}  {rule['name']}  "
@@ -185,7 +185,7 @@ def _rule_id(ctx: Context, bucket: str, rule: str) -> str:
 
 
 def lifecycle_rm(ctx: Context, args: argparse.Namespace) -> int:
-    bucket = parse_remote(args.bucket).bucket
+    bucket = parse_bucket(args.bucket)
     rule_id = _rule_id(ctx, bucket, args.rule)
     ctx.api.delete_rule(bucket, rule_id)
     ctx.document({"removed": rule_id}, f"removed lifecycle rule {args.rule}")
@@ -193,7 +193,7 @@ def lifecycle_rm(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def lifecycle_preview(ctx: Context, args: argparse.Namespace) -> int:
-    bucket = parse_remote(args.bucket).bucket
+    bucket = parse_bucket(args.bucket)
     rule = _rule_id(ctx, bucket, args.rule) if args.rule else None
     preview = ctx.api.preview_rules(bucket, args.days, rule)
     ctx.document(preview, _preview_text(preview))

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DENIED, FAILURE, NOT_FOUND, USAGE, ClientError
 from .output import Context, confirm
-from .paths import Remote, as_folder, base_name, is_remote, parse_remote, relative_key
+from .paths import (Remote, as_folder, base_name, is_remote, parse_object, parse_remote,
+                    relative_key)
 from .progress import Progress, human
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
                                                                   Skipped(ctx, quiet=True))))
             upload_all(transfer, _plan_uploads(args, parse_remote(args.dest), skipped))
         elif not remote_dest:
-            download_all(transfer, _plan_downloads(ctx, args, Path(args.dest)))
+            download_all(transfer, _plan_downloads(ctx, args, Path(args.dest), skipped))
         else:
             copy_all(transfer, _plan_copies(ctx, args, parse_remote(args.dest)), action)
     finally:
@@ -114,7 +115,7 @@ def cp(ctx: Context, args: argparse.Namespace, action: str = "copy") -> int:
     return 0
 
 
-_SEVERITY = (FAILURE, NOT_FOUND, DENIED)   # of a skipped file, least to most
+_SEVERITY = (FAILURE, USAGE, NOT_FOUND, DENIED)   # of a skipped file, least to most
 
 
 class Skipped:
@@ -126,7 +127,7 @@ class Skipped:
         self.ctx, self.quiet = ctx, quiet
         self.count, self.code = 0, 0
 
-    def add(self, path: Path, why: str, code: int) -> None:
+    def add(self, path: Path | Remote, why: str, code: int) -> None:
         self.count += 1
         self.code = max(self.code, code, key=lambda c: _SEVERITY.index(c) if c in _SEVERITY else -1)
         if not self.quiet:
@@ -136,7 +137,7 @@ class Skipped:
         if self.count:
             raise ClientError(f"not everything was copied: {self.count} skipped "
                               "(see the warnings above)",
-                              "fix their permissions or links and run the same command again",
+                              "fix what they name and run the same command again",
                               self.code)
 
 
@@ -218,7 +219,8 @@ def _unreadable(file: Path) -> tuple[str, int] | None:
     return None
 
 
-def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Iterator[Download]:
+def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path,
+                    skipped: Skipped) -> Iterator[Download]:
     from .transfer import Download, safe_local
     for text in args.sources:
         source = parse_remote(text)
@@ -229,12 +231,22 @@ def _plan_downloads(ctx: Context, args: argparse.Namespace, dest: Path) -> Itera
                 for entry in entries:
                     if entry["key"].endswith("/"):
                         continue   # a folder marker: the folder is made with its files
-                    yield Download(Remote(source.bucket, entry["key"]),
-                                   safe_local(dest, relative_key(entry["key"], folder)),
-                                   entry.get("size") or 0, entry.get("etag"))
+                    remote = Remote(source.bucket, entry["key"])
+                    try:
+                        target = safe_local(dest, relative_key(entry["key"], folder))
+                    except ClientError:   # '..' and the like: no file of ours may have it
+                        skipped.add(remote, "its key is not a path inside the destination", USAGE)
+                        continue
+                    yield Download(remote, target, entry.get("size") or 0, entry.get("etag"))
                 continue
         meta = _source_object(ctx, source, args.recursive)
-        target = dest / base_name(source.key) if dest.is_dir() or args.dest.endswith("/") else dest
+        target = dest
+        if dest.is_dir() or args.dest.endswith("/"):
+            name = base_name(source.key)
+            if name in ("", ".", ".."):
+                raise ClientError(f"{source} has no name a local file can take",
+                                  f"name the file: `kosha cp {source} {dest / 'NAME'}`", USAGE)
+            target = dest / name
         yield Download(source, target, meta["size_bytes"], meta.get("etag"))
 
 
@@ -287,9 +299,18 @@ def rm(ctx: Context, args: argparse.Namespace) -> int:
     for text in args.paths:
         remote = parse_remote(text)
         if not args.recursive:
+            if not remote.key:
+                raise ClientError(f"{text} is a bucket", "remove it with `kosha rb` (or what it "
+                                  "holds with `kosha rm -r`)", USAGE)
             if remote.is_folder:
                 raise ClientError(f"{text} is a folder", "add -r to remove what it holds", USAGE)
-            ctx.api.delete(remote.bucket, remote.key)
+            try:
+                ctx.api.delete(remote.bucket, remote.key)
+            except ClientError as exc:
+                if exc.code == NOT_FOUND and _is_folder(ctx, remote):
+                    exc.hint = f"kos://{remote.bucket}/{remote.key}/ is a folder: add -r to " \
+                               "remove what it holds"
+                raise
             ctx.line({"removed": text}, f"removed {text}")
             continue
         folder = as_folder(remote.key)
@@ -297,6 +318,13 @@ def rm(ctx: Context, args: argparse.Namespace) -> int:
         ctx.api.bucket(remote.bucket)
         remove_tree(ctx, remote.bucket, folder)
     return 0
+
+
+def _is_folder(ctx: Context, remote: Remote) -> bool:
+    try:
+        return next(iter(ctx.api.children(remote.bucket, as_folder(remote.key))), None) is not None
+    except ClientError:
+        return False
 
 
 def remove_tree(ctx: Context, bucket: str, folder: str,
@@ -318,7 +346,7 @@ def cat(ctx: Context, args: argparse.Namespace) -> int:
     """Streams to stdout; a bar on stderr only when stdout is not the same terminal."""
     out = sys.stdout.buffer
     for text in args.paths:
-        remote = parse_remote(text)
+        remote = parse_object(text)
         response = ctx.api.open_download(remote.bucket, remote.key)
         progress = Progress(int(response.headers.get("content-length") or 0), base_name(remote.key),
                             enabled=sys.stderr.isatty() and not sys.stdout.isatty())
@@ -369,7 +397,7 @@ def _fields(values: dict[str, Any], names: tuple[str, ...]) -> str:
 
 
 def share(ctx: Context, args: argparse.Namespace) -> int:
-    remote = parse_remote(args.path)
+    remote = parse_object(args.path)
     if not 1 <= args.expires <= MAX_SHARE:
         raise ClientError("--expires must be between 1 second and 7 days", "e.g. --expires 1h",
                           USAGE)

@@ -37,6 +37,25 @@ def parse_remote(text: str) -> Remote:
     return Remote(bucket, key)
 
 
+def parse_bucket(text: str) -> str:
+    """A path that must name a bucket alone: `kos://BUCKET` (or `kos://BUCKET/`). A key after
+    it is refused, so that `rb --force kos://photos/tmp` cannot empty all of `photos`."""
+    remote = parse_remote(text)
+    if remote.key:
+        raise ClientError(f"{text!r} names a key, and this command takes a bucket",
+                          f"write kos://{remote.bucket}", USAGE)
+    return remote.bucket
+
+
+def parse_object(text: str) -> Remote:
+    """A path that must name an object: `kos://BUCKET/KEY`, the key not a folder."""
+    remote = parse_remote(text)
+    if remote.is_folder:
+        raise ClientError(f"{text!r} names {'a bucket' if not remote.key else 'a folder'}, and "
+                          "this command takes an object", "write kos://BUCKET/KEY", USAGE)
+    return remote
+
+
 def as_folder(key: str) -> str:
     return key if key == "" or key.endswith("/") else key + "/"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .cli_helpers import Cli, get, keys, put
+from .cli_helpers import API, Cli, get, keys, put
 
 MiB = 1024 * 1024
 
@@ -169,6 +169,81 @@ def test_an_unreadable_file_is_skipped_and_the_rest_copied_then_exit_4(cli: Cli,
     assert f"kosha: skipping {tree / 'secret'}: permission denied" in done.stderr
     assert "1 skipped" in done.stderr
     assert keys(account, bucket) == ["t/a", "t/z"]
+
+
+def _put_key(client: Any, bucket: str, key: str, data: bytes) -> None:
+    """Any key, '..' included (through the multipart extension: a form names files)."""
+    upload = client.post(f"{API}/buckets/{bucket}/uploads", json={"objectkey": key}).json()
+    base = f"{API}/buckets/{bucket}/uploads/{upload['uploadId']}"
+    etag = client.put(f"{base}/parts/1", content=data).json()["etag"]
+    done = client.post(f"{base}/complete", json={"parts": [{"partNumber": 1, "etag": etag}]})
+    assert done.status_code == 200, done.text
+
+
+@pytest.mark.parametrize("key", ["..", "a/..", "b/."])
+def test_a_key_with_no_file_name_needs_one_given(cli: Cli, account: Any, bucket: str,
+                                                 tmp_path: Path, key: str) -> None:
+    _put_key(account, bucket, key, b"x")
+    into = tmp_path / "work" / "into"
+    into.mkdir(parents=True)
+    result = cli("cp", f"kos://{bucket}/{key}", str(into))
+    assert result.code == 2
+    assert "name the file" in result.err
+    assert [p.name for p in (tmp_path / "work").rglob("*")] == ["into"]
+
+
+def test_keys_climbing_out_are_skipped_and_the_rest_downloaded(cli: Cli, account: Any,
+                                                               bucket: str,
+                                                               tmp_path: Path) -> None:
+    for key in ("../up", "a/../../up2", "ok/one"):
+        _put_key(account, bucket, key, b"x")
+    work = tmp_path / "work"
+    into = work / "deep" / "into"
+    into.mkdir(parents=True)
+    result = cli("cp", "-r", f"kos://{bucket}/", str(into))
+    assert result.code == 2
+    assert f"skipping kos://{bucket}/../up" in result.err
+    assert [p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()] \
+        == ["deep/into/ok/one"]
+
+
+def test_rm_of_a_folder_without_r_says_to_add_r(cli: Cli, account: Any, bucket: str) -> None:
+    put(account, bucket, "logs/a", b"a")
+    result = cli("rm", f"kos://{bucket}/logs")
+    assert result.code == 3
+    assert f"kos://{bucket}/logs/ is a folder: add -r" in result.err
+    assert keys(account, bucket) == ["logs/a"]
+
+
+def test_rm_of_a_bucket_points_to_rb(cli: Cli, bucket: str) -> None:
+    result = cli("rm", f"kos://{bucket}")
+    assert result.code == 2
+    assert "kosha rb" in result.err
+
+
+def test_rb_of_a_path_inside_a_bucket_is_refused_and_removes_nothing(cli: Cli, account: Any,
+                                                                     bucket: str) -> None:
+    put(account, bucket, "tmp/a", b"a")
+    put(account, bucket, "keep", b"k")
+    result = cli("rb", "--force", f"kos://{bucket}/tmp")
+    assert result.code == 2
+    assert f"write kos://{bucket}" in result.err
+    assert keys(account, bucket) == ["keep", "tmp/a"]
+
+
+@pytest.mark.parametrize("command", [["mb"], ["lifecycle", "ls"], ["lifecycle", "preview"]])
+def test_bucket_commands_refuse_a_key(cli: Cli, bucket: str, command: list[str]) -> None:
+    result = cli(*command, f"kos://{bucket}/sub")
+    assert result.code == 2
+    assert "takes a bucket" in result.err
+
+
+@pytest.mark.parametrize("path", ["", "folder/"])
+def test_share_and_cat_refuse_a_bucket_or_folder(cli: Cli, bucket: str, path: str) -> None:
+    for command in ("share", "cat"):
+        result = cli(command, f"kos://{bucket}/{path}")
+        assert result.code == 2
+        assert "takes an object" in result.err
 
 
 # -- stat, lifecycle, policy, keys ---------------------------------------------------------------
