@@ -2,7 +2,7 @@
 
 Counted as requests end (`observe.Observed`) and as background runs end; what is a level rather
 than a count (connections, uploads in flight, bucket usage, uptime) is read at scrape time, so the
-request path pays only for a pre-bound counter and histogram child.
+request path pays only for a few additions to numbers bound once per operation and status.
 """
 
 from __future__ import annotations
@@ -11,21 +11,70 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
+                                   HistogramMetricFamily, Metric)
 
 REGISTRY = CollectorRegistry(auto_describe=False)
 STARTED = time.time()
 MAX_BUCKETS = 1000   # buckets reported per scrape, largest first: bounds the scrape
 
-REQUESTS = Counter("kosha_http_requests", "HTTP requests answered, by port, operation and status.",
-                   ["port", "operation", "status"], registry=REGISTRY)
-LATENCY = Histogram("kosha_http_request_duration_seconds",
-                    "Time from request start to the last byte sent, by port and operation.",
-                    ["port", "operation"], registry=REGISTRY,
-                    buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
-BYTES = Counter("kosha_http_bytes", "Body bytes received (in) and sent (out), by port.",
-                ["port", "direction"], registry=REGISTRY)
+LATENCY_BOUNDS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60)
+
+
+class RequestStats:
+    """Requests, latency and bytes as plain numbers: the event loop is the only writer, so the
+    request path needs no lock (prometheus_client's children take one per call); they become
+    Prometheus families at scrape time."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, str, int], list[float]] = {}
+        self.bytes: dict[str, list[int]] = {}
+
+    def cell(self, port: str, operation: str, status: int) -> list[float]:
+        """[count, seconds, count per latency bucket...] of one (port, operation, status)."""
+        key = (port, operation, status)
+        found = self.cells.get(key)
+        if found is None:
+            found = self.cells[key] = [0, 0.0] + [0] * (len(LATENCY_BOUNDS) + 1)
+        return found
+
+    def port_bytes(self, port: str) -> list[int]:
+        """[in, out] of one port."""
+        return self.bytes.setdefault(port, [0, 0])
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily("kosha_http_requests",
+                                       "HTTP requests answered, by port, operation and status.",
+                                       labels=["port", "operation", "status"])
+        latency = HistogramMetricFamily(
+            "kosha_http_request_duration_seconds",
+            "Time from the request head to the last byte sent, by port and operation.",
+            labels=["port", "operation"])
+        by_operation: dict[tuple[str, str], list[float]] = {}
+        for (port, operation, status), cell in sorted(self.cells.items()):
+            requests.add_metric([port, operation, str(status)], cell[0])
+            total = by_operation.setdefault((port, operation), [0.0] * len(cell))
+            for i, value in enumerate(cell):
+                total[i] += value
+        for (port, operation), total in by_operation.items():
+            cumulative, buckets = 0.0, []
+            for bound, n in zip((*map(str, LATENCY_BOUNDS), "+Inf"), total[2:]):
+                cumulative += n
+                buckets.append((bound, cumulative))
+            latency.add_metric([port, operation], buckets, total[1])
+        yield requests
+        yield latency
+        sent = CounterMetricFamily("kosha_http_bytes", "Body bytes received (in) and sent (out).",
+                                   labels=["port", "direction"])
+        for port, (bytes_in, bytes_out) in sorted(self.bytes.items()):
+            sent.add_metric([port, "in"], bytes_in)
+            sent.add_metric([port, "out"], bytes_out)
+        yield sent
+
+
+STATS = RequestStats()
+REGISTRY.register(STATS)   # type: ignore[arg-type]
 REFUSED = Counter("kosha_http_refused", "Requests and connections refused by the limits "
                   "(431, 414, 408, 503) before reaching an application.", ["port", "status"],
                   registry=REGISTRY)

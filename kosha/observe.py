@@ -9,6 +9,7 @@ See docs/hardening.md, section L.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import os
@@ -61,9 +62,8 @@ class Observed:
         self.sample = sample_rate(access_log)
         self.prefix = os.urandom(3).hex().upper()
         self.serial = itertools.count(1)
-        self.children: dict[tuple[str, int], tuple[Any, Any]] = {}
-        self.bytes_in = metrics.BYTES.labels(port, "in")
-        self.bytes_out = metrics.BYTES.labels(port, "out")
+        self.cells: dict[tuple[str, int], list[float]] = {}
+        self.bytes = metrics.STATS.port_bytes(port)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -103,17 +103,14 @@ class Observed:
             elapsed = time.perf_counter() - started
             operation = scope.get("kosha.operation") or _endpoint_name(scope)
             key = (operation, status or CLIENT_GONE)
-            children = self.children.get(key)
-            if children is None:
-                children = self.children[key] = (
-                    metrics.REQUESTS.labels(self.port, operation, str(key[1])),
-                    metrics.LATENCY.labels(self.port, operation))
-            children[0].inc()
-            children[1].observe(elapsed)
-            if bytes_in:
-                self.bytes_in.inc(bytes_in)
-            if bytes_out:
-                self.bytes_out.inc(bytes_out)
+            cell = self.cells.get(key)
+            if cell is None:
+                cell = self.cells[key] = metrics.STATS.cell(self.port, operation, key[1])
+            cell[0] += 1
+            cell[1] += elapsed
+            cell[2 + bisect.bisect_left(metrics.LATENCY_BOUNDS, elapsed)] += 1
+            self.bytes[0] += bytes_in
+            self.bytes[1] += bytes_out
             if self.sample and (self.sample >= 1.0 or random.random() < self.sample):
                 self._log(scope, request_id or _header(response_headers, b"x-amz-request-id"),
                           operation, key[1], bytes_in, bytes_out, elapsed)
