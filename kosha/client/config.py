@@ -105,13 +105,18 @@ def profile_name() -> str:
 def load_profile(name: str | None = None) -> Profile:
     """The active profile with the environment's overrides; NotSignedIn if something is missing."""
     name = name or profile_name()
-    stored = read_json(config_path()).get("profiles", {}).get(name) or {}
+    profiles = read_json(config_path()).get("profiles", {})
+    stored = profiles.get(name) or {}
     values = {f: os.environ.get(f"KOSHA_{f.upper()}") or stored.get(f)
               for f in ("endpoint", "access_key", "secret_key")}
     missing = [f for f, v in values.items() if not v]
     if missing:
-        where = f"profile {name!r} has no {', '.join(missing)}" if stored else "not signed in"
-        raise NotSignedIn(where)
+        if stored:
+            raise NotSignedIn(f"profile {name!r} has no {', '.join(missing)}")
+        if profiles:   # a mistyped --profile, most likely
+            raise NotSignedIn(f"not signed in with profile {name!r} (the profiles are "
+                              f"{', '.join(sorted(profiles))})")
+        raise NotSignedIn()
     from_file = bool(stored) and values["access_key"] == stored.get("access_key") \
         and values["endpoint"] == stored.get("endpoint")
     session = stored.get("session") if from_file else \

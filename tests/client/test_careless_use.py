@@ -309,6 +309,15 @@ def test_login_to_an_endpoint_without_a_scheme_is_a_usage_error(cli: Cli) -> Non
     assert "http://127.0.0.1:8080" in result.err
 
 
+def test_a_mistyped_profile_is_named_with_the_profiles_there_are(cli: Cli) -> None:
+    plain = Cli(cli.home, {"KOSHA_ENDPOINT": cli.env["KOSHA_ENDPOINT"]})
+    assert plain("login", "--profile", "work", "--access-key", cli.env["KOSHA_ACCESS_KEY"],
+                 "--secret-key-stdin", input=cli.env["KOSHA_SECRET_KEY"] + "\n").code == 0
+    result = Cli(cli.home)("whoami", "--profile", "wrok")
+    assert result.code == 4
+    assert "'wrok'" in result.err and "work" in result.err
+
+
 # -- help ----------------------------------------------------------------------------------------
 
 def test_kosha_alone_prints_a_short_usage_that_mentions_login(cli: Cli) -> None:
