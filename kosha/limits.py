@@ -225,12 +225,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()   # nothing begun: close silently, as after a keep-alive idle
 
     def check_body_rate(self) -> None:
-        """Every body_timeout while a body is read: enough bytes arrived, or the app was full."""
+        """Every body_timeout while a body is read: enough bytes arrived, unless the wait was
+        the server's (its buffer full, `100 Continue` not yet sent, an answer already begun)."""
         self.timer = None
         if self.in_head or self.transport.is_closing():
             return
         wanted = max(1, int(self.limits.min_body_rate * self.limits.body_timeout))
-        if self.body_bytes < wanted and not self.flow.read_paused:
+        cycle = self.cycle
+        waiting_on_server = (self.flow.read_paused or cycle.waiting_for_100_continue
+                             or cycle.response_started)
+        if self.body_bytes < wanted and not waiting_on_server:
             self.refuse(Refused(408, "the request body was not received in time"))
             return
         self.body_bytes = 0
