@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import Settings, env, env_bool, parse_regions
+from .config import Settings, access_log_setting, env, env_bool, parse_regions
 
 _DEFAULTS = Settings()
 
@@ -44,7 +44,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--storage-reserve", "storage_reserve", int,
      "bytes held back on the data directory's disk so deletes work when it is full"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),
-    ("--access-log", "access_log", str, "one log line per request: off, on, or a sample rate 0-1"),
+    ("--access-log", "access_log", access_log_setting,
+     "one log line per request: off, on, or a sample rate 0-1"),
     ("--max-request-line", "max_request_line", int, "bytes of a request line (414 beyond)"),
     ("--max-header-bytes", "max_header_bytes", int, "bytes of a request's headers (431 beyond)"),
     ("--max-headers", "max_headers", int, "header lines of a request (431 beyond)"),

@@ -29,6 +29,20 @@ def parse_regions(text: str) -> tuple[Region, ...]:
     return tuple(regions)
 
 
+def access_log_setting(text: str) -> str:
+    """`off`, `on`, or a sample rate in [0, 1] (`--access-log`)."""
+    value = text.strip().lower()
+    if value in ("off", "on"):
+        return value
+    try:
+        rate = float(value)
+    except ValueError:
+        raise ValueError(f"not off, on or a rate: {text!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"a rate is between 0 and 1: {text!r}")
+    return value
+
+
 @dataclass
 class Settings:
     data_dir: Path = Path("./kosha-data")
