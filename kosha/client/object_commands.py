@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import sys
 import time
@@ -408,27 +409,51 @@ def share(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def du(ctx: Context, args: argparse.Namespace) -> int:
+    """Each top-level entry is printed as soon as the walk leaves it (the walk is in key order
+    and depth first, so an entry's objects come together): memory stays constant however many
+    entries there are. With --json the one document is written the same way, piece by piece."""
     remote = parse_remote(args.path)
     folder = as_folder(remote.key)
-    totals: dict[str, list[int]] = {}
-    for entry in ctx.api.walk(remote.bucket, folder):
+    path = f"kos://{remote.bucket}/{folder}"
+    out = sys.stdout
+    walk = ctx.api.walk(remote.bucket, folder)
+    first = next(walk, None)   # a missing bucket fails here, before anything is written
+    if ctx.json:
+        out.write(f'{{"path": {json.dumps(path)}, "entries": [')
+    size = objects = shown = 0
+    current: tuple[str, int, int] | None = None
+
+    def show(name: str, size: int, objects: int) -> None:
+        nonlocal shown
+        if ctx.json:
+            out.write((", " if shown else "") + json.dumps(
+                {"name": name, "bytes": size, "objects": objects}))
+        else:
+            out.write(f"{human(size):>10}  {objects:>8}  {name}\n")
+        shown += 1
+
+    for entry in itertools.chain([first] if first else [], walk):
         rest = entry["key"][len(folder):]
         top = rest[:rest.index("/") + 1] if "/" in rest else rest
-        counted = totals.setdefault(top, [0, 0])
-        counted[0] += entry.get("size") or 0
-        counted[1] += 1
-    size, objects = sum(t[0] for t in totals.values()), sum(t[1] for t in totals.values())
-    answer: dict[str, Any] = {
-        "path": f"kos://{remote.bucket}/{folder}", "bytes": size, "objects": objects,
-        "entries": [{"name": n, "bytes": t[0], "objects": t[1]} for n, t in sorted(totals.items())]}
-    if not folder:
-        bucket = ctx.api.bucket(remote.bucket)
-        answer["bucket"] = {"usedCapacity": bucket.get("usedCapacity"),
-                            "objectCount": bucket.get("objectCount")}
-    lines = [f"{human(e['bytes']):>10}  {e['objects']:>8}  {e['name']}" for e in answer["entries"]]
-    lines.append(f"{human(size):>10}  {objects:>8}  total kos://{remote.bucket}/{folder}")
-    if "bucket" in answer:
-        lines.append(f"bucket: {answer['bucket']['objectCount']} objects, "
-                     f"{human(answer['bucket']['usedCapacity'] or 0)} used (all versions)")
-    ctx.document(answer, "\n".join(lines))
+        if current is not None and current[0] != top:
+            show(*current)
+            current = None
+        entry_size = entry.get("size") or 0
+        current = (top, (current[1] if current else 0) + entry_size,
+                   (current[2] if current else 0) + 1)
+        size, objects = size + entry_size, objects + 1
+    if current is not None:
+        show(*current)
+    bucket = ctx.api.bucket(remote.bucket) if not folder else None
+    usage = {"usedCapacity": bucket.get("usedCapacity"),
+             "objectCount": bucket.get("objectCount")} if bucket else None
+    if ctx.json:
+        out.write(f'], "bytes": {size}, "objects": {objects}'
+                  + (f', "bucket": {json.dumps(usage)}' if usage else "") + "}\n")
+    else:
+        out.write(f"{human(size):>10}  {objects:>8}  total {path}\n")
+        if usage:
+            out.write(f"bucket: {usage['objectCount']} objects, "
+                      f"{human(usage['usedCapacity'] or 0)} used (all versions)\n")
+    out.flush()
     return 0

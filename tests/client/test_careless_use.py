@@ -246,6 +246,21 @@ def test_share_and_cat_refuse_a_bucket_or_folder(cli: Cli, bucket: str, path: st
         assert "takes an object" in result.err
 
 
+def test_du_counts_each_top_level_entry_once_however_names_interleave(cli: Cli, account: Any,
+                                                                      bucket: str) -> None:
+    for key in ("a", "a.b/x", "a/y", "a/z/w", "a0", "b/c/d", "b.txt"):
+        put(account, bucket, key, b"12")
+    answer = cli("du", "--json", f"kos://{bucket}").json()
+    assert [(e["name"], e["objects"]) for e in answer["entries"]] == [
+        ("a", 1), ("a.b/", 1), ("a/", 2), ("a0", 1), ("b.txt", 1), ("b/", 1)]
+    assert answer["bytes"] == 14 and answer["bucket"]["objectCount"] == 7
+
+
+def test_du_of_a_missing_bucket_writes_nothing_on_stdout(cli: Cli) -> None:
+    result = cli("du", "--json", "kos://no-such-bucket-here")
+    assert result.code == 3 and result.out == ""
+
+
 # -- stat, lifecycle, policy, keys ---------------------------------------------------------------
 
 def test_stat_versions_of_a_deleted_key_lists_its_versions(cli: Cli, account: Any) -> None:
