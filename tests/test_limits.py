@@ -206,3 +206,17 @@ def test_uploads_per_client_address_are_capped(fast: Any) -> None:
     assert _status(_answer(third)) == 503
     for sock in uploading:
         sock.close()
+
+
+def test_connections_in_total_are_capped(start_server: Callable[..., Any]) -> None:
+    srv = start_server("--max-connections", "4")
+    held = [_connect(srv.kos_url) for _ in range(4)]
+    time.sleep(0.2)
+    host, port = srv.kos_url.removeprefix("http://").split(":")
+    other = socket.create_connection((host, int(port)), timeout=10,
+                                     source_address=("127.0.0.2", 0))   # another client
+    assert _status(_answer(other)) == 503
+    for sock in held:
+        sock.close()
+    time.sleep(0.2)
+    assert httpx.get(f"{srv.kos_url}/healthz").status_code == 200
