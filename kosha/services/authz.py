@@ -141,13 +141,21 @@ def normalize_conditions(value: Any) -> list[dict[str, Any]]:
     return value
 
 
-def _glob(pattern: str, any_run: str) -> str:
-    return any_run.join(re.escape(part) for part in pattern.split("*"))
+def _glob(pattern: str, any_char: str) -> str:
+    """A `*` glob as a regular expression that cannot backtrack: every `*` but the last takes
+    the shortest run up to the next literal part and keeps it (an atomic group). That is the
+    greedy glob algorithm, exact for globs, and a match costs O(subject x pattern) whatever
+    the stars; `.*a.*a...b` would take exponential time on `aaaa...`, on the event loop."""
+    parts = [re.escape(part) for part in pattern.split("*")]
+    if len(parts) == 1:
+        return parts[0]
+    middle = "".join(f"(?>{any_char}*?{part})" for part in parts[1:-1])
+    return f"{parts[0]}{middle}{any_char}*{parts[-1]}"
 
 
 def _statement_regex(statement: dict[str, Any]) -> str:
-    actions = "|".join(_glob(a, f"[^{_SEP}]*") for a in statement["actions"])
-    resources = "|".join(_glob(r, ".*") for r in statement["resources"])
+    actions = "|".join(_glob(a, f"[^{_SEP}]") for a in statement["actions"])
+    resources = "|".join(_glob(r, ".") for r in statement["resources"])
     return f"(?i:{actions}){_SEP}(?:{resources})"
 
 

@@ -3,6 +3,7 @@ numbers written with other digits, and actions that do not exist. Each is a 4xx,
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -51,3 +52,19 @@ def test_simulating_an_action_in_other_case_is_answered(account: Any, bucket: st
     answer = expect(account.post(f"{API}/account/simulate",
                                  json={"action": "kos:getobject", "bucket": bucket}), 200)
     assert answer["allowed"] is True
+
+
+def test_a_policy_of_many_stars_cannot_stall_the_server(account: Any, member: Any,
+                                                        bucket: str) -> None:
+    pattern = f"krn:kos:*:{account.account_id}:*" + "*a" * 30 + "b"
+    policy = expect(account.post(f"{API}/account/policies", json={"name": "stars", "statements": [
+        {"effect": "Allow", "actions": ["kos:GetObject"], "resources": [pattern]}]}), 201)
+    expect(account.post(f"{API}/account/policies/attach",
+                        json={"policyKRNs": [policy["policyKRN"]], "users": [member.kcid]}), 200)
+    started = time.monotonic()
+    answer = expect(account.post(f"{API}/account/simulate", json={
+        "kcid": member.kcid, "action": "kos:GetObject", "bucket": bucket, "key": "a" * 1000}), 200)
+    assert answer["decision"] == "implicit-deny"
+    expect(member.post(f"{API}/buckets/{bucket}/objects/metadata",
+                       json={"objectkey": "a" * 1000}), 403)
+    assert time.monotonic() - started < 5
