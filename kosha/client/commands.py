@@ -16,7 +16,7 @@ from typing import Any
 from . import account_commands as account
 from . import object_commands as objects
 from .errors import DENIED, FAILURE, NOT_FOUND, ClientError
-from .output import Context, parse_duration, parse_size
+from .output import Context, parse_duration, parse_parallel, parse_size
 
 Handler = Callable[[Context, argparse.Namespace], int]
 
@@ -31,8 +31,8 @@ def _common() -> argparse.ArgumentParser:
 def _transfer_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("-r", "--recursive", action="store_true", help="copy folders and what they hold")
-    options.add_argument("--parallel", type=int, default=4, metavar="N",
-                         help="parts or batches in flight at once (default 4)")
+    options.add_argument("--parallel", type=parse_parallel, default=4, metavar="N",
+                         help="parts or batches in flight at once, 1 to 64 (default 4)")
     options.add_argument("--part-size", type=parse_size, default=64 * 1024 * 1024, metavar="SIZE",
                          help="files this big or bigger go in parts of this size (default 64M)")
     options.add_argument("--limit-rate", type=parse_size, default=None, metavar="RATE",

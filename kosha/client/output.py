@@ -69,6 +69,16 @@ def parse_size(text: str) -> int:
     return int(number * 1024 ** " kmgt".index(unit or " "))
 
 
+MAX_PARALLEL = 64
+
+
+def parse_parallel(text: str) -> int:
+    """`--parallel`: 1 to 64 (each is a thread and a connection; more only queues at the server)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PARALLEL):
+        raise argparse.ArgumentTypeError(f"not a number from 1 to {MAX_PARALLEL}: {text!r}")
+    return int(text)
+
+
 def parse_duration(text: str) -> int:
     """`3600`, `90m`, `1h`, `7d`: seconds."""
     match = _DURATION.match(text)

@@ -333,6 +333,16 @@ def test_a_mistyped_profile_is_named_with_the_profiles_there_are(cli: Cli) -> No
     assert "'wrok'" in result.err and "work" in result.err
 
 
+@pytest.mark.parametrize("value", ["0", "-3", "100000", "x"])
+def test_parallel_outside_1_to_64_is_a_usage_error(cli: Cli, bucket: str, tmp_path: Path,
+                                                   value: str) -> None:
+    source = tmp_path / "f"
+    source.write_bytes(b"f")
+    result = cli("cp", "--parallel", value, str(source), f"kos://{bucket}/f")
+    assert result.code == 2
+    assert "--parallel" in result.err
+
+
 # -- help ----------------------------------------------------------------------------------------
 
 def test_kosha_alone_prints_a_short_usage_that_mentions_login(cli: Cli) -> None:
