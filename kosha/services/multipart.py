@@ -4,6 +4,7 @@ object's manifest without copying a byte."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10000
+_HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def _header_safe(value: str | None, name: str) -> None:
+    """A value every download of the object sends back as a header: a line break, another
+    control character or a character beyond Latin-1 would make each of those GETs fail."""
+    if value is not None and not _HEADER_SAFE.fullmatch(value):
+        raise Invalid(f"'{name}' holds characters an HTTP header cannot carry "
+                      "(line breaks, control characters)")
 
 
 @dataclass
@@ -73,6 +83,7 @@ class MultipartService:
                      acl: str | None = None, storage_class: str | None = None,
                      checksum_algorithm: str | None = None) -> str:
         validate_object_key(key)
+        _header_safe(content_type, "contentType")
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
         upload_id = secrets.token_urlsafe(32)
         await self.kosha.db.write(sql.create_upload, dict(

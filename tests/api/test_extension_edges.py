@@ -68,3 +68,13 @@ def test_a_policy_of_many_stars_cannot_stall_the_server(account: Any, member: An
     expect(member.post(f"{API}/buckets/{bucket}/objects/metadata",
                        json={"objectkey": "a" * 1000}), 403)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("content_type", ["text/plain\r\nX-Evil: 1", "text/plain\n", "a\x00b",
+                                          "text/plain; name=日本"])
+def test_an_upload_content_type_a_header_cannot_carry_is_400(account: Any, bucket: str,
+                                                              content_type: str) -> None:
+    answer = expect(account.post(f"{API}/buckets/{bucket}/uploads",
+                                 json={"objectkey": "k", "contentType": content_type}), 400)
+    assert "contentType" in answer["message"]
+    assert expect(account.get(f"{API}/buckets/{bucket}/uploads"), 200)["uploads"] == []
