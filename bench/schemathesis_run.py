@@ -1,9 +1,10 @@
 """Schemathesis against a fresh `kosha serve`, long: passes until the server has answered at least
 --requests generated requests (default 20,000), then the figures.
 
-The same run as tests/api/test_schemathesis.py (which is bounded for CI): the served
-`/openapi.json` with its links (kosha/api/openapi_links.py), every phase (examples, coverage,
-fuzzing, stateful), checks `not_a_server_error` and `response_schema_conformance`; passes with
+The same run as tests/api/test_schemathesis.py (which is bounded for CI), with its helpers
+(tests/api/schemathesis_setup.py): the served `/openapi.json` with its links
+(kosha/api/openapi_links.py), seeded resources mixed into half of the generated identifiers,
+every phase (examples, coverage, fuzzing, stateful), checks `not_a_server_error` and `response_schema_conformance`; passes with
 the operator's session token alternate with shorter passes without one. Requests and 5xx answers
 are counted by the server itself (`kosha_http_requests_total` in /metrics), and the server log
 is scanned for unexpected errors.
@@ -16,47 +17,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
 import common  # noqa: E402
-
-SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
-CHECKS = "not_a_server_error,response_schema_conformance"
-EXCLUDED = "^/console/"
-
-
-def requests_by_status(kos_url: str) -> tuple[int, int]:
-    """(requests answered on the KOS port, of which 5xx), from /metrics."""
-    total = errors = 0
-    _, text = common.http_simple("GET", f"{kos_url}/metrics")
-    for line in text.decode().splitlines():
-        if line.startswith("kosha_http_requests_total{") and 'port="s3"' not in line:
-            value = int(float(line.rsplit(" ", 1)[1]))
-            total += value
-            errors += value if re.search(r'status="5', line) else 0
-    return total, errors
-
-
-def one_pass(kos_url: str, seconds: int, headers: list[str], seed: int, workdir: Path) -> str:
-    command = [SCHEMATHESIS, "run", f"{kos_url}/openapi.json", "--checks", CHECKS,
-               "--exclude-path-regex", EXCLUDED, "--max-time", str(seconds), "--workers", "2",
-               "--continue-on-failure", "--max-failures", "200", "--suppress-health-check", "all",
-               "--generation-database", "none", "--no-color", "--request-timeout", "30",
-               "--seed", str(seed)]
-    for header in headers:
-        command += ["-H", header]
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=seconds + 600)
-    return done.stdout + done.stderr
-
-
-def section(output: str, name: str) -> str:
-    match = re.search(rf"=+ {name} =+\n(.*?)(?:\n=+ [A-Z]+ =+)", output, re.S)
-    return match.group(1).strip() if match else ""
-
+from schemathesis_setup import (requests_by_status, schemathesis_run, section, seed,  # noqa: E402
+                                write_config)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -72,6 +41,10 @@ def main() -> int:
         kp = common.kosha_server(scratch / "data", scratch, "kosha-schemathesis")
         kp.server.start()
         try:
+            status, body = common.http_json("POST", f"{kp.kos_url}/kos/v1/sessions/activate",
+                                            {"accessKey": kp.access_key, "secretKey": kp.secret_key})
+            assert status == 200 and isinstance(body, dict), (status, body)
+            config = write_config(scratch / "schemathesis.toml", seed(kp.kos_url, body["sessionToken"]))
             total = errors = 0
             n = 0
             while total < args.requests:
@@ -85,7 +58,7 @@ def main() -> int:
                     assert status == 200 and isinstance(body, dict), (status, body)
                     headers = [f"Authorization: Bearer {body['sessionToken']}"]
                 seconds = args.pass_seconds // 3 if anonymous else args.pass_seconds
-                output = one_pass(kp.kos_url, seconds, headers, 1000 + n, scratch)
+                output = schemathesis_run(kp.kos_url, seconds, headers, scratch, config, 1000 + n)
                 found = section(output, "FAILURES")
                 if found:
                     failures.append(found)

@@ -2,10 +2,12 @@
 `/openapi.json` says what Kosha does (each change marked `x-kosha-extension`), so that a client
 generated from it, or a fuzzer checking answers against it, is told the truth.
 
-- Bucket names follow S3's rules (docs/api-notes.md): said in the schema, a generator makes valid
-  names, and deliberately invalid ones, instead of only names the server refuses.
+- Bucket creation needs a `name`, which follows S3's rules (docs/api-notes.md), and tags are
+  strings: said in the schema, a generator makes valid bodies, and deliberately invalid ones,
+  instead of only bodies the server refuses.
 - `nextPage` of the bucket listing is null on the last page (the reference types it integer,
   "if available").
+- In an object listing, a folder (a common prefix, `isFolder: true`) has a null `lastModified`.
 - `GET /internal/kos/v1/policy` lists the policies (filtered by `accountId` and `name`), as
   `GET /kos/v1/account/policies` does (docs/extensions.md); the reference describes one policy.
 """
@@ -20,12 +22,20 @@ _BUCKET_NAME = {"minLength": 3, "maxLength": 63, "pattern": "^[a-z0-9][a-z0-9.-]
 
 def correct(doc: dict[str, Any]) -> None:
     schemas = doc.get("components", {}).get("schemas", {})
-    name = schemas.get("BucketCreationPayload", {}).get("properties", {}).get("name")
-    if name is not None:
-        name.update(_BUCKET_NAME)
+    creation = schemas.get("BucketCreationPayload", {})
+    if "name" in creation.get("properties", {}):
+        creation["properties"]["name"].update(_BUCKET_NAME)
+        creation["required"] = sorted({*creation.get("required", []), "name"})
+    for payload in ("BucketCreationPayload", "BucketUpdatePayload"):
+        tags = schemas.get(payload, {}).get("properties", {}).get("tags")
+        if tags is not None:
+            tags.update({"additionalProperties": {"type": "string"}, **EXT})
     next_page = schemas.get("BucketsResponse", {}).get("properties", {}).get("nextPage")
     if next_page is not None:
         next_page.update({"nullable": True, **EXT, "description": "the next page number; null on the last page"})
+    entry = schemas.get("listObjects_200_response_objects_inner", {}).get("properties", {})
+    if "lastModified" in entry:
+        entry["lastModified"].update({"nullable": True, **EXT, "description": "null for a folder"})
     listing = doc["paths"].get("/internal/kos/v1/policy", {}).get("get", {}).get("responses", {}).get("200")
     if listing is not None:
         item = listing["content"]["application/json"]["schema"]
