@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -110,9 +111,14 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
     return ok(answer, status=201)
 
 
+_HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
 def _content_type(declared: str | None, filename: str) -> str:
-    """The part's Content-Type; if absent or generic, a guess from the file name."""
-    if declared and declared.lower() != "application/octet-stream":
+    """The part's Content-Type; if absent, generic, or not something a response header can
+    carry back (control characters: every download would fail), a guess from the file name."""
+    if declared and declared.lower() != "application/octet-stream" \
+            and _HEADER_SAFE.fullmatch(declared):
         return declared
     return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
 

@@ -78,3 +78,16 @@ def test_an_upload_content_type_a_header_cannot_carry_is_400(account: Any, bucke
                                  json={"objectkey": "k", "contentType": content_type}), 400)
     assert "contentType" in answer["message"]
     assert expect(account.get(f"{API}/buckets/{bucket}/uploads"), 200)["uploads"] == []
+
+
+@pytest.mark.parametrize("declared", [b"text/\x01plain", b"text/plain\x7f"])
+def test_a_form_part_type_a_header_cannot_carry_is_replaced_by_a_guess(account: Any, bucket: str,
+                                                                       declared: bytes) -> None:
+    body = (b'--BB\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+            b"Content-Type: " + declared + b"\r\n\r\nhello\r\n--BB--\r\n")
+    expect(account.put(f"{API}/buckets/{bucket}/objects", content=body,
+                       headers={"Content-Type": "multipart/form-data; boundary=BB"}), 201)
+    got = account.post(f"{API}/buckets/{bucket}/objects/download", json={"objectkey": "a.txt"},
+                       headers={"Accept": "application/octet-stream"})
+    assert got.status_code == 200 and got.content == b"hello"
+    assert got.headers["content-type"].startswith("text/plain")
