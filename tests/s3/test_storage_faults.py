@@ -108,3 +108,16 @@ def test_a_vanished_data_directory_is_503_with_retry_after(served: Any) -> None:
     assert (status, code) == (503, "ServiceUnavailable")
     assert int(headers["retry-after"]) > 0
     s3.put_object(Bucket=bucket, Key="big.bin", Body=BIG)
+
+
+def test_reading_from_a_vanished_data_directory_is_503(served: Any) -> None:
+    srv, s3, bucket = served
+    s3.put_object(Bucket=bucket, Key="big.bin", Body=BIG)
+    blobs = Path(srv.data_dir) / "blobs"
+    blobs.rename(blobs.with_name("blobs.away"))
+    try:
+        status, code, _headers = _error(lambda: s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read())
+    finally:
+        blobs.with_name("blobs.away").rename(blobs)
+    assert (status, code) == (503, "ServiceUnavailable")
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == BIG
