@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..store.sealed import SEALED, reseal, sealed_batch
-from .crypto import KEY_BYTES, PREVIOUS, _decode_key, key_id, write_key_file
+from .crypto import KEY_BYTES, PREVIOUS, _decode_key, write_key_file
 
 if TYPE_CHECKING:
     from .container import Kosha
@@ -67,4 +67,4 @@ def _reseal_all(kosha: Kosha, batch: int) -> int:
     return total
 
 
-__all__ = ["rotate_master_key", "key_id"]
+__all__ = ["rotate_master_key"]

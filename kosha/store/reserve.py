@@ -14,7 +14,6 @@ import os
 import threading
 from pathlib import Path
 
-from ..errors import InsufficientStorage
 from .faults import disk_full
 
 log = logging.getLogger("kosha.store")
@@ -82,4 +81,4 @@ class SpaceReserve:
             raise disk_full("the space left is kept for deletes")
 
 
-__all__ = ["SpaceReserve", "InsufficientStorage"]
+__all__ = ["SpaceReserve"]
