@@ -188,3 +188,14 @@ def test_every_main_page_fits_a_phone(signed_in: Callable[..., Any], tmp_path: P
         shot(page, name)
         overflow[hash_] = page.evaluate(OVERFLOW)
     assert all(v <= 0 for v in overflow.values()), overflow
+
+
+def test_the_phone_menu_takes_focus_and_closes_on_escape(signed_in: Callable[..., Any]) -> None:
+    page = signed_in(PHONE)
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("link", name="Usage").wait_for(state="visible")
+    assert page.evaluate(FOCUSED) == "Buckets"
+    page.keyboard.press("Escape")
+    page.get_by_role("link", name="Usage").wait_for(state="hidden")
+    assert page.evaluate(FOCUSED) == "Menu"
+    assert page.get_by_role("button", name="Menu").get_attribute("aria-expanded") == "false"

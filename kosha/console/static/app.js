@@ -61,9 +61,11 @@ function buildShell(session) {
 }
 
 function setMenu(open) {
+  const was = shell.menu.getAttribute("aria-expanded") === "true";
   shell.menu.setAttribute("aria-expanded", String(open));
   shell.sidebar.classList.toggle("open", open);
   document.body.classList.toggle("menu-open", open);
+  if (open && !was) shell.sidebar.querySelector(".nav-link")?.focus();
 }
 
 async function show() {
@@ -134,6 +136,11 @@ async function leave() {
 
 onSessionEnd(ended);
 window.addEventListener("hashchange", show);
+document.addEventListener("keydown", (ev) => {   // the phone menu closes on Escape, focus back on its button
+  if (ev.key !== "Escape" || !shell || shell.menu.getAttribute("aria-expanded") !== "true") return;
+  setMenu(false);
+  shell.menu.focus();
+});
 document.querySelector(".skip")?.addEventListener("click", (ev) => {
   ev.preventDefault();
   document.getElementById("main")?.focus();
