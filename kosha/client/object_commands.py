@@ -272,7 +272,7 @@ def _source_object(ctx: Context, source: Remote, recursive: bool) -> dict[str, A
     except ClientError as exc:
         if exc.code == NOT_FOUND:
             exc.hint = ("check the name with `kosha ls`: no object or folder has it" if recursive
-                        else "check the name with `kosha ls`, or add -r to copy a folder")
+                        else "check the name with `kosha ls`, or add -r for a folder")
         raise
 
 
