@@ -127,7 +127,7 @@ class KoshaServer:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                if "address already in use" in self.log()[log_offset:]:
+                if "address already in use" in self.log()[log_offset:].lower():
                     raise _PortTaken()
                 raise RuntimeError(f"kosha exited with {self.process.returncode}:\n{self.log()}")
             if self._healthy():
