@@ -111,14 +111,13 @@ class Observed:
             cell[2 + bisect.bisect_left(metrics.LATENCY_BOUNDS, elapsed)] += 1
             self.bytes[0] += bytes_in
             self.bytes[1] += bytes_out
-            if self.sample and (self.sample >= 1.0 or random.random() < self.sample):
+            if self.sample and log.isEnabledFor(logging.INFO) and (
+                    self.sample >= 1.0 or random.random() < self.sample):
                 self._log(scope, request_id or _header(response_headers, b"x-amz-request-id"),
                           operation, key[1], bytes_in, bytes_out, elapsed)
 
     def _log(self, scope: dict[str, Any], request_id: str, operation: str, status: int,
              bytes_in: int, bytes_out: int, elapsed: float) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
         path = scope.get("raw_path") or scope["path"].encode()
         target = path.decode("latin-1")
         if scope.get("query_string"):
