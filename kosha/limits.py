@@ -87,8 +87,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.has_body = False
         self.uploading = False       # counted in limits.uploads
         self.body_bytes = 0          # since the last rate check
-        self.timer: asyncio.TimerHandle | None = None
-        self.head_timer_armed = False
+        self.timer: asyncio.TimerHandle | None = None        # body rate checks, lingering
+        self.head_since: float | None = None    # when the head being awaited began
+        self.head_timer: asyncio.TimerHandle | None = None   # lazy: re-armed only when it fires
         self.lingering = False       # refused: what still arrives is dropped until the close
 
     # -- connections -----------------------------------------------------------------------
@@ -105,11 +106,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         elif limits.connections[self.address] > limits.max_connections_per_client:
             self.refuse(Refused(503, "too many connections from this address", retry_after=1))
         else:
-            self.arm(self.limits.header_timeout, self.head_timed_out)
-            self.head_timer_armed = True
+            self.await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.disarm()
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
         self.end_upload()
         if self.counted:
             self.counted = False
@@ -131,9 +134,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.body_bytes += len(data)
             self.feed(data)
             return
-        if not self.head_timer_armed:
-            self.head_timer_armed = True
-            self.arm(self.limits.header_timeout, self.head_timed_out)
+        if self.head_since is None:
+            self.await_head()
         room = self.limits.max_request_line + self.limits.max_header_bytes - self.head_bytes
         if len(data) <= room:
             self.head_bytes += len(data)
@@ -187,7 +189,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        self.disarm()
+        self.head_since = None
         if self.has_body:
             if self.limits.uploads[self.address] >= self.limits.max_uploads_per_client:
                 raise Refused(503, "too many uploads in flight from this address", retry_after=1)
@@ -200,7 +202,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.end_upload()
         self.disarm()
         self.in_head = True
-        self.head_timer_armed = False
         self.head_bytes = 0
         self.header_count = 0
         self.has_body = False
@@ -217,8 +218,20 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.timer.cancel()
             self.timer = None
 
-    def head_timed_out(self) -> None:
-        self.timer = None
+    def await_head(self) -> None:
+        """Start the head's clock: per request a timestamp, a timer only if none is pending."""
+        self.head_since = self.loop.time()
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.limits.header_timeout, self.check_head)
+
+    def check_head(self) -> None:
+        self.head_timer = None
+        if self.head_since is None or self.lingering or self.transport.is_closing():
+            return
+        left = self.head_since + self.limits.header_timeout - self.loop.time()
+        if left > 0:
+            self.head_timer = self.loop.call_later(left, self.check_head)
+            return
         if self.head_bytes:
             self.refuse(Refused(408, "the request head was not received in time"))
         elif not self.transport.is_closing():
