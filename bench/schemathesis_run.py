@@ -27,6 +27,19 @@ import common  # noqa: E402
 from schemathesis_setup import (requests_by_status, schemathesis_run, section, seed,  # noqa: E402
                                 write_config)
 
+def statuses_by_operation(kos_url: str) -> dict[str, dict[str, int]]:
+    """{operation: {status: count}} of the KOS port, from /metrics."""
+    _, text = common.http_simple("GET", f"{kos_url}/metrics")
+    answered: dict[str, dict[str, int]] = {}
+    for line in text.decode().splitlines():
+        found = re.match(r'kosha_http_requests_total\{(.*)\} (\S+)', line)
+        if found and 'port="kos"' in found.group(1):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', found.group(1)))
+            codes = answered.setdefault(labels.get("operation", "?"), {})
+            codes[labels.get("status", "?")] = int(float(found.group(2)))
+    return answered
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20_000)
@@ -69,6 +82,7 @@ def main() -> int:
                       f"{cases.group(1) if cases else '?'}; stateful links {links.group(1) if links else '?'}; "
                       f"server total {total} requests, {errors} answered 5xx", flush=True)
                 (scratch / f"pass-{n}.txt").write_text(output)
+            answered = statuses_by_operation(kp.kos_url)
         finally:
             kp.server.stop()
         log = kp.server.log_path.read_text(errors="replace")
@@ -77,6 +91,9 @@ def main() -> int:
     print()
     print(f"   {total} requests answered in {minutes:.1f} min; 5xx: {errors}; "
           f"'unexpected error' in the server log: {unexpected}; schemathesis failures: {len(failures)}")
+    reached = sorted(op for op, codes in answered.items() if any(c.startswith("2") for c in codes))
+    print(f"   operations answered 2xx at least once: {len(reached)} of {len(answered)}; never 2xx: "
+          f"{sorted(set(answered) - set(reached))}")
     for found in failures:
         print(found[:4000])
     return 0 if not failures and errors == 0 and unexpected == 0 else 1
