@@ -42,12 +42,15 @@ def seed(kos_url: str, token: str) -> dict[str, list[Any]]:
     with client:
         name = f"seeded-{uuid.uuid4().hex[:12]}"
         bucket = _ok(client.post("/kos/v1/buckets", json={"name": name, "versioning": True}), 201)
-        keys = [f"k{i:02d}.bin" if i % 2 else f"dir/k{i:02d}.txt" for i in range(SEEDED_KEYS)]
-        for round_ in range(2):  # two versions of each key
+        keys = {group: [f"{group}/k{i:02d}.bin" if i % 2 else f"{group}/dir/k{i:02d}.txt"
+                        for i in range(SEEDED_KEYS)] for group in ("read", "doomed", "movable")}
+        keys["restorable"] = ["restorable.txt"]
+        for round_ in range(3):  # three versions of each key
             files = [("file", (key, f"{key} v{round_}".encode() * 50, "application/octet-stream"))
-                     for key in keys]
+                     for group in keys.values() for key in group]
             _ok(client.put(f"/kos/v1/buckets/{name}/objects", files=files), 201)
-        versions = _ok(client.get(f"/kos/v1/buckets/{name}/objects/versions"), 200)["versions"]
+        restorable = _ok(client.get(f"/kos/v1/buckets/{name}/objects/versions",
+                                    params={"key": "restorable.txt"}), 200)["versions"]
         rule = _ok(client.post(f"/kos/v1/buckets/{name}/lifecycle-rules",
                                json={"name": "seeded-rule", "expiration_days": 30}), 201)
         _ok(client.post(f"/kos/v1/buckets/policy/{bucket['krn']}",
@@ -59,8 +62,8 @@ def seed(kos_url: str, token: str) -> dict[str, list[Any]]:
             "name": "seeded-policy", "statements": [
                 {"effect": "Allow", "actions": ["kos:GetObject"], "resources": [f"{bucket['krn']}/*"]}]}), 201)
     return {
-        "buckets": [name], "krns": [bucket["krn"]], "keys": keys,
-        "versions": [v["versionId"] for v in versions if v.get("versionId")],
+        "buckets": [name], "krns": [bucket["krn"]], **keys,
+        "versions": [v["versionId"] for v in restorable[1:]],
         "rules": [rule["id"]], "uploads": [upload["uploadId"]], "policies": [policy["policyKRN"]],
     }
 
@@ -68,9 +71,21 @@ def seed(kos_url: str, token: str) -> dict[str, list[Any]]:
 _BINDINGS = {
     "path.bucketId": "buckets", "path.bucketKrn": "krns", "path.ruleId": "rules",
     "path.uploadId": "uploads", "path.policyKrn": "policies", "path.policykrn": "policies",
-    "query.key": "keys", "query.rule": "rules", "body.objectkey": "keys", "body.sourceKey": "keys",
-    "body.oldKey": "keys", "body.versionId": "versions",
+    "query.key": "read", "query.rule": "rules",
 }
+# Per operation, so that deletes, moves and renames consume keys of their own and reads keep
+# finding theirs; restore gets one key and its older versions.
+_OBJECTS = "/kos/v1/buckets/{bucketId}/objects/"
+_OPERATION_BINDINGS = {
+    "download": {"body.objectkey": "read"}, "metadata": {"body.objectkey": "read"},
+    "delete": {"body.objectkey": "doomed"}, "move": {"body.sourceKey": "movable"},
+    "rename": {"body.oldKey": "movable"},
+    "restore": {"body.objectkey": "restorable", "body.versionId": "versions"},
+}
+
+
+def _binding(key: str, name: str) -> str:
+    return f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}'
 
 
 def write_config(path: Path, seeded: dict[str, list[Any]]) -> Path:
@@ -79,7 +94,10 @@ def write_config(path: Path, seeded: dict[str, list[Any]]) -> Path:
     for name, values in seeded.items():
         lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
     lines.append("[parameters]")
-    lines += [f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}' for key, name in _BINDINGS.items()]
+    lines += [_binding(key, name) for key, name in _BINDINGS.items()]
+    for operation, bindings in _OPERATION_BINDINGS.items():
+        lines += ["", "[[operations]]", f'include-name = "POST {_OBJECTS}{operation}"', "[operations.parameters]"]
+        lines += [_binding(key, name) for key, name in bindings.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
