@@ -14,7 +14,8 @@ of what the server acknowledged, so that every answer can be judged exactly:
            listing shows; no multipart upload left open; after a clean stop and `kosha gc`, no
            temporary file and no blob file that the database does not reference (nor a
            referenced one missing); the server's RSS and open file descriptors at the end within
-           10 % of the values after warm-up (both measured with the clients paused, 3 s idle)
+           10 % of the values after warm-up (both measured with the clients paused, 3 s idle;
+           warm-up: each client has run every kind of operation and a quarter of the run passed)
 
     python bench/soak.py [--minutes 10] [--clients 16] [--quick] [--keep] [--json FILE]
 
@@ -56,6 +57,7 @@ PART = 5 * MiB
 MAX_KEYS_PER_CLIENT = 150
 BOUNDARY = "koshasoak7f3e9a1b2c4d5e6f"
 TOLERANCE = 0.10
+WARM_UP_SHARE = 0.25
 
 
 # --------------------------------------------------------------------------- bodies
@@ -559,9 +561,13 @@ def soak(kp: common.KoshaProc, n_clients: int, minutes: float) -> dict[str, Any]
         client.start()
     t0 = time.monotonic()
     run.started.set()
-    warm_limit = max(30.0, minutes * 60 * 0.25)
-    if not run.warm.wait(warm_limit * 4):
+    # Warm-up: every client has done each kind of operation once, and a quarter of the run has
+    # passed, so that the bounded caches (the metadata memo holds 4096 rows with up to 8 KiB of
+    # bytes each) have filled before the baseline is taken.
+    warm_for = max(15.0, minutes * 60 * WARM_UP_SHARE)
+    if not run.warm.wait(max(120.0, warm_for * 4)):
         print("   !! warm-up did not finish; measuring anyway", flush=True)
+    time.sleep(max(0.0, t0 + warm_for - time.monotonic()))
     warm_seconds = time.monotonic() - t0
     run.pause()
     wait_in_flight(clients, 120)
