@@ -154,13 +154,8 @@ def _previous_keys(path: Path) -> tuple[bytes, ...]:
 
 def write_key_file(path: Path, key: bytes) -> None:
     """Replace a key file atomically (0600, fsynced): readers see the old key or the new one."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = _private_copy(path, key)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(base64.b64encode(key).decode("ascii") + "\n")
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -190,6 +185,18 @@ def _key_file(path: Path) -> bytes:
     if path.exists():
         return _decode_key(path.read_text(), str(path))
     key = secrets.token_bytes(KEY_BYTES)
+    tmp = _private_copy(path, key)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return _decode_key(path.read_text(), str(path))
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def _private_copy(path: Path, key: bytes) -> Path:
+    """The key, base64, in a new fsynced 0600 file beside `path`, to be renamed or linked there."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -197,10 +204,7 @@ def _key_file(path: Path) -> bytes:
             f.write(base64.b64encode(key).decode("ascii") + "\n")
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return _decode_key(path.read_text(), str(path))
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
-    return key
+        raise
+    return tmp
