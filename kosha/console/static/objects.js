@@ -111,10 +111,11 @@ function dragAndDrop(main, zone, bucket, prefix) {
 
 async function loadPage(view, filterText = view.filterText || "") {
   view.filterText = filterText;
+  const generation = view.generation;
   const answer = await shown(view.list, api("GET", `${bucketPath(view.bucket)}/objects`, {
     query: { prefix: view.prefix + filterText, max_keys: PAGE, continuation_token: view.token },
   }), view.signal);
-  if (!answer) return;
+  if (!answer || generation !== view.generation) return;   // a reload began meanwhile: its answer draws
   const first = view.items.length === 0;
   const start = view.items.length;
   view.items.push(...answer.objects);
@@ -138,6 +139,7 @@ async function loadPage(view, filterText = view.filterText || "") {
 }
 
 function reload(view) {
+  view.generation = (view.generation || 0) + 1;
   view.items = [];
   view.token = null;
   view.selected.clear();
