@@ -364,14 +364,13 @@ def http_json(method: str, url: str, obj=None, headers: dict | None = None,
         return status, data[:500]
 
 
-_PATTERN: memoryview | None = None
+# Made at import, not on first use: threads that raced to make it lazily each got their own
+# block, so an object's expected MD5 could be computed over other bytes than were sent.
+_PATTERN = memoryview(os.urandom(MiB))
 
 
 def pattern_mib() -> memoryview:
-    """A fixed 1 MiB block of random bytes (incompressible, made once)."""
-    global _PATTERN
-    if _PATTERN is None:
-        _PATTERN = memoryview(os.urandom(MiB))
+    """A fixed 1 MiB block of random bytes (incompressible, the same for the whole process)."""
     return _PATTERN
 
 
