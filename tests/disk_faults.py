@@ -1,7 +1,7 @@
 """A small filesystem to fill up, for the storage-fault tests (tests/api, tests/s3).
 
 `small_disk(tmp_path)` mounts an 8 MiB tmpfs (the suite runs as root) and skips the test when
-mounting is not permitted; `fill(disk)` writes a file until the disk has no byte left.
+mounting is not permitted (`disk` is the same as a fixture); `fill(disk)` writes a file until the disk has no byte left.
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ def small_disk(where: Path) -> Iterator[Path]:
             time.sleep(0.1)   # the server may still be exiting
         else:
             subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Path]:
+    """The small disk as a fixture (import it into a test module to use it)."""
+    with small_disk(tmp_path / "disk") as mounted:
+        yield mounted
 
 
 def fill(disk: Path) -> Path:

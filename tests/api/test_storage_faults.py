@@ -14,17 +14,11 @@ from typing import Any
 
 import pytest
 
-from disk_faults import RESERVE, fill, remount, small_disk
+from disk_faults import RESERVE, disk, fill, remount, small_disk  # noqa: F401 (disk: a fixture)
 from tests.api.kos_helpers import API, create_bucket, download, expect, post, upload
 
 BIG = os.urandom(300 * 1024)     # over the inline threshold: a blob file
 SMALL = b"small object"          # inline in the metadata row
-
-
-@pytest.fixture
-def disk(tmp_path: Path) -> Iterator[Path]:
-    with small_disk(tmp_path / "disk") as mounted:
-        yield mounted
 
 
 @pytest.fixture

@@ -14,17 +14,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from disk_faults import RESERVE, fill, small_disk
+from disk_faults import RESERVE, disk, fill  # noqa: F401 (disk: a fixture)
 from s3_helpers import create_s3_user, make_client, unique_bucket
 
 BIG = os.urandom(300 * 1024)
 PART = os.urandom(5 * 1024 * 1024)
-
-
-@pytest.fixture
-def disk(tmp_path: Path) -> Iterator[Path]:
-    with small_disk(tmp_path / "disk") as mounted:
-        yield mounted
 
 
 @pytest.fixture
