@@ -31,6 +31,7 @@ class Kosha:
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
+        from .generation import GenerationWatcher
         from .health import HealthService
         from .leases import LeaseService
         from .lifecycle import LifecycleService
@@ -62,6 +63,7 @@ class Kosha:
         self.bucket_policies = BucketPolicyService(self)
         self.health = HealthService(self)
         self.leases = LeaseService(self)
+        self.generation = GenerationWatcher(self)
         self.background = Background(self)
         register_standard_jobs(self)
 
@@ -84,6 +86,7 @@ class Kosha:
         """Migrate the schema and create the operator on an empty data directory."""
         self.db.create_schema()
         self.accounts.bootstrap()
+        self.generation.baseline()
         self.reserve.hold()
 
     def close(self) -> None:

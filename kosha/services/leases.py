@@ -43,9 +43,14 @@ def holder_id() -> str:
 class LeaseService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
-        self.holder = holder_id()
+        self.named: str | None = None  # a fixed holder name (tests); else this process's
         self.ttl = float(kosha.settings.lease_seconds)
         self.held: set[str] = set()
+
+    @property
+    def holder(self) -> str:
+        """Worked out on each use: a process forked after this object was made has its own pid."""
+        return self.named or holder_id()
 
     @property
     def renew_every(self) -> float:
