@@ -51,6 +51,11 @@ async def serve(settings: Settings) -> None:
     _check_ports_free(settings)
     kosha = Kosha(settings)
     kosha.start()
+    try:
+        kosha.notifications.prepare()
+    except (ValueError, ImportError) as exc:
+        kosha.close()
+        raise SystemExit(f"kosha: {exc}") from None
     limits = Limits.from_settings(settings)
     limits.on_refused = refused_logger(settings.access_log)
     metrics.watch(limits)
@@ -69,9 +74,10 @@ async def serve(settings: Settings) -> None:
     for server in servers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
-    background = asyncio.create_task(kosha.lifecycle.run_forever())
+    background = asyncio.gather(kosha.lifecycle.run_forever(), kosha.notifications.run_forever())
     log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
              settings.data_dir)
+    kosha.notifications.log_targets()
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for server in servers:

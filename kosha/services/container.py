@@ -33,6 +33,7 @@ class Kosha:
         from .health import HealthService
         from .lifecycle import LifecycleService
         from .multipart import MultipartService
+        from .notifications import NotificationService
         from .objects import ObjectService
         from .policies import PolicyService
         from .sessions import SessionService
@@ -59,6 +60,7 @@ class Kosha:
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
         self.health = HealthService(self)
+        self.notifications = NotificationService(self)
 
     def in_background(self, work: Awaitable[Any]) -> None:
         """Run `work` without making the caller wait (housekeeping after an answer is ready).
