@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..store import outbox
@@ -31,6 +32,8 @@ BATCH = 100
 POLL_SECONDS = 0.15
 PURGE_SECONDS = 1.0
 SEND_TIMEOUT = 60.0
+CHECK_SECONDS = 0.5
+STOP_SECONDS = 10.0
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 30.0
 FAILURE_LOG_SECONDS = 30.0
@@ -48,36 +51,51 @@ class DeliveryWorker:
         self.targets = targets
         self.batch = batch
         self.wakes = {target_id: asyncio.Event() for target_id in targets}
+        self._stopping = asyncio.Event()
 
     def wake(self) -> None:
         for event in self.wakes.values():
             event.set()
 
-    async def run(self) -> None:
-        """Deliver until cancelled."""
+    async def run(self, until: Callable[[], bool]) -> None:
+        """Deliver until `until()` says to stop (checked every CHECK_SECONDS): each target
+        finishes the batch it is sending, then the cursors are where the database says."""
+        self._stopping = asyncio.Event()
         cursors = await self.db.write(outbox.ensure_cursors, list(self.targets))
         tasks = [asyncio.create_task(self._deliver(tid, cursors[tid]), name=f"notify-{tid}")
                  for tid in self.targets]
         tasks.append(asyncio.create_task(self._purge_forever(), name="notify-purge"))
         try:
-            await asyncio.gather(*tasks)
+            while not until():
+                done, _ = await asyncio.wait(tasks, timeout=CHECK_SECONDS,
+                                             return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    task.result()   # a bug in a loop: raise it to the background reporter
+            self._stopping.set()
+            self.wake()
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, or less if the session ends."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
     async def _deliver(self, target_id: str, cursor: int) -> None:
         target, wake = self.targets[target_id], self.wakes[target_id]
         failures, logged = 0, 0.0
-        while True:
+        while not self._stopping.is_set():
             wake.clear()
             try:
                 rows = await self._rows(cursor)
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:   # the database is away: wait, then read again
                 log.warning("notification outbox read failed: %s", exc)
-                await asyncio.sleep(1.0)
+                await self._pause(1.0)
                 continue
             if not rows:
                 try:
@@ -90,8 +108,6 @@ class DeliveryWorker:
             if batch:
                 try:
                     await asyncio.wait_for(target.send(batch), SEND_TIMEOUT)
-                except asyncio.CancelledError:
-                    raise
                 except Exception as exc:
                     failures += 1
                     FAILURES.labels(target_id).inc()
@@ -105,7 +121,7 @@ class DeliveryWorker:
                         logged = now
                         log.warning("delivery to notification target %s failed (%d in a row; "
                                     "retrying): %s", target_id, failures, _describe(exc))
-                    await asyncio.sleep(backoff(failures))
+                    await self._pause(backoff(failures))
                     continue
                 DELIVERED.labels(target_id).inc(len(batch))
             if failures:
@@ -127,19 +143,17 @@ class DeliveryWorker:
             try:
                 await self.db.write(outbox.advance, target_id, position)
                 return position
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:   # not moving it only means sending these again
                 log.warning("notification cursor of %s not saved: %s", target_id, exc)
-                await asyncio.sleep(1.0)
+                if self._stopping.is_set():
+                    return cursor
+                await self._pause(1.0)
 
     async def _purge_forever(self) -> None:
-        while True:
-            await asyncio.sleep(PURGE_SECONDS)
+        while not self._stopping.is_set():
+            await self._pause(PURGE_SECONDS)
             try:
                 await self.purge()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.warning("notification outbox purge failed: %s", exc)
 
@@ -155,6 +169,13 @@ class DeliveryWorker:
             removed += n
             if n < outbox.PURGE_CHUNK:
                 return removed
+
+    async def close(self) -> None:
+        for target in self.targets.values():
+            try:
+                await target.close()
+            except Exception as exc:  # noqa: BLE001 - closing is best effort
+                log.warning("closing notification target %s: %s", target.id, exc)
 
 
 def _deliveries(rows: list[Any], target_id: str) -> list[Delivery]:

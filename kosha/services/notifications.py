@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from .. import request_context
@@ -25,14 +26,14 @@ from .models import Bucket
 from .principal import Principal
 
 if TYPE_CHECKING:
-    from ..notify.targets.base import Target
     from ..notify.worker import DeliveryWorker
     from .container import Kosha
 
 log = logging.getLogger("kosha.notify")
 READ_ACTION = "kos:GetBucketNotification"
 WRITE_ACTION = "kos:PutBucketNotification"
-MONITOR_SECONDS = 1.0
+SESSION_SECONDS = 30.0
+LEASE = "notify"     # the background job's name, and its lease's
 LIFECYCLE_ORIGIN = Origin("kosha:lifecycle", "", "")
 
 
@@ -46,7 +47,6 @@ class NotificationService:
         self.arns = {spec.arn(self.region): spec for spec in self.specs.values()}
         self.gate = Gate(settings.notify_backlog_max)
         self.worker: DeliveryWorker | None = None
-        self._targets: dict[str, Target] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- the operator's targets ----------------------------------------------------------------
@@ -111,24 +111,15 @@ class NotificationService:
             else:
                 loop.call_soon_threadsafe(self.worker.wake)
 
-    # -- background ----------------------------------------------------------------------------
+    # -- background (kosha.services.background registers these) ---------------------------------
     def log_targets(self) -> None:
         for spec in self.specs.values():
             log.info("notification target %s (%s): ARN %s -> %s", spec.id, spec.kind,
                      spec.arn(self.region), spec.masked)
 
-    async def monitor_forever(self) -> None:
-        """Every second: the outbox's size for the backlog limit, and the backlog gauges."""
-        while True:
-            try:
-                await self.measure()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notification backlog not measured: %s", exc)
-            await asyncio.sleep(MONITOR_SECONDS)
-
     async def measure(self) -> None:
+        """Every process, every second: the outbox's size for the backlog limit, and the
+        backlog gauges."""
         lo, hi = await self.kosha.db.read(outbox.span)
         rows = hi - lo + 1 if hi else 0
         self.gate.measure(rows)
@@ -142,31 +133,24 @@ class NotificationService:
         """Build the targets (no connection yet): a bad URL or a missing client library stops
         the server at start-up, before it listens."""
         from ..notify.targets import make
-        self._targets = {tid: make(tid, spec.url) for tid, spec in self.specs.items()}
-
-    async def deliver_forever(self) -> None:
-        """Run the delivery worker until cancelled."""
-        if not self._targets:
-            return
         from ..notify.worker import DeliveryWorker
-        targets = self._targets
-        self._loop = asyncio.get_running_loop()
-        self.worker = DeliveryWorker(self.kosha.db, targets)
-        try:
-            await self.worker.run()
-        finally:
-            self.worker = None
-            for target in targets.values():
-                try:
-                    await target.close()
-                except Exception as exc:  # noqa: BLE001 - closing is best effort
-                    log.warning("closing notification target %s: %s", target.id, exc)
+        targets = {tid: make(tid, spec.url) for tid, spec in self.specs.items()}
+        self.worker = DeliveryWorker(self.kosha.db, targets) if targets else None
 
-    async def run_forever(self) -> None:
-        """The monitor, and the worker when targets are configured."""
-        if not self.specs:
+    async def deliver_pass(self) -> None:
+        """One delivery session under the `notify` lease: up to SESSION_SECONDS, ended sooner
+        when this process loses the lease (the lease service then starts no new one)."""
+        worker = self.worker
+        if worker is None:
             return
-        await asyncio.gather(self.monitor_forever(), self.deliver_forever())
+        self._loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + SESSION_SECONDS
+        held = self.kosha.leases.held
+        await worker.run(lambda: time.monotonic() > deadline or LEASE not in held)
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
 
 
 def _info(bucket: Bucket) -> BucketInfo:

@@ -191,6 +191,28 @@ bucket_policies = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# Cross-process coordination (docs/scaling.md, "Caches, revocation and background work").
+
+leases = Table(  # one row per kind of background work: who runs it, until when (epoch seconds)
+    "leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+cache_generation = Table(  # bumped by every change that must clear other processes' caches
+    "cache_generation", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+activation_failures = Table(  # failed session activations per limit key, in fixed windows
+    "activation_failures", metadata,
+    Column("key", String(255), primary_key=True),
+    Column("window_start", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
 # Event notifications (kosha/notify): the outbox rows written in the transaction of the change
 # they describe, and how far each delivery target has read. `seq` never repeats (AUTOINCREMENT
 # on SQLite, a sequence on PostgreSQL): it is the events' `sequencer` and the targets' cursor.

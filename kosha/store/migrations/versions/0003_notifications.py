@@ -1,7 +1,7 @@
 """Event notifications: the bucket's configuration, the outbox and the delivery cursors.
 
-Revision ID: 0002_notifications
-Revises: 0001
+Revision ID: 0003_notifications
+Revises: 0002_scale_state
 
 Idempotent: revision 0001 creates the tables of the current schema module, so on a new
 database they already exist when this runs.
@@ -11,8 +11,8 @@ from alembic import op
 
 from kosha.store.schema import notify_cursors, notify_outbox
 
-revision = "0002_notifications"
-down_revision = "0001"
+revision = "0003_notifications"
+down_revision = "0002_scale_state"
 branch_labels = None
 depends_on = None
 
