@@ -45,6 +45,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
      "seconds before another process takes over the background work of one that died"),
     ("--storage-reserve", "storage_reserve", int,
      "bytes held back on the data directory's disk so deletes work when it is full"),
+    ("--tls-cert", "tls_cert", Path, "PEM certificate (chain) to serve both ports over HTTPS"),
+    ("--tls-key", "tls_key", Path, "PEM private key of --tls-cert"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),
     ("--access-log", "access_log", access_log_setting,
      "one log line per request: off, on, or a sample rate 0-1"),

@@ -73,6 +73,8 @@ class Settings:
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
     lease_seconds: float = 15.0              # a dead holder's background work moves after this
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
+    tls_cert: Path | None = None             # PEM certificate (chain): both ports speak HTTPS
+    tls_key: Path | None = None              # its PEM private key
     log_level: str = "info"
     access_log: str = "on"                   # one line per request: off, on, or a sample rate
     max_request_line: int = 16 * 1024        # bytes of method, target and version (414 beyond)
@@ -114,12 +116,22 @@ class Settings:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
 
     @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def kos_url(self) -> str:
-        return (self.public_url or f"http://{_host_for_url(self.host)}:{self.port}").rstrip("/")
+        return (self.public_url
+                or f"{self.scheme}://{_host_for_url(self.host)}:{self.port}").rstrip("/")
 
     @property
     def s3_url(self) -> str:
-        return (self.s3_public_url or f"http://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
+        return (self.s3_public_url
+                or f"{self.scheme}://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
 
 
 def _host_for_url(host: str) -> str:
