@@ -1,4 +1,5 @@
-"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop.
+"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop,
+over HTTPS on both when --tls-cert/--tls-key are given.
 
 uvicorn (uvloop + httptools) was chosen by measurement; see docs/benchmarks.md.
 """
@@ -9,6 +10,7 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 
 import uvicorn
 
@@ -25,13 +27,36 @@ log = logging.getLogger("kosha")
 
 
 def _uvicorn_config(app: object, host: str, port: int, settings: Settings,
-                    http: type[asyncio.Protocol]) -> uvicorn.Config:
-    return uvicorn.Config(
+                    http: type[asyncio.Protocol], tls: ssl.SSLContext | None = None
+                    ) -> uvicorn.Config:
+    config = uvicorn.Config(
         app, host=host, port=port, loop="uvloop", http=http, lifespan="off",
         access_log=False, log_level=settings.log_level, server_header=False,
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,  # the client address is the peer's: bucket policies depend on it
     )
+    if tls is not None:
+        config.load()
+        config.ssl = tls   # one context for both ports (uvicorn would load the files per port)
+    return config
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS context from --tls-cert/--tls-key (None without them), loaded once at
+    start so a wrong file or a key that does not match fails with a clear message."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise SystemExit("kosha: --tls-cert and --tls-key go together (KOSHA_TLS_CERT, "
+                         "KOSHA_TLS_KEY)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"kosha: cannot load the TLS certificate {settings.tls_cert} and key "
+                         f"{settings.tls_key}: {exc}") from None
+    return context
 
 
 def _check_ports_free(settings: Settings) -> None:
@@ -49,8 +74,14 @@ def _check_ports_free(settings: Settings) -> None:
 
 async def serve(settings: Settings) -> None:
     _check_ports_free(settings)
+    tls = tls_context(settings)
     kosha = Kosha(settings)
     kosha.start()
+    try:
+        kosha.notifications.prepare()
+    except (ValueError, ImportError) as exc:
+        kosha.close()
+        raise SystemExit(f"kosha: {exc}") from None
     limits = Limits.from_settings(settings)
     limits.on_refused = refused_logger(settings.access_log)
     metrics.watch(limits)
@@ -58,9 +89,9 @@ async def serve(settings: Settings) -> None:
     s3_app = Observed(CloseIfBodyUnread(build_s3_app(kosha)), "s3", settings.access_log)
     servers = [
         uvicorn.Server(_uvicorn_config(kos_app, settings.host, settings.port, settings,
-                                       protocol_class(limits, "kos"))),
+                                       protocol_class(limits, "kos"), tls)),
         uvicorn.Server(_uvicorn_config(s3_app, settings.host, settings.s3_port, settings,
-                                       protocol_class(limits, "s3"))),
+                                       protocol_class(limits, "s3"), tls)),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -69,15 +100,16 @@ async def serve(settings: Settings) -> None:
     for server in servers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
-    background = asyncio.create_task(kosha.lifecycle.run_forever())
+    kosha.background.start()
     log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
              settings.data_dir)
+    kosha.notifications.log_targets()
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for server in servers:
         server.should_exit = True
-    background.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, kosha.background.stop(), return_exceptions=True)
+    await kosha.notifications.close()
     kosha.close()
     for task in done:
         if task is not stopped and task.exception():
