@@ -43,6 +43,10 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--lifecycle-interval", "lifecycle_interval", int, "seconds between lifecycle runs"),
     ("--storage-reserve", "storage_reserve", int,
      "bytes held back on the data directory's disk so deletes work when it is full"),
+    ("--workers", "workers", int,
+     "server processes sharing the two ports (1: no supervisor process)"),
+    ("--graceful-timeout", "graceful_timeout", float,
+     "seconds requests in flight get to finish after SIGTERM/SIGINT"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),
     ("--access-log", "access_log", access_log_setting,
      "one log line per request: off, on, or a sample rate 0-1"),
@@ -193,12 +197,17 @@ def _plain(value: Any) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    from .server import run
     settings = settings_from(args)
+    if settings.workers < 1:
+        raise ValueError("--workers must be at least 1")
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run(settings)
-    return 0
+    if settings.workers == 1:
+        from .server import run
+        run(settings)
+        return 0
+    from .supervisor import Supervisor
+    return Supervisor(settings).run()
 
 
 def _on_data_dir(args: argparse.Namespace) -> int:

@@ -68,6 +68,8 @@ class Settings:
     min_part_size: int = 5 * 1024 * 1024       # S3's rule for every part but the last
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
+    workers: int = 1                         # server processes on the same ports (kosha.supervisor)
+    graceful_timeout: float = 30.0           # seconds in-flight requests get after SIGTERM
     log_level: str = "info"
     access_log: str = "on"                   # one line per request: off, on, or a sample rate
     max_request_line: int = 16 * 1024        # bytes of method, target and version (414 beyond)
