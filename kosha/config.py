@@ -67,6 +67,7 @@ class Settings:
     max_object_size: int = 5 * 1024**4
     min_part_size: int = 5 * 1024 * 1024       # S3's rule for every part but the last
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
+    lease_seconds: float = 15.0              # a dead holder's background work moves after this
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
     workers: int = 1                         # server processes on the same ports (kosha.supervisor)
     graceful_timeout: float = 30.0           # seconds in-flight requests get after SIGTERM

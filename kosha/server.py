@@ -48,11 +48,6 @@ class Worker:
     kos: socket.socket
     s3: socket.socket
 
-    @property
-    def runs_background(self) -> bool:
-        """Lifecycle and GC run in worker 0 only, so that N workers do not race on them."""
-        return self.index == 0
-
 
 def check_ports_free(settings: Settings) -> None:
     """Fail with a clear message, before any state changes, if a port is taken."""
@@ -98,9 +93,8 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     sockets = [None, None] if worker is None else [[worker.kos], [worker.s3]]
     tasks = [asyncio.create_task(s.serve(sockets=socks))  # type: ignore[arg-type]
              for s, socks in zip(servers, sockets)]
+    kosha.background.start()   # every worker: the leases let one process at a time run each job
     chores = []
-    if worker is None or worker.runs_background:
-        chores.append(asyncio.create_task(kosha.lifecycle.run_forever()))
     if worker is None:
         log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
                  settings.data_dir)
@@ -114,7 +108,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
         server.should_exit = True
     for chore in chores:
         chore.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, kosha.background.stop(), return_exceptions=True)
     if worker is not None:
         metrics_shared.publish(kosha.auth)
     kosha.close()
