@@ -49,6 +49,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
      "server processes sharing the two ports (1: no supervisor process)"),
     ("--graceful-timeout", "graceful_timeout", float,
      "seconds requests in flight get to finish after SIGTERM/SIGINT"),
+    ("--tls-cert", "tls_cert", Path, "PEM certificate (chain) to serve both ports over HTTPS"),
+    ("--tls-key", "tls_key", Path, "PEM private key of --tls-cert"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),
     ("--access-log", "access_log", access_log_setting,
      "one log line per request: off, on, or a sample rate 0-1"),

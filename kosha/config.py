@@ -71,6 +71,8 @@ class Settings:
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
     workers: int = 1                         # server processes on the same ports (kosha.supervisor)
     graceful_timeout: float = 30.0           # seconds in-flight requests get after SIGTERM
+    tls_cert: Path | None = None             # PEM certificate (chain): both ports speak HTTPS
+    tls_key: Path | None = None              # its PEM private key
     log_level: str = "info"
     access_log: str = "on"                   # one line per request: off, on, or a sample rate
     max_request_line: int = 16 * 1024        # bytes of method, target and version (414 beyond)
@@ -110,12 +112,22 @@ class Settings:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
 
     @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def kos_url(self) -> str:
-        return (self.public_url or f"http://{_host_for_url(self.host)}:{self.port}").rstrip("/")
+        return (self.public_url
+                or f"{self.scheme}://{_host_for_url(self.host)}:{self.port}").rstrip("/")
 
     @property
     def s3_url(self) -> str:
-        return (self.s3_public_url or f"http://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
+        return (self.s3_public_url
+                or f"{self.scheme}://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
 
 
 def _host_for_url(host: str) -> str:

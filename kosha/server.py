@@ -1,4 +1,5 @@
-"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop.
+"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop,
+over HTTPS on both when --tls-cert/--tls-key are given.
 
 With `--workers 1` this is the whole server; with more, `kosha.supervisor` binds the ports, runs
 the start-up work once and runs this in each worker process on the sockets it hands over.
@@ -13,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 from dataclasses import dataclass
 
 import uvicorn
@@ -30,14 +32,37 @@ log = logging.getLogger("kosha")
 
 
 def _uvicorn_config(app: object, host: str, port: int, settings: Settings,
-                    http: type[asyncio.Protocol]) -> uvicorn.Config:
-    return uvicorn.Config(
+                    http: type[asyncio.Protocol], tls: ssl.SSLContext | None = None
+                    ) -> uvicorn.Config:
+    config = uvicorn.Config(
         app, host=host, port=port, loop="uvloop", http=http, lifespan="off",
         access_log=False, log_level=settings.log_level, server_header=False,
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,  # the client address is the peer's: bucket policies depend on it
         timeout_graceful_shutdown=settings.graceful_timeout,  # type: ignore[arg-type]
     )
+    if tls is not None:
+        config.load()
+        config.ssl = tls   # one context for both ports (uvicorn would load the files per port)
+    return config
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS context from --tls-cert/--tls-key (None without them), loaded once at
+    start so a wrong file or a key that does not match fails with a clear message."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise SystemExit("kosha: --tls-cert and --tls-key go together (KOSHA_TLS_CERT, "
+                         "KOSHA_TLS_KEY)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"kosha: cannot load the TLS certificate {settings.tls_cert} and key "
+                         f"{settings.tls_key}: {exc}") from None
+    return context
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     """
     if worker is None:
         check_ports_free(settings)
+    tls = tls_context(settings)
     kosha = Kosha(settings)
     kosha.start(prepared=worker is not None)
     limits = Limits.from_settings(settings)
@@ -79,9 +105,9 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     s3_app = Observed(CloseIfBodyUnread(build_s3_app(kosha)), "s3", settings.access_log)
     servers = [
         uvicorn.Server(_uvicorn_config(kos_app, settings.host, settings.port, settings,
-                                       protocol_class(limits, "kos"))),
+                                       protocol_class(limits, "kos"), tls)),
         uvicorn.Server(_uvicorn_config(s3_app, settings.host, settings.s3_port, settings,
-                                       protocol_class(limits, "s3"))),
+                                       protocol_class(limits, "s3"), tls)),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -80,6 +80,8 @@ class Supervisor:
         self.metrics_dir = ""
 
     def run(self) -> int:
+        from .server import tls_context
+        tls_context(self.settings)   # a bad certificate fails here, once, not in N crash loops
         self._bind()
         self._prepare()
         self.metrics_dir = tempfile.mkdtemp(prefix="kosha-metrics-")
