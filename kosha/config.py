@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .notify.config import TargetSpec
 
 DEFAULT_REGIONS = "In-Bangalore-1:tier-1,In-Hyderabad-1:tier-2"
 
@@ -88,6 +92,8 @@ class Settings:
     activation_failures_per_key_address: int = 5   # in 60 s: that address is refused that key
     activation_failures_per_key: int = 50          # in 60 s, all addresses: those that failed wait
     activation_failures_per_address: int = 50      # in 60 s, all keys: its failed keys wait
+    notify_targets: tuple[TargetSpec, ...] = ()    # event notification targets (id=url)
+    notify_backlog_max: int = 1_000_000            # outbox rows; beyond, new events are dropped
 
     @property
     def region_names(self) -> list[str]:

@@ -98,6 +98,11 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     tls = tls_context(settings)
     kosha = Kosha(settings)
     kosha.start(prepared=worker is not None)
+    try:
+        kosha.notifications.prepare()
+    except (ValueError, ImportError) as exc:
+        kosha.close()
+        raise SystemExit(f"kosha: {exc}") from None
     limits = Limits.from_settings(settings)
     limits.on_refused = refused_logger(settings.access_log)
     metrics.watch(limits)
@@ -124,6 +129,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     if worker is None:
         log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
                  settings.data_dir)
+        kosha.notifications.log_targets()
     else:
         chores.append(asyncio.create_task(metrics_shared.publish_forever(kosha.auth)))
         chores.append(asyncio.create_task(_orphaned(stop)))
@@ -135,6 +141,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     for chore in chores:
         chore.cancel()
     await asyncio.gather(*tasks, kosha.background.stop(), return_exceptions=True)
+    await kosha.notifications.close()
     if worker is not None:
         metrics_shared.publish(kosha.auth)
     kosha.close()

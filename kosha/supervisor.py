@@ -126,6 +126,11 @@ class Supervisor:
         kosha = Kosha(self.settings)
         try:
             kosha.start()
+            try:
+                kosha.notifications.prepare()   # a bad target fails here, once
+            except (ValueError, ImportError) as exc:
+                raise SystemExit(f"kosha: {exc}") from None
+            kosha.notifications.log_targets()
         finally:
             kosha.close()
 

@@ -35,6 +35,7 @@ class Kosha:
         from .leases import LeaseService
         from .lifecycle import LifecycleService
         from .multipart import MultipartService
+        from .notifications import NotificationService
         from .objects import ObjectService
         from .policies import PolicyService
         from .sessions import SessionService
@@ -61,6 +62,7 @@ class Kosha:
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
         self.health = HealthService(self)
+        self.notifications = NotificationService(self)
         self.leases = LeaseService(self)
         self.background = Background(self)
         register_standard_jobs(self)
