@@ -45,6 +45,10 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
      "seconds before another process takes over the background work of one that died"),
     ("--storage-reserve", "storage_reserve", int,
      "bytes held back on the data directory's disk so deletes work when it is full"),
+    ("--workers", "workers", int,
+     "server processes sharing the two ports (1: no supervisor process)"),
+    ("--graceful-timeout", "graceful_timeout", float,
+     "seconds requests in flight get to finish after SIGTERM/SIGINT"),
     ("--tls-cert", "tls_cert", Path, "PEM certificate (chain) to serve both ports over HTTPS"),
     ("--tls-key", "tls_key", Path, "PEM private key of --tls-cert"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),
@@ -211,12 +215,17 @@ def _plain(value: Any) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    from .server import run
     settings = settings_from(args)
+    if settings.workers < 1:
+        raise ValueError("--workers must be at least 1")
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run(settings)
-    return 0
+    if settings.workers == 1:
+        from .server import run
+        run(settings)
+        return 0
+    from .supervisor import Supervisor
+    return Supervisor(settings).run()
 
 
 def _on_data_dir(args: argparse.Namespace) -> int:

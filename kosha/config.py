@@ -73,6 +73,8 @@ class Settings:
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
     lease_seconds: float = 15.0              # a dead holder's background work moves after this
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
+    workers: int = 1                         # server processes on the same ports (kosha.supervisor)
+    graceful_timeout: float = 30.0           # seconds in-flight requests get after SIGTERM
     tls_cert: Path | None = None             # PEM certificate (chain): both ports speak HTTPS
     tls_key: Path | None = None              # its PEM private key
     log_level: str = "info"

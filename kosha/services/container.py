@@ -82,10 +82,14 @@ class Kosha:
         if not task.cancelled() and task.exception() is not None:
             log.warning("background work failed: %s", task.exception())
 
-    def start(self) -> None:
-        """Migrate the schema and create the operator on an empty data directory."""
-        self.db.create_schema()
-        self.accounts.bootstrap()
+    def start(self, prepared: bool = False) -> None:
+        """Migrate the schema and create the operator on an empty data directory.
+
+        `prepared`: a supervisor did both before starting this worker process (once, not N times).
+        """
+        if not prepared:
+            self.db.create_schema()
+            self.accounts.bootstrap()
         self.reserve.hold()
 
     def close(self) -> None:
