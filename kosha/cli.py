@@ -29,6 +29,9 @@ _DEFAULTS = Settings()
 _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--data", "data_dir", Path, "data directory (default ./kosha-data)"),
     ("--database-url", "database_url", str, "SQLAlchemy URL (default: SQLite in the data dir)"),
+    ("--blobs", "blobs", str,
+     "where blobs live: file:///path (default DIR/blobs) or s3://bucket/prefix?endpoint=URL&region=R "
+     "(keys from KOSHA_BLOBS_ACCESS_KEY/KOSHA_BLOBS_SECRET_KEY, AWS_* or KOSHA_BLOBS_CREDENTIALS_FILE)"),
     ("--host", "host", str, "address to listen on"),
     ("--port", "port", int, "KOS REST port"),
     ("--s3-port", "s3_port", int, "S3 port"),
@@ -66,7 +69,7 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--activation-failures-per-address", "activation_failures_per_address", int,
      "failed activations from an address in 60 s before it waits on the keys it failed"),
 ]
-_DATA_OPTIONS = {"--data", "--database-url"}
+_DATA_OPTIONS = {"--data", "--database-url", "--blobs"}
 _ENV_ONLY = {"master_key": "MASTER_KEY", "root_access_key": "ROOT_ACCESS_KEY",
              "root_secret_key": "ROOT_SECRET_KEY"}
 
