@@ -44,6 +44,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--s3-public-url", "s3_public_url", str, "how clients reach the S3 port"),
     ("--presign-expiry", "presign_expiry", int, "lifetime of pre-signed URLs, seconds"),
     ("--lifecycle-interval", "lifecycle_interval", int, "seconds between lifecycle runs"),
+    ("--lease-seconds", "lease_seconds", float,
+     "seconds before another process takes over the background work of one that died"),
     ("--storage-reserve", "storage_reserve", int,
      "bytes held back on the data directory's disk so deletes work when it is full"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),

@@ -68,6 +68,7 @@ class Settings:
     max_object_size: int = 5 * 1024**4
     min_part_size: int = 5 * 1024 * 1024       # S3's rule for every part but the last
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
+    lease_seconds: float = 15.0              # a dead holder's background work moves after this
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
     log_level: str = "info"
     access_log: str = "on"                   # one line per request: off, on, or a sample rate

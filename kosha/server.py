@@ -69,15 +69,14 @@ async def serve(settings: Settings) -> None:
     for server in servers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
-    background = asyncio.create_task(kosha.lifecycle.run_forever())
+    kosha.background.start()
     log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
              settings.data_dir)
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for server in servers:
         server.should_exit = True
-    background.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, kosha.background.stop(), return_exceptions=True)
     kosha.close()
     for task in done:
         if task is not stopped and task.exception():

@@ -28,11 +28,13 @@ class Kosha:
         from .access_keys import AccessKeyService
         from .accounts import AccountService
         from .auth import AuthService
+        from .background import Background, register_standard_jobs
         from .authz import Authorizer
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
         from .health import HealthService
+        from .leases import LeaseService
         from .lifecycle import LifecycleService
         from .multipart import MultipartService
         from .objects import ObjectService
@@ -66,6 +68,9 @@ class Kosha:
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
         self.health = HealthService(self)
+        self.leases = LeaseService(self)
+        self.background = Background(self)
+        register_standard_jobs(self)
 
     def in_background(self, work: Awaitable[Any]) -> None:
         """Run `work` without making the caller wait (housekeeping after an answer is ready).

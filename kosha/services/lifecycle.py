@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import lifecycle_due as due
-from .. import metrics
 from ..cache import TTLCache
 from ..clock import http_date
 from ..errors import Invalid, NotFound
@@ -287,26 +286,3 @@ class LifecycleService:
             done += count
             if after is None:
                 return done
-
-    async def run_forever(self) -> None:
-        """Every `lifecycle_interval` seconds: apply the rules, then collect garbage blobs.
-
-        The work runs in a thread (it uses the synchronous database calls) so the event loop
-        keeps serving requests.
-        """
-        interval = max(1, self.kosha.settings.lifecycle_interval)
-        while True:
-            await asyncio.sleep(interval)
-            for task, work in (("lifecycle", self.run_once),
-                               ("gc", self.kosha.objects.collect_garbage)):
-                try:
-                    result = await asyncio.to_thread(work)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("background %s run failed", task)
-                    metrics.background_done(task, None, failed=True)
-                else:
-                    log.info("background %s run: %s", task, result)
-                    metrics.background_done(task, result)
-

@@ -189,3 +189,25 @@ bucket_policies = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Cross-process coordination (docs/scaling.md, "Caches, revocation and background work").
+
+leases = Table(  # one row per kind of background work: who runs it, until when (epoch seconds)
+    "leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+cache_generation = Table(  # bumped by every change that must clear other processes' caches
+    "cache_generation", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+activation_failures = Table(  # failed session activations per limit key, in fixed windows
+    "activation_failures", metadata,
+    Column("key", String(255), primary_key=True),
+    Column("window_start", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+)
