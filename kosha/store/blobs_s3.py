@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import obstore
-from obstore.exceptions import BaseError, NotFoundError
+from obstore.exceptions import BaseError
 from obstore.store import S3Store
 
 from ..errors import Unavailable
@@ -38,6 +38,8 @@ log = logging.getLogger("kosha.store")
 PART = 16 * 1024 * 1024     # multipart part size; measured in docs/benchmarks.md
 CONCURRENCY = 4             # parts of one upload in flight
 _BLOB_ID = re.compile(r"^[0-9a-f]{32}$")
+# obstore raises its own errors, and the built-in FileNotFoundError for a missing object.
+_FAILED = (BaseError, OSError)
 
 
 def unavailable(exc: BaseException) -> Unavailable:
@@ -79,7 +81,7 @@ class S3BlobWriter:
                     max_concurrency=CONCURRENCY)
             for chunk in chunks:
                 await self._upload.write(chunk)
-        except BaseError as exc:
+        except _FAILED as exc:
             raise unavailable(exc) from exc
 
     def _hash(self, chunks: list[bytes]) -> None:
@@ -95,7 +97,7 @@ class S3BlobWriter:
                 await obstore.put_async(self.store.client, self.store.key(self.blob_id), b"")
             else:
                 await self._upload.close()
-        except BaseError as exc:
+        except _FAILED as exc:
             raise unavailable(exc) from exc
         return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
 
@@ -154,9 +156,9 @@ class S3BlobStore:
         """Raise Unavailable unless the cluster answers for the bucket (readiness)."""
         try:
             obstore.head(self.client, self.location.prefix + "kosha-readiness-probe")
-        except NotFoundError:
+        except FileNotFoundError:
             return
-        except BaseError as exc:
+        except _FAILED as exc:
             raise unavailable(exc) from exc
 
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> S3BlobWriter:
@@ -172,7 +174,9 @@ class S3BlobStore:
                                              options={"range": byte_range})
             async for chunk in answer.stream(min_chunk_size=CHUNK):
                 yield bytes(chunk)
-        except BaseError as exc:
+        except FileNotFoundError:
+            raise   # a referenced blob is missing: not a fault to wait out
+        except _FAILED as exc:
             raise unavailable(exc) from exc
 
     async def delete(self, blob_ids: Iterable[str]) -> None:
@@ -180,9 +184,9 @@ class S3BlobStore:
         if keys:
             try:
                 await obstore.delete_async(self.client, keys)
-            except NotFoundError:
+            except FileNotFoundError:
                 pass
-            except BaseError as exc:
+            except _FAILED as exc:
                 raise unavailable(exc) from exc
 
     def delete_sync(self, blob_ids: Iterable[str]) -> None:
@@ -190,9 +194,9 @@ class S3BlobStore:
         for i in range(0, len(keys), 1000):
             try:
                 obstore.delete(self.client, keys[i:i + 1000])
-            except NotFoundError:
+            except FileNotFoundError:
                 pass
-            except BaseError as exc:
+            except _FAILED as exc:
                 raise unavailable(exc) from exc
 
     def list_ids(self) -> Iterator[tuple[str, float]]:
@@ -208,7 +212,7 @@ class S3BlobStore:
                     name = meta["path"][len(prefix):]
                     if _BLOB_ID.match(name):
                         yield name, meta["last_modified"].timestamp()
-        except BaseError as exc:
+        except _FAILED as exc:
             raise unavailable(exc) from exc
 
     def clean_tmp(self, older_than: float) -> int:
