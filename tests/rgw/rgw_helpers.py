@@ -48,10 +48,9 @@ def kosha_cli(*args: str, env: dict[str, str] | None = None) -> Any:
     return json.loads(done.stdout[done.stdout.index("{"):])
 
 
-def gc(server: Any, rgw_env: dict[str, str], *flags: str) -> dict[str, int]:
-    """`kosha gc` on a server's stores, with time moved past the grace period."""
-    blobs = server.flags[server.flags.index("--blobs") + 1]
-    return kosha_cli("gc", "--data", str(server.data_dir), "--blobs", blobs, *flags,
+def gc(server: Any, rgw_env: dict[str, str]) -> dict[str, int]:
+    """`kosha gc` on a server's stores (its database and blobs), time moved past the grace period."""
+    return kosha_cli("gc", "--data", str(server.data_dir), *server.flags,
                      env={**rgw_env, **server.extra_env, "KOSHA_CLOCK_OFFSET": str(2 * 3600)})
 
 
