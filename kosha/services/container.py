@@ -47,7 +47,7 @@ class Kosha:
         set_umask()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         make_private(settings.data_dir)
-        location = blob_location.parse(settings.blobs, settings.data_dir)
+        self.blob_location = location = blob_location.parse(settings.blobs, settings.data_dir)
         local = isinstance(location, FileLocation) or settings.db_url.startswith("sqlite")
         # The reserve keeps room on a local disk for deletes; with blobs in a cluster and the
         # metadata in PostgreSQL nothing of Kosha's grows on this disk.

@@ -23,6 +23,10 @@ class FileLocation:
     """Blobs as files under `path` (a local disk, or a POSIX mount shared by every process)."""
     path: Path
 
+    @property
+    def display(self) -> str:
+        return f"file://{self.path.resolve()}"
+
 
 @dataclass(frozen=True)
 class S3Credentials:

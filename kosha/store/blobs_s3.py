@@ -215,6 +215,21 @@ class S3BlobStore:
         except _FAILED as exc:
             raise unavailable(exc) from exc
 
+    def read_mark(self, name: str) -> str | None:
+        """A small text object `<prefix><name>` (blob_owner.py), or None."""
+        try:
+            return bytes(obstore.get(self.client, self.location.prefix + name).bytes()).decode().strip()
+        except FileNotFoundError:
+            return None
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    def write_mark(self, name: str, text: str) -> None:
+        try:
+            obstore.put(self.client, self.location.prefix + name, text.encode())
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
     def clean_tmp(self, older_than: float) -> int:
         """Abort multipart uploads under the prefix begun before `older_than` (a crash mid-upload)."""
         from .blobs_s3_uploads import abort_stale_uploads

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import subprocess
+import sys
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from .rgw_helpers import MiB, admin_user, gc, kosha_s3, new_bucket, referenced_blobs_sqlite
+from .rgw_helpers import REPO, MiB, admin_user, gc, kosha_s3, new_bucket, referenced_blobs_sqlite
 
 BOUNDARY = "kosha-rgw-test"
 
@@ -110,9 +112,24 @@ def test_gc_removes_unreferenced_backend_blobs_and_stale_uploads_but_nothing_els
     assert result == {"orphan_blobs_removed": 1, "temp_files_removed": 1}
     left = set(rgw.keys(server.blob_bucket))
     assert foreign in left and orphan not in left
-    assert left - {foreign} == {"blobs/" + b for b in referenced_blobs_sqlite(server.data_dir)}
+    assert left - {foreign, "blobs/kosha-owner"} == {"blobs/" + b for b in referenced_blobs_sqlite(server.data_dir)}
     assert rgw.unfinished_uploads(server.blob_bucket) == []
     assert len(s3.get_object(Bucket=bucket, Key="kept")["Body"].read()) == MiB
+
+
+def test_gc_from_another_database_refuses_and_deletes_nothing(setup: Any, rgw: Any, tmp_path: Any) -> None:
+    server, _user, s3 = setup
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="precious", Body=os.urandom(MiB))
+    gc(server, rgw.env)                                  # claims the location for its database
+    blobs = server.flags[server.flags.index("--blobs") + 1]
+    wrong = subprocess.run([sys.executable, "-m", "kosha", "gc", "--data", str(tmp_path / "other"),
+                            "--blobs", blobs], cwd=REPO, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, **rgw.env, "PYTHONPATH": str(REPO),
+                                "KOSHA_CLOCK_OFFSET": str(2 * 3600)})
+    assert wrong.returncode == 2 and "belong to another deployment" in wrong.stderr
+    assert len(rgw.keys(server.blob_bucket)) == 2         # the blob and the owner mark
+    assert len(s3.get_object(Bucket=bucket, Key="precious")["Body"].read()) == MiB
 
 
 def test_an_upload_cut_off_mid_body_leaves_no_backend_object_after_gc(setup: Any, rgw: Any) -> None:
@@ -138,7 +155,7 @@ def test_an_upload_cut_off_mid_body_leaves_no_backend_object_after_gc(setup: Any
         time.sleep(0.2)
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
     gc(server, rgw.env)
-    assert rgw.keys(server.blob_bucket) == {}
+    assert set(rgw.keys(server.blob_bucket)) == {"blobs/kosha-owner"}
     assert rgw.unfinished_uploads(server.blob_bucket) == []
 
 
