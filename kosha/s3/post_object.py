@@ -359,7 +359,7 @@ async def post_object(req: S3Request) -> S3Response:
     version = await req.kosha.objects.put(
         req.principal, bucket.name, key, _file_body(form, lo, hi),
         content_type=fields.get("content-type"), headers=headers, user_meta=meta, tags=tags,
-        acl=acl, storage_class=sc)
+        acl=acl, storage_class=sc, event="ObjectCreated:Post")
     location = f"/{bucket.name}/{quote(key)}"
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:

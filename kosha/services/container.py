@@ -35,6 +35,7 @@ class Kosha:
         from .leases import LeaseService
         from .lifecycle import LifecycleService
         from .multipart import MultipartService
+        from .notifications import NotificationService
         from .objects import ObjectService
         from .policies import PolicyService
         from .sessions import SessionService
@@ -61,6 +62,7 @@ class Kosha:
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
         self.health = HealthService(self)
+        self.notifications = NotificationService(self)
         self.leases = LeaseService(self)
         self.background = Background(self)
         register_standard_jobs(self)
@@ -80,10 +82,14 @@ class Kosha:
         if not task.cancelled() and task.exception() is not None:
             log.warning("background work failed: %s", task.exception())
 
-    def start(self) -> None:
-        """Migrate the schema and create the operator on an empty data directory."""
-        self.db.create_schema()
-        self.accounts.bootstrap()
+    def start(self, prepared: bool = False) -> None:
+        """Migrate the schema and create the operator on an empty data directory.
+
+        `prepared`: a supervisor did both before starting this worker process (once, not N times).
+        """
+        if not prepared:
+            self.db.create_schema()
+            self.accounts.bootstrap()
         self.reserve.hold()
 
     def close(self) -> None:

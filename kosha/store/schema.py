@@ -78,6 +78,7 @@ buckets = Table(
     Column("used_capacity", BigInteger, nullable=False, default=0),
     Column("object_count", BigInteger, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
+    Column("notification", JSON),     # event notification configurations (kosha.notify.config)
 )
 
 blobs = Table(
@@ -210,4 +211,28 @@ activation_failures = Table(  # failed session activations per limit key, in fix
     Column("key", String(255), primary_key=True),
     Column("window_start", Float, nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+# Event notifications (kosha/notify): the outbox rows written in the transaction of the change
+# they describe, and how far each delivery target has read. `seq` never repeats (AUTOINCREMENT
+# on SQLite, a sequence on PostgreSQL): it is the events' `sequencer` and the targets' cursor.
+Seq = BigInteger().with_variant(Integer, "sqlite")
+
+notify_outbox = Table(
+    "notify_outbox", metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("bucket", String(63), nullable=False),
+    Column("key", KeyText, nullable=False),
+    Column("event_name", String(64), nullable=False),
+    Column("routes", Text, nullable=False),    # JSON [[configuration id, target id], ...]
+    Column("message", Text, nullable=False),   # JSON: one AWS event record, without sequencer
+    Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+notify_cursors = Table(
+    "notify_cursors", metadata,
+    Column("target_id", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),  # last outbox seq it has passed
+    Column("updated_at", Float, nullable=False),
 )
