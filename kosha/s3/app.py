@@ -11,10 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import request_context
 from ..errors import KoshaError
 from ..services.container import Kosha
 from . import (acl, bucket, copy, cors, delete, get, lifecycle, list as listing, multipart,
-               post_object, put, tagging, versioning)
+               notification, post_object, put, tagging, versioning)
 from . import router as r
 from .auth import authenticate
 from .error import error_response, internal_error
@@ -41,6 +42,8 @@ HANDLERS: dict[str, Handler] = {
     r.GET_BUCKET_CORS.name: cors.get_bucket_cors,
     r.PUT_BUCKET_CORS.name: cors.put_bucket_cors,
     r.DELETE_BUCKET_CORS.name: cors.delete_bucket_cors,
+    r.GET_BUCKET_NOTIFICATION.name: notification.get_bucket_notification,
+    r.PUT_BUCKET_NOTIFICATION.name: notification.put_bucket_notification,
     r.GET_BUCKET_ACL.name: acl.get_bucket_acl,
     r.PUT_BUCKET_ACL.name: acl.put_bucket_acl,
     r.LIST_OBJECTS.name: listing.list_objects,
@@ -87,6 +90,7 @@ class S3App:
         req = None
         try:
             req = S3Request(self.kosha, scope, receive)
+            request_context.enter(req.client_ip, req.request_id)
             resp = await self._handle(req)
         except KoshaError as e:
             resp = error_response(req, e)

@@ -41,6 +41,9 @@ DELETE_BUCKET_LIFECYCLE = _op("DeleteBucketLifecycle", "kos:PutLifecycle", write
 GET_BUCKET_CORS = _op("GetBucketCors", "kos:GetBucketCors")
 PUT_BUCKET_CORS = _op("PutBucketCors", "kos:PutBucketCors", write=True)
 DELETE_BUCKET_CORS = _op("DeleteBucketCors", "kos:PutBucketCors", write=True)
+GET_BUCKET_NOTIFICATION = _op("GetBucketNotificationConfiguration", "kos:GetBucketNotification")
+PUT_BUCKET_NOTIFICATION = _op("PutBucketNotificationConfiguration", "kos:PutBucketNotification",
+                              write=True)
 GET_BUCKET_ACL = _op("GetBucketAcl", "kos:GetBucket")
 PUT_BUCKET_ACL = _op("PutBucketAcl", "kos:UpdateBucket", write=True)
 LIST_OBJECTS = _op("ListObjects", "kos:ListBucket")
@@ -71,7 +74,7 @@ OPTIONS = _op("Options", "kos:Options")
 # Subresources S3 has and we do not: asking for them is NotImplemented, not a silent GetObject.
 UNSUPPORTED_BUCKET = frozenset({
     "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "logging",
-    "metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus",
+    "metrics", "object-lock", "ownershipControls", "policy", "policyStatus",
     "publicAccessBlock", "replication", "requestPayment", "website", "metadataTable",
     "session",
 })
@@ -130,6 +133,8 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return GET_BUCKET_CORS
         if "acl" in q:
             return GET_BUCKET_ACL
+        if "notification" in q:
+            return GET_BUCKET_NOTIFICATION
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return LIST_OBJECTS
     if method == "PUT":
@@ -145,6 +150,8 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return PUT_BUCKET_CORS
         if "acl" in q:
             return PUT_BUCKET_ACL
+        if "notification" in q:
+            return PUT_BUCKET_NOTIFICATION
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return CREATE_BUCKET
     if method == "HEAD":

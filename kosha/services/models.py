@@ -25,6 +25,7 @@ class Bucket:
     used_capacity: int
     object_count: int
     created_at: float
+    notification: list[dict[str, Any]] | None = None   # kosha.notify.config, canonical form
 
     @property
     def versioning_enabled(self) -> bool:
