@@ -130,6 +130,7 @@ multipart_uploads = Table(
     Column("acl", String(32)),
     Column("storage_class", String(32), nullable=False, default="STANDARD"),
     Column("checksum_algorithm", String(16)),
+    Column("checksum_type", String(16)),  # COMPOSITE | FULL_OBJECT, with an algorithm
     Column("initiated", Float, nullable=False),
 )
 Index("ix_mpu_bucket_key", multipart_uploads.c.bucket, multipart_uploads.c.key)
