@@ -272,6 +272,11 @@ class Authorizer:
         return _by_role(principal, resource) or (await self._for_user(principal.kcid)).explain(
             action, resource)
 
+    async def denies(self, principal: Principal, action: str, resource: str) -> bool:
+        """Does one of the user's own policies explicitly deny this (whoever owns the resource)?
+        An explicit Deny wins even where another account's bucket policy or ACL lets it in."""
+        return (await self._for_user(principal.kcid)).decide(action, resource) is False
+
     def require_manager(self, principal: Principal) -> None:
         """Before managing users and policies: 401 without credentials, 403 for members.
 

@@ -27,6 +27,7 @@ class Kosha:
         from .accounts import AccountService
         from .auth import AuthService
         from .authz import Authorizer
+        from .bucket_access import BucketAccess
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
@@ -53,6 +54,7 @@ class Kosha:
         self.auth = AuthService(self)
         self.authz = Authorizer(self)
         self.buckets = BucketService(self)
+        self.access = BucketAccess(self)
         self.objects = ObjectService(self)
         self.multipart = MultipartService(self)
         self.lifecycle = LifecycleService(self)
