@@ -203,6 +203,18 @@ def _check_key(key: Any, where: str) -> str:
     return head.lower() + slash + tail      # names compare case-insensitively; tag keys do not
 
 
+def is_operator(name: str) -> bool:
+    """Is this a condition operator's name (with its qualifier and IfExists, if any)?"""
+    low = name.lower()
+    if ":" in low:
+        qualifier, low = low.split(":", 1)
+        if qualifier not in ("foranyvalue", "forallvalues"):
+            return False
+    if low.endswith("ifexists"):
+        low = low[: -len("ifexists")]
+    return low == "null" or low in _OPERATORS
+
+
 def _compile_one(operator: str, key: str, values: list[str]) -> Predicate:
     name = operator.lower()
     qualifier = ""
