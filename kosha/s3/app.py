@@ -11,11 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import request_context
 from ..errors import KoshaError
 from ..services.container import Kosha
 from ..services.request_facts import S3, RequestFacts, set_current as set_facts
 from . import (acl, bucket, bucket_policy, copy, cors, delete, get, lifecycle, list as listing,
-               multipart, ownership, post_object, put, tagging, versioning)
+               multipart, notification, ownership, post_object, put, tagging, versioning)
 from . import router as r
 from .auth import authenticate
 from .error import error_response, internal_error
@@ -42,6 +43,8 @@ HANDLERS: dict[str, Handler] = {
     r.GET_BUCKET_CORS.name: cors.get_bucket_cors,
     r.PUT_BUCKET_CORS.name: cors.put_bucket_cors,
     r.DELETE_BUCKET_CORS.name: cors.delete_bucket_cors,
+    r.GET_BUCKET_NOTIFICATION.name: notification.get_bucket_notification,
+    r.PUT_BUCKET_NOTIFICATION.name: notification.put_bucket_notification,
     r.GET_BUCKET_ACL.name: acl.get_bucket_acl,
     r.PUT_BUCKET_ACL.name: acl.put_bucket_acl,
     r.LIST_OBJECTS.name: listing.list_objects,
@@ -98,6 +101,7 @@ class S3App:
         req = None
         try:
             req = S3Request(self.kosha, scope, receive)
+            request_context.enter(req.client_ip, req.request_id)
             resp = await self._handle(req)
         except KoshaError as e:
             resp = error_response(req, e)

@@ -52,7 +52,7 @@ class S3Request:
 
     __slots__ = ("kosha", "scope", "receive", "method", "raw_path", "query_string", "query",
                  "hmap", "headers", "client_ip", "host", "bucket", "key", "op", "request_id",
-                 "principal", "signed", "_bucket", "body_consumed")
+                 "principal", "signed", "_bucket", "body_consumed", "secure")
 
     def __init__(self, kosha: Kosha, scope: dict[str, Any], receive: Any) -> None:
         self.kosha = kosha
@@ -85,6 +85,8 @@ class S3Request:
         self.headers = headers
         client = scope.get("client")
         self.client_ip: str = client[0] if client else ""
+        # Over TLS (`--tls-cert`): what policies read as aws:SecureTransport.
+        self.secure: bool = scope.get("scheme") == "https"
         self.host = headers.get("host")
         self.bucket: str | None = None
         self.key: str | None = None

@@ -46,6 +46,10 @@ GET_BUCKET_CORS = _op("GetBucketCors", "kos:GetBucketCors", s3="s3:GetBucketCORS
 PUT_BUCKET_CORS = _op("PutBucketCors", "kos:PutBucketCors", write=True, s3="s3:PutBucketCORS")
 DELETE_BUCKET_CORS = _op("DeleteBucketCors", "kos:PutBucketCors", write=True,
                          s3="s3:PutBucketCORS")
+GET_BUCKET_NOTIFICATION = _op("GetBucketNotificationConfiguration", "kos:GetBucketNotification",
+                              s3="s3:GetBucketNotification")
+PUT_BUCKET_NOTIFICATION = _op("PutBucketNotificationConfiguration", "kos:PutBucketNotification",
+                              write=True, s3="s3:PutBucketNotification")
 GET_BUCKET_ACL = _op("GetBucketAcl", "kos:GetBucket")
 PUT_BUCKET_ACL = _op("PutBucketAcl", "kos:UpdateBucket", write=True)
 LIST_OBJECTS = _op("ListObjects", "kos:ListBucket", s3="s3:ListBucket")
@@ -92,7 +96,7 @@ OPTIONS = _op("Options", "kos:Options")
 # Subresources S3 has and we do not: asking for them is NotImplemented, not a silent GetObject.
 UNSUPPORTED_BUCKET = frozenset({
     "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "logging",
-    "metrics", "notification", "object-lock", "replication", "requestPayment", "website", "metadataTable",
+    "metrics", "object-lock", "replication", "requestPayment", "website", "metadataTable",
     "session",
 })
 UNSUPPORTED_OBJECT = frozenset({
@@ -158,6 +162,8 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return GET_OWNERSHIP
         if "publicAccessBlock" in q:
             return GET_PAB
+        if "notification" in q:
+            return GET_BUCKET_NOTIFICATION
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return LIST_OBJECTS
     if method == "PUT":
@@ -179,6 +185,8 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return PUT_OWNERSHIP
         if "publicAccessBlock" in q:
             return PUT_PAB
+        if "notification" in q:
+            return PUT_BUCKET_NOTIFICATION
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return CREATE_BUCKET
     if method == "HEAD":

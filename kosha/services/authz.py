@@ -37,6 +37,7 @@ Action names (`kos:<Operation>`, shared by the REST API and S3):
     kos:GetObjectAcl  kos:PutObjectAcl
     kos:GetLifecycle  kos:PutLifecycle  kos:GetBucketPolicy  kos:PutBucketPolicy
     kos:DeleteBucketPolicy  kos:GetBucketCors  kos:PutBucketCors
+    kos:GetBucketNotification  kos:PutBucketNotification
     kos:ListAccessKeys  kos:CreateAccessKey  kos:DeleteAccessKey
 
 One evaluation serves enforcement and the policy simulator: `Authorizer.decision` answers a
@@ -87,6 +88,7 @@ ACTIONS = frozenset({
     "kos:GetObjectAcl", "kos:PutObjectAcl", "kos:GetLifecycle", "kos:PutLifecycle",
     "kos:GetBucketPolicy", "kos:PutBucketPolicy",
     "kos:DeleteBucketPolicy", "kos:GetBucketCors", "kos:PutBucketCors",
+    "kos:GetBucketNotification", "kos:PutBucketNotification",
     "kos:ListAccessKeys", "kos:CreateAccessKey", "kos:DeleteAccessKey",
 })
 _KNOWN_ACTIONS = {a.lower(): a for a in ACTIONS}

@@ -26,14 +26,17 @@ class Kosha:
         from .access_keys import AccessKeyService
         from .accounts import AccountService
         from .auth import AuthService
+        from .background import Background, register_standard_jobs
         from .authz import Authorizer
         from .bucket_access import BucketAccess
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
         from .health import HealthService
+        from .leases import LeaseService
         from .lifecycle import LifecycleService
         from .multipart import MultipartService
+        from .notifications import NotificationService
         from .objects import ObjectService
         from .policies import PolicyService
         from .sessions import SessionService
@@ -61,6 +64,10 @@ class Kosha:
         self.policies = PolicyService(self)
         self.bucket_policies = BucketPolicyService(self)
         self.health = HealthService(self)
+        self.notifications = NotificationService(self)
+        self.leases = LeaseService(self)
+        self.background = Background(self)
+        register_standard_jobs(self)
 
     def in_background(self, work: Awaitable[Any]) -> None:
         """Run `work` without making the caller wait (housekeeping after an answer is ready).
@@ -77,10 +84,14 @@ class Kosha:
         if not task.cancelled() and task.exception() is not None:
             log.warning("background work failed: %s", task.exception())
 
-    def start(self) -> None:
-        """Migrate the schema and create the operator on an empty data directory."""
-        self.db.create_schema()
-        self.accounts.bootstrap()
+    def start(self, prepared: bool = False) -> None:
+        """Migrate the schema and create the operator on an empty data directory.
+
+        `prepared`: a supervisor did both before starting this worker process (once, not N times).
+        """
+        if not prepared:
+            self.db.create_schema()
+            self.accounts.bootstrap()
         self.reserve.hold()
 
     def close(self) -> None:

@@ -162,15 +162,18 @@ class MultipartService:
                        parts: list[tuple[int, str]], checksums: Mapping[str, str] | None = None,
                        if_match: str | None = None, if_none_match: str | None = None) -> ObjectVersion:
         upload = await self.get(principal, bucket_ref, key, upload_id)
+        bucket = await self.kosha.buckets.resolve(principal, upload.bucket, "kos:PutObject", key=upload.key)
         if not parts:
             raise Invalid("you must specify at least one part", s3_code="MalformedXML")
         numbers = [n for n, _ in parts]
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
             raise Invalid("the list of parts was not in ascending order", s3_code="InvalidPartOrder")
         pre = objects_sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
+        recorder = self.kosha.notifications.recorder(principal, [bucket],
+                                                     "ObjectCreated:CompleteMultipartUpload")
         return await self.kosha.objects._commit(
             [], _complete, upload, parts, dict(checksums or {}), self.kosha.clock.now(), pre,
-            self.kosha.settings.min_part_size)
+            self.kosha.settings.min_part_size, recorder, recorder=recorder)
 
     async def abort(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str) -> None:
         upload = await self.get(principal, bucket_ref, key, upload_id)
@@ -200,7 +203,8 @@ def _check_part_number(n: int) -> None:
 
 
 def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], checksums: dict[str, str],
-              now: float, pre: objects_sql.Preconditions | None, min_part_size: int) -> Any:
+              now: float, pre: objects_sql.Preconditions | None, min_part_size: int,
+              events: objects_sql.Events | None = None) -> Any:
     sql.get_upload(conn, upload.bucket, upload.key, upload.upload_id)
     stored = {r.part_number: r for r in sql.parts(conn, upload.upload_id)}
     chosen = []
@@ -221,6 +225,7 @@ def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], checksum
     attrs = dict(content_type=upload.content_type or "application/octet-stream",
                  storage_class=upload.storage_class, headers=upload.headers, user_meta=upload.user_meta,
                  checksums=checksums, tags=upload.tags, acl=upload.acl, owner=upload.owner)
-    row, freed = objects_sql.commit_version(conn, upload.bucket, upload.key, content, attrs, now, pre)
+    row, freed = objects_sql.commit_version(conn, upload.bucket, upload.key, content, attrs, now, pre,
+                                            events)
     freed += sql.finish_upload(conn, upload.upload_id, keep={r.part_number for r in chosen})
     return row, freed

@@ -95,7 +95,8 @@ class ObjectService:
                   acl: str | Grants | None = None, storage_class: str | None = None,
                   hashers: Mapping[str, Hasher] | None = None, checksums: Checksums = None,
                   expected_size: int | None = None, if_match: str | None = None,
-                  if_none_match: str | None = None) -> ObjectVersion:
+                  if_none_match: str | None = None, event: str = "ObjectCreated:Put") -> ObjectVersion:
+        """Store a new version of `key`; `event` names it in notifications (S3 POST: Post)."""
         validate_object_key(key)
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
         _refuse_over_quota(bucket, expected_size or 0)
@@ -107,16 +108,23 @@ class ObjectService:
                      storage_class=storage_class or "STANDARD", headers=headers or {},
                      user_meta=user_meta or {}, checksums=dict(_resolve(checksums)),
                      tags=tags or {}, acl=stored_acl, owner=owner)
+        recorder = self.kosha.notifications.recorder(principal, [bucket], event)
         return await self._commit(stored.blobs, sql.commit_version, bucket.name, key, content, attrs,
-                                  self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match))
+                                  self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match),
+                                  recorder, recorder=recorder)
 
-    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any], *args: Any) -> ObjectVersion:
-        """Run a version commit; free what it freed; on failure, free the blobs it would have taken."""
+    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any], *args: Any,
+                      recorder: Any = None) -> ObjectVersion:
+        """Run a version commit; free what it freed; on failure, free the blobs it would have taken.
+
+        `recorder` (already among `args` where `fn` takes it) recorded the commit's events.
+        """
         try:
             row, freed = await self.kosha.db.write(fn, *args)
         except BaseException:
             await self.kosha.blobs.delete(b[0] for b in new_blobs)
             raise
+        self.kosha.notifications.committed(recorder)
         if freed:  # the replaced bytes: their unlinking need not delay the answer
             self.kosha.in_background(self.kosha.blobs.delete(freed))
         return ObjectVersion.from_row(row)
@@ -163,9 +171,12 @@ class ObjectService:
     async def delete(self, principal: Principal, bucket_ref: str, key: str,
                      version_id: str | None = None, if_match: str | None = None) -> DeleteResult:
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=key)
+        recorder = self.kosha.notifications.recorder(principal, [bucket])
         vid, marker, freed = await self.kosha.db.write(
             sql.delete_version, bucket.name, key, version_id, self.kosha.clock.now(),
-            principal.kcid or None, sql.Preconditions(if_match=if_match) if if_match else None)
+            principal.kcid or None, sql.Preconditions(if_match=if_match) if if_match else None,
+            recorder)
+        self.kosha.notifications.committed(recorder)
         await self.kosha.blobs.delete(freed)
         return DeleteResult(None if vid == sql.NULL_VERSION and not bucket.versioning else vid, marker)
 
@@ -216,8 +227,10 @@ class ObjectService:
         if storage_class is not None:
             overrides["storage_class"] = storage_class
         pre = sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
+        recorder = self.kosha.notifications.recorder(principal, [dst], "ObjectCreated:Copy")
         return await self._commit([], sql.copy_version, src.name, src_key, src_version_id, dst.name,
-                                  dst_key, overrides, self.kosha.clock.now(), pre)
+                                  dst_key, overrides, self.kosha.clock.now(), pre, recorder,
+                                  recorder=recorder)
 
     async def move(self, principal: Principal, bucket_ref: str, src_key: str, dst_key: str) -> ObjectVersion:
         """Copy then delete the source, in one transaction (KOS move and rename)."""
@@ -226,8 +239,10 @@ class ObjectService:
         await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=src_key)
         if src_key == dst_key:
             return await self.head(principal, bucket_ref, src_key)
+        recorder = self.kosha.notifications.recorder(principal, [bucket], "ObjectCreated:Copy")
         return await self._commit([], _move, bucket.name, src_key, bucket.name, dst_key,
-                                  principal.kcid or None, self.kosha.clock.now())
+                                  principal.kcid or None, self.kosha.clock.now(), recorder,
+                                  recorder=recorder)
 
     async def relocate(self, principal: Principal, src_bucket_ref: str, src_key: str,
                        dst_bucket_ref: str, dst_key: str, *, remove_source: bool) -> ObjectVersion:
@@ -247,12 +262,15 @@ class ObjectService:
         if buckets.foreign(principal, dst):
             raise buckets.denied(principal, dst)
         now, owner = self.kosha.clock.now(), principal.kcid or None
+        recorder = self.kosha.notifications.recorder(principal, [src, dst], "ObjectCreated:Copy")
         if not remove_source:
             return await self._commit([], sql.copy_version, src.name, src_key, None, dst.name,
-                                      dst_key, {"owner": owner}, now)
+                                      dst_key, {"owner": owner}, now, None, recorder,
+                                      recorder=recorder)
         if src.name == dst.name and src_key == dst_key:
             return await self.head(principal, src.name, src_key)
-        return await self._commit([], _move, src.name, src_key, dst.name, dst_key, owner, now)
+        return await self._commit([], _move, src.name, src_key, dst.name, dst_key, owner, now,
+                                  recorder, recorder=recorder)
 
     async def update_version(self, principal: Principal, bucket_ref: str, key: str,
                              version_id: str | None = None, *, tags: dict[str, str] | None = None,
@@ -334,9 +352,11 @@ class ObjectService:
 
 
 def _move(conn: Any, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
-          owner: str | None, now: float) -> Any:
-    row, freed = sql.copy_version(conn, src_bucket, src_key, None, dst_bucket, dst_key, {}, now)
-    _vid, _marker, more = sql.delete_version(conn, src_bucket, src_key, None, now, owner)
+          owner: str | None, now: float, events: Any = None) -> Any:
+    row, freed = sql.copy_version(conn, src_bucket, src_key, None, dst_bucket, dst_key, {}, now,
+                                  events=events)
+    _vid, _marker, more = sql.delete_version(conn, src_bucket, src_key, None, now, owner,
+                                             events=events)
     return row, freed + more
 
 

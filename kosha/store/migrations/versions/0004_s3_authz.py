@@ -1,8 +1,8 @@
 """S3 authorization: bucket policy documents, object ownership, the public access block, and ACL
 columns wide enough for grant lists (JSON) rather than canned names only.
 
-Revision ID: 0002_s3_authz
-Revises: 0001
+Revision ID: 0004_s3_authz
+Revises: 0003_notifications
 
 Databases created by 0001 after these columns entered kosha.store.schema already have them
 (0001 creates the current schema), so each column is added only where missing.
@@ -10,8 +10,8 @@ Databases created by 0001 after these columns entered kosha.store.schema already
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_s3_authz"
-down_revision = "0001"
+revision = "0004_s3_authz"
+down_revision = "0003_notifications"
 branch_labels = None
 depends_on = None
 
