@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded, Unprocessable
 from ..ids import validate_object_key
-from ..store import blob_refs
+from ..store import blob_refs, identity
+from ..store.blob_owner import check_owner
 from ..store import objects as sql
 from ..store.blobs import Hasher
 from .acl import Grants
@@ -339,6 +340,9 @@ class ObjectService:
         Runs from a thread or the CLI. `grace_seconds` protects blobs written just now whose
         metadata commit is still in flight.
         """
+        deployment = self.kosha.db.read_sync(identity.deployment_id)
+        if deployment is not None:
+            check_owner(self.kosha.blobs, deployment, self.kosha.blob_location.display)
         cutoff = self.kosha.clock.now() - grace_seconds
         tmp_removed = self.kosha.blobs.clean_tmp(cutoff)
         candidates = [blob_id for blob_id, mtime in self.kosha.blobs.list_ids() if mtime < cutoff]

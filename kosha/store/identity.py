@@ -40,6 +40,12 @@ def operator_exists(conn: Connection) -> bool:
     return conn.execute(select(users.c.kcid).where(users.c.is_operator).limit(1)).first() is not None
 
 
+def deployment_id(conn: Connection) -> str | None:
+    """The first operator's kcid: random at bootstrap, so it names this database's deployment."""
+    return conn.execute(select(users.c.kcid).where(users.c.is_operator)
+                        .order_by(users.c.created_at, users.c.kcid).limit(1)).scalar()
+
+
 # -- users ----------------------------------------------------------------------------------
 
 
