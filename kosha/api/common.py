@@ -111,6 +111,15 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     return value
 
 
+def only_fields(body: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    """Refuse fields an update cannot change, rather than ignore them silently (400)."""
+    extra = sorted(set(body) - set(allowed))
+    if extra:
+        names = ", ".join(repr(name) for name in extra)
+        raise Invalid(f"{names} cannot be changed by {what}; it changes only "
+                      + ", ".join(allowed))
+
+
 def _utf8(value: str, name: str) -> bytes:
     try:
         return value.encode()
