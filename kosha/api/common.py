@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from ..errors import Invalid, Unprocessable
 from ..services.container import Kosha
 from ..services.principal import Principal
+from ..services.request_facts import KOS, RequestFacts, set_current as set_facts
 
 MAX_JSON_DEPTH = 32
 
@@ -22,8 +23,10 @@ def kosha(request: Request) -> Kosha:
 
 async def principal(request: Request) -> Principal:
     """The authenticated caller (401 if none); see services.auth for what is accepted."""
-    who = await kosha(request).auth.authenticate_kos(
-        request.headers, client=request.client.host if request.client else "")
+    client = request.client.host if request.client else ""
+    who = await kosha(request).auth.authenticate_kos(request.headers, client=client)
+    set_facts(RequestFacts(KOS, client, request.url.scheme == "https", request.headers,
+                           request.query_params))
     request.scope["kosha.principal"] = who   # for the access log (observe.Observed)
     return who
 

@@ -84,17 +84,18 @@ class MultipartService:
     async def create(self, principal: Principal, bucket_ref: str, key: str, *,
                      content_type: str | None = None, headers: dict[str, str] | None = None,
                      user_meta: dict[str, str] | None = None, tags: dict[str, str] | None = None,
-                     acl: str | None = None, storage_class: str | None = None,
+                     acl: Any = None, storage_class: str | None = None,
                      checksum_algorithm: str | None = None, checksum_type: str | None = None) -> str:
         validate_object_key(key)
         checksum_algorithm, checksum_type = upload_checksum(checksum_algorithm, checksum_type)
         _header_safe(content_type, "contentType")
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
+        stored_acl, owner = await self.kosha.access.new_object(principal, bucket, acl)
         upload_id = secrets.token_urlsafe(32)
         await self.kosha.db.write(sql.create_upload, dict(
-            upload_id=upload_id, bucket=bucket.name, key=key, owner=principal.kcid or None,
+            upload_id=upload_id, bucket=bucket.name, key=key, owner=owner,
             content_type=content_type, headers=headers or {}, user_meta=user_meta or {},
-            tags=tags or {}, acl=acl, storage_class=storage_class or "STANDARD",
+            tags=tags or {}, acl=stored_acl, storage_class=storage_class or "STANDARD",
             checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
             initiated=self.kosha.clock.now()))
         return upload_id

@@ -177,6 +177,38 @@ def test_conditional_allows_are_not_granted(root: Any, member: Any) -> None:
     assert member.get(KEYS).status_code == 403
 
 
+def test_allow_under_a_condition_block_is_granted_when_it_holds(root: Any, member: Any) -> None:
+    krn = create(root, member.account_id,
+                 conditions=[{"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}])["policyKRN"]
+    link(root, "attach", [krn], member)
+    assert member.get(KEYS).status_code == 200
+
+
+def test_allow_under_a_condition_block_that_fails_is_not_granted(root: Any, member: Any) -> None:
+    krn = create(root, member.account_id,
+                 conditions=[{"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}])["policyKRN"]
+    link(root, "attach", [krn], member)
+    assert member.get(KEYS).status_code == 403
+
+
+def test_deny_applies_only_where_its_statement_condition_holds(root: Any, member: Any) -> None:
+    deny_plain = {"effect": "Deny", "actions": ["kos:ListAccessKeys"], "resources": ["*"],
+                  "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    krn = create(root, member.account_id, [LIST_KEYS, deny_plain])["policyKRN"]
+    link(root, "attach", [krn], member)
+    assert member.get(KEYS).status_code == 200        # plain HTTP: the Deny does not apply
+    root.put(f"{POLICY}/{krn}", json={"statements": [
+        LIST_KEYS, {**deny_plain, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    assert member.get(KEYS).status_code == 403
+
+
+def test_malformed_condition_block_is_refused(root: Any, account: Any) -> None:
+    response = root.post(POLICY, json={"name": name(), "accountId": account.account_id,
+                                       "statements": [LIST_KEYS],
+                                       "conditions": [{"IpAddress": {"aws:SourceIp": "nope"}}]})
+    assert response.status_code == 422
+
+
 def test_attach_errors(root: Any, account: Any, member: Any, new_account: Callable[..., Any]) -> None:
     krn = create(root, account.account_id)["policyKRN"]
     stranger = new_account()

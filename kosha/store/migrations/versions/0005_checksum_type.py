@@ -1,7 +1,7 @@
 """A multipart upload remembers its checksum type (COMPOSITE or FULL_OBJECT).
 
-Revision ID: 0004_checksum_type
-Revises: 0003_notifications
+Revision ID: 0005_checksum_type
+Revises: 0004_s3_authz
 
 Idempotent: revision 0001 creates the tables of the current schema module, so on a new database
 the column already exists when this runs.
@@ -9,8 +9,8 @@ the column already exists when this runs.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_checksum_type"
-down_revision = "0003_notifications"
+revision = "0005_checksum_type"
+down_revision = "0004_s3_authz"
 branch_labels = None
 depends_on = None
 
