@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .container import Kosha
 
 log = logging.getLogger("kosha.generation")
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1
 BOUND_SECONDS = 1.0  # what the docs promise, with room for a slow read of the counter
 
 
