@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,6 +52,18 @@ def _drop(handle: object) -> None:
         admin.close()
 
 
+def _create_keys(k: common.KoshaProc) -> None:
+    """The objects the GET phase reads (plain threads: no client library beyond the stdlib)."""
+    reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, GET_KEYS,
+                               BODY, REGION)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda r: common.http_simple(
+            "PUT", k.s3_url + r.path, r.body, r.headers)[0], reqs))
+    bad = [s for s in statuses if s != 200]
+    if bad:
+        raise RuntimeError(f"creating the GET keys: {len(bad)} answers not 200, e.g. {bad[0]}")
+
+
 def measure(kind: str, workers: int, mode: str, args, tmp: Path, tag: str) -> dict[str, float]:
     env, handle = _database(kind)
     env.update({"KOSHA_WORKERS": str(workers), "KOSHA_LISTEN_MODE": mode,
@@ -64,10 +77,7 @@ def measure(kind: str, workers: int, mode: str, args, tmp: Path, tag: str) -> di
         status, body = common.http_simple("PUT", k.s3_url + f"/{BUCKET}", None, create.headers)
         if status != 200:
             raise RuntimeError(f"create bucket -> {status}: {body[:200]!r}")
-        made = loadgen.run_count(k.s3_url, loadgen.s3_requests(
-            k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, GET_KEYS, BODY, REGION), 16)
-        if made[0] != len(GET_KEYS):
-            raise RuntimeError(f"created {made[0]}/{len(GET_KEYS)} keys: {made[1][:2]}")
+        _create_keys(k)
         out = {}
         for what, method, keys, body in (("put", "PUT", PUT_KEYS, BODY),
                                          ("get", "GET", GET_KEYS, b"")):
