@@ -54,6 +54,19 @@ def _drop(handle: object) -> None:
         admin.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree (the server, or supervisor and workers)."""
+    total = 0
+    for p in common.proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _create_keys(k: common.KoshaProc) -> None:
     """The objects the GET phase reads (plain threads: no client library beyond the stdlib)."""
     reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, GET_KEYS,
@@ -78,6 +91,8 @@ class Target:
                     "KOSHA_ACCESS_LOG": "off"})
         self.k = common.kosha_server(tmp / f"data-{tag}", tmp, f"kosha-{tag}", extra_env=env)
         self.ops: dict[str, list[float]] = {"put": [], "get": []}
+        self.cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # per request
+        self.cores: dict[str, list[float]] = {"put": [], "get": []}    # CPU s per s of load
 
     def start(self) -> Target:
         k = self.k
@@ -96,7 +111,12 @@ class Target:
         method, keys, body = (("PUT", PUT_KEYS, BODY) if what == "put" else ("GET", GET_KEYS, b""))
         reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET, keys,
                                    body, REGION)
+        before = _cpu_seconds(k.server.pid)
         result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
+        used = _cpu_seconds(k.server.pid) - before
+        if result.requests:
+            self.cpu_ms[what].append(1000 * used / result.requests)
+            self.cores[what].append(used / result.seconds)
         if result.bad_status or result.errors:
             print(f"   !! {self.name} {what}: {result.bad_status} bad statuses, "
                   f"{result.errors} errors", flush=True)
@@ -134,9 +154,11 @@ def main() -> None:
                     for what in ("put", "get"):
                         if args.max_wait:
                             common.wait_quiet(args.max_wait, quiet=True)
-                        figures = {t.name: t.load(what, args) for t in order}
+                        for t in order:
+                            t.load(what, args)
                         print(f"   run {run + 1} {what.upper()}: " + ", ".join(
-                            f"{n} {v:.0f}/s" for n, v in figures.items()), flush=True)
+                            f"{t.name} {t.ops[what][-1]:.0f}/s ({t.cores[what][-1]:.2f} cores)"
+                            for t in order), flush=True)
             finally:
                 for t in targets:
                     t.stop()
@@ -145,6 +167,14 @@ def main() -> None:
                 rows.append(common.Row(f"{kind} 4 KiB {what.upper()} --workers 1",
                                        common.median(one.ops[what]), "ops/s",
                                        runs=one.ops[what]))
+                for t in targets:
+                    label = t.name.split(" ", 1)[1]
+                    rows.append(common.Row(f"{kind} 4 KiB {what.upper()} server CPU per request, "
+                                           + label, common.median(t.cpu_ms[what]), "ms",
+                                           runs=t.cpu_ms[what]))
+                    rows.append(common.Row(f"{kind} 4 KiB {what.upper()} server cores busy, "
+                                           + label, common.median(t.cores[what]), "cores",
+                                           runs=t.cores[what]))
                 for t in targets[1:]:
                     ratio = common.paired_ratio(t.ops[what], one.ops[what])
                     rows.append(common.Row(
