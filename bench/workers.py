@@ -15,6 +15,7 @@ workers (kosha/supervisor.py): one SO_REUSEPORT socket per worker, or one socket
     python bench/workers.py                 # 5 runs, 5 s per load phase
     python bench/workers.py --quick         # 1 run, 2 s phases
     python bench/workers.py --databases sqlite --modes reuseport,shared
+    sudo python bench/workers.py --priority -10   # on a machine busy with other work
 """
 from __future__ import annotations
 
@@ -133,11 +134,17 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--modes", default="reuseport",
                         help="socket hand-over modes measured with 2 workers: reuseport,shared")
+    parser.add_argument("--priority", type=int, default=0,
+                        help="nice value for this script, the servers and the load client (root "
+                             "may give a negative one so that a busy shared machine's other "
+                             "work does not decide the figures; PostgreSQL keeps its own)")
     parser.set_defaults(runs=5, duration=5.0)
     args = parser.parse_args()
     if args.quick and args.runs == 5:
         args.runs = 1
     args = common.finish_args(args)
+    if args.priority:
+        os.setpriority(os.PRIO_PROCESS, 0, args.priority)   # inherited by servers and wrk
     common.banner("kosha serve --workers 1 vs 2: 4 KiB S3 PUT/GET ops/s, "
                   f"{args.concurrency} clients, {args.duration:g} s phases, "
                   f"engine {loadgen.pick_engine(args.engine)}")
