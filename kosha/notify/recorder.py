@@ -26,7 +26,11 @@ DROP_LOG_SECONDS = 10.0
 
 class Gate:
     """The backlog limit: an estimate of the outbox's rows, refreshed every second by the
-    monitor (kosha.services.notifications), plus the rows this process recorded since."""
+    monitor (kosha.services.notifications), plus the rows this process recorded since.
+
+    Approximate by design (no count on the request path): a limit check may miss the rows of
+    transactions still in flight when the outbox was measured, and other processes' rows of the
+    last second, so the outbox may pass the limit by that much; it never grows without bound."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -35,8 +39,14 @@ class Gate:
         self.dropped = 0
         self._logged = 0.0
 
-    def measure(self, rows: int) -> None:
-        self.measured, self.since = rows, 0
+    def snapshot(self) -> int:
+        """Call before reading the outbox's size; pass the answer to `measure`."""
+        return self.since
+
+    def measure(self, rows: int, since_before: int) -> None:
+        """Rows counted by a read that began when `since` was `since_before`: inserts after
+        that moment stay counted (possibly twice, briefly: the limit errs on the safe side)."""
+        self.measured, self.since = rows, self.since - since_before
 
     def allow(self) -> bool:
         return self.measured + self.since < self.limit

@@ -120,9 +120,10 @@ class NotificationService:
     async def measure(self) -> None:
         """Every process, every second: the outbox's size for the backlog limit, and the
         backlog gauges."""
+        before = self.gate.snapshot()
         lo, hi = await self.kosha.db.read(outbox.span)
         rows = hi - lo + 1 if hi else 0
-        self.gate.measure(rows)
+        self.gate.measure(rows, before)
         OUTBOX_ROWS.set(rows)
         positions = await self.kosha.db.read(outbox.cursors)
         for target_id in self.specs:

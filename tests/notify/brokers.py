@@ -96,9 +96,11 @@ def own_broker(binary: str, command: Callable[[int, Path], list[str]], tmp_path:
 
 
 def redis_server(tmp_path: Path) -> OwnBroker:
+    """Keeps what it was sent across a kill (append-only file, fsync per write), as a broker
+    that comes back after an outage does."""
     return own_broker("redis-server", lambda port, d: [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(d)], tmp_path)
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+        "--appendfsync", "always", "--dir", str(d)], tmp_path)
 
 
 def nats_server(tmp_path: Path) -> OwnBroker:

@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.notify.helpers import s3_for
 from tests.notify.receiver import Receiver, free_port
-
-REGION = "In-Bangalore-1"
-HOOK_ARN = f"arn:kosha:sqs:{REGION}:hook:webhook"
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +27,26 @@ def notify_server(server_factory: Callable[..., Any], receiver: Receiver) -> Any
     srv = server_factory("--notify-target", f"hook={receiver.url}?secret=s3cr3t")
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def admin(notify_server: Any) -> Iterator[Any]:
+    """An admin of a fresh account on `notify_server`."""
+    root = notify_server.operator()
+    client = notify_server.new_user(root, notify_server.new_account(root), admin=True)
+    yield client
+    client.close()
+    root.close()
+
+
+@pytest.fixture
+def s3(notify_server: Any, admin: Any) -> Any:
+    return s3_for(notify_server, admin)
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    from tests.notify.helpers import bucket_name
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    return name

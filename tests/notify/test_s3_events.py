@@ -5,61 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
 
-from tests.notify.conftest import HOOK_ARN, REGION
+from tests.notify.helpers import REGION, bucket_name, configure, events_of, wait_events
 from tests.notify.receiver import Receiver
-
-
-def bucket_name() -> str:
-    return f"n-{uuid.uuid4().hex[:16]}"
-
-
-def configure(s3: Any, bucket: str, events: list[str], **filters: str) -> None:
-    rules = [{"Name": name, "Value": value} for name, value in filters.items()]
-    config: dict[str, Any] = {"Id": "cfg-1", "QueueArn": HOOK_ARN, "Events": events}
-    if rules:
-        config["Filter"] = {"Key": {"FilterRules": rules}}
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [config]})
-
-
-@pytest.fixture
-def admin(notify_server: Any) -> Any:
-    root = notify_server.operator()
-    client = notify_server.new_user(root, notify_server.new_account(root), admin=True)
-    yield client
-    client.close()
-    root.close()
-
-
-@pytest.fixture
-def s3(notify_server: Any, admin: Any) -> Any:
-    import boto3
-    from botocore.config import Config
-    return boto3.client("s3", endpoint_url=notify_server.s3_url, region_name=REGION,
-                        aws_access_key_id=admin.access_key, aws_secret_access_key=admin.secret_key,
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = bucket_name()
-    s3.create_bucket(Bucket=name)
-    return name
-
-
-def events_of(receiver: Receiver, bucket: str) -> list[dict[str, Any]]:
-    return [r for r in receiver.records() if r["s3"]["bucket"]["name"] == bucket]
-
-
-def wait_events(receiver: Receiver, bucket: str, n: int) -> list[dict[str, Any]]:
-    receiver.wait_for(lambda _r: len(events_of(receiver, bucket)) >= n)
-    return events_of(receiver, bucket)
 
 
 def test_put_object_event_has_the_aws_fields(s3: Any, bucket: str, admin: Any,
