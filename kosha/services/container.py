@@ -30,6 +30,7 @@ class Kosha:
         from .auth import AuthService
         from .background import Background, register_standard_jobs
         from .authz import Authorizer
+        from .bucket_access import BucketAccess
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
@@ -63,6 +64,7 @@ class Kosha:
         self.auth = AuthService(self)
         self.authz = Authorizer(self)
         self.buckets = BucketService(self)
+        self.access = BucketAccess(self)
         self.objects = ObjectService(self)
         self.multipart = MultipartService(self)
         self.lifecycle = LifecycleService(self)

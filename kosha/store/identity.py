@@ -180,8 +180,11 @@ def rotate_session(conn: Connection, token_hash: str, refresh_hash: str,
     return result.rowcount > 0
 
 
-def end_session(conn: Connection, token_hash: str) -> bool:
-    result = conn.execute(update(sessions).where(sessions.c.token_hash == token_hash)
+def end_session(conn: Connection, token_hash: str, now: float) -> bool:
+    """End a live session; False when there is none (unknown, already ended, or expired)."""
+    result = conn.execute(update(sessions).where(sessions.c.token_hash == token_hash,
+                                                 sessions.c.active.is_(True),
+                                                 sessions.c.expires_at > now)
                           .values(active=False))
     return result.rowcount > 0
 
