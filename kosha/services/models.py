@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The storage classes S3 clients may name; all are stored alike (docs/s3-compatibility.md).
+STORAGE_CLASSES = frozenset({
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+    "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
+})
 
 @dataclass
 class Bucket:
@@ -25,6 +30,9 @@ class Bucket:
     used_capacity: int
     object_count: int
     created_at: float
+    policy: str | None = None                         # S3 bucket policy document (JSON text)
+    ownership: str | None = None                      # S3 ObjectOwnership; None: ObjectWriter
+    public_access_block: dict[str, bool] | None = None
     notification: list[dict[str, Any]] | None = None   # kosha.notify.config, canonical form
 
     @property
