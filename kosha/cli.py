@@ -29,6 +29,9 @@ _DEFAULTS = Settings()
 _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--data", "data_dir", Path, "data directory (default ./kosha-data)"),
     ("--database-url", "database_url", str, "SQLAlchemy URL (default: SQLite in the data dir)"),
+    ("--blobs", "blobs", str,
+     "where blobs live: file:///path (default DIR/blobs) or s3://bucket/prefix?endpoint=URL&region=R "
+     "(keys from KOSHA_BLOBS_ACCESS_KEY/KOSHA_BLOBS_SECRET_KEY, AWS_* or KOSHA_BLOBS_CREDENTIALS_FILE)"),
     ("--host", "host", str, "address to listen on"),
     ("--port", "port", int, "KOS REST port"),
     ("--s3-port", "s3_port", int, "S3 port"),
@@ -76,7 +79,7 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--notify-backlog-max", "notify_backlog_max", int,
      "undelivered notification events kept; beyond, new events are dropped (ERROR log, metric)"),
 ]
-_DATA_OPTIONS = {"--data", "--database-url"}
+_DATA_OPTIONS = {"--data", "--database-url", "--blobs"}
 _ENV_ONLY = {"master_key": "MASTER_KEY", "root_access_key": "ROOT_ACCESS_KEY",
              "root_secret_key": "ROOT_SECRET_KEY"}
 

@@ -55,6 +55,7 @@ class Settings:
     s3_port: int = 9000
     regions: tuple[Region, ...] = field(default_factory=lambda: parse_regions(DEFAULT_REGIONS))
     database_url: str | None = None          # default: sqlite under data_dir
+    blobs: str | None = None                 # file:///path or s3://bucket/prefix?endpoint=...; default DIR/blobs
     public_url: str | None = None            # how clients reach the KOS port
     s3_public_url: str | None = None         # how clients reach the S3 port (pre-signed URLs)
     s3_domain: str | None = None             # virtual-hosted style: <bucket>.<s3_domain>

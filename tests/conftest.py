@@ -44,6 +44,10 @@ from typing import Any
 import httpx
 import pytest
 
+from kos_contract import check_every_response
+
+check_every_response()
+
 REPO = Path(__file__).resolve().parents[1]
 ROOT_ACCESS_KEY = "KOSTESTROOT000000001"
 ROOT_SECRET_KEY = "test-root-secret-0123456789abcdefghijklm"

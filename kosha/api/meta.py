@@ -355,6 +355,13 @@ def _extension_paths() -> dict[str, Any]:
         **_account_extension_paths(),
         **_lifecycle_preview_paths(),
         **_notification_paths(),
+        "/internal/kos/v1/policies": {
+            "get": _op("List identity policies (of accountId, named name, when given)", "Policies",
+                       {"200": _json({"type": "array", "items": _POLICY}, "policies"),
+                        **_OPERATOR_ONLY},
+                       params=[_query_param("accountId", "string", "only this account's"),
+                               _query_param("name", "string", "only policies of this name")]),
+        },
         "/internal/kos/v1/accounts": {
             "get": _op("List accounts", "Accounts",
                        {"200": _json({"type": "array", "items": _ACCOUNT}, "accounts"), **_OPERATOR_ONLY}),

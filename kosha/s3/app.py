@@ -14,8 +14,9 @@ from typing import Any
 from .. import request_context
 from ..errors import KoshaError
 from ..services.container import Kosha
-from . import (acl, bucket, copy, cors, delete, get, lifecycle, list as listing, multipart,
-               notification, post_object, put, tagging, versioning)
+from ..services.request_facts import S3, RequestFacts, set_current as set_facts
+from . import (acl, bucket, bucket_policy, copy, cors, delete, get, lifecycle, list as listing,
+               multipart, notification, ownership, post_object, put, tagging, versioning)
 from . import router as r
 from .auth import authenticate
 from .error import error_response, internal_error
@@ -69,6 +70,16 @@ HANDLERS: dict[str, Handler] = {
     r.COMPLETE_MULTIPART.name: multipart.complete_multipart_upload,
     r.ABORT_MULTIPART.name: multipart.abort_multipart_upload,
     r.LIST_PARTS.name: multipart.list_parts,
+    r.GET_BUCKET_POLICY.name: bucket_policy.get_bucket_policy,
+    r.PUT_BUCKET_POLICY.name: bucket_policy.put_bucket_policy,
+    r.DELETE_BUCKET_POLICY.name: bucket_policy.delete_bucket_policy,
+    r.GET_BUCKET_POLICY_STATUS.name: bucket_policy.get_bucket_policy_status,
+    r.GET_OWNERSHIP.name: ownership.get_ownership_controls,
+    r.PUT_OWNERSHIP.name: ownership.put_ownership_controls,
+    r.DELETE_OWNERSHIP.name: ownership.delete_ownership_controls,
+    r.GET_PAB.name: ownership.get_public_access_block,
+    r.PUT_PAB.name: ownership.put_public_access_block,
+    r.DELETE_PAB.name: ownership.delete_public_access_block,
 }
 
 _START = "http.response.start"
@@ -112,6 +123,8 @@ class S3App:
         req.bucket, req.key = self.addressing.resolve(req.host, req.raw_path)
         op = r.route(req.method, req.bucket, req.key, req.query, req.headers)
         req.op = op
+        set_facts(RequestFacts(S3, req.client_ip, req.scope.get("scheme") == "https", req.headers,
+                               req.query, op.action, op.s3))
         if op is r.OPTIONS:
             return await cors.preflight(req)
         if op is not r.POST_OBJECT:

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
@@ -32,6 +33,7 @@ from .signature.v2 import policy_signature
 from .signature.v4 import ALGORITHM, signature_mismatch, signing_key
 from .xml import el
 
+_ISO8601_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 MAX_FIELD = 64 * 1024
 MAX_FIELDS_TOTAL = 1024 * 1024
 # Fields that need no policy condition.
@@ -169,6 +171,9 @@ def _check_policy(policy: dict[str, Any], fields: dict[str, str], bucket: str
     expiration = policy.get("expiration")
     if not isinstance(expiration, str):
         raise Invalid("Invalid Policy: Invalid 'expiration' value.",
+                      s3_code="InvalidPolicyDocument")
+    if not _ISO8601_UTC.fullmatch(expiration):   # S3 takes only 2007-12-01T12:00:00.000Z
+        raise Invalid("Invalid Policy: Invalid 'expiration' value: " + expiration,
                       s3_code="InvalidPolicyDocument")
     try:
         exp = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
@@ -323,10 +328,11 @@ async def post_object(req: S3Request) -> S3Response:
         raise Invalid("Bucket POST must contain a field named 'key'.  If it is specified, "
                       "please check the order of the fields.", s3_code="InvalidArgument",
                       ArgumentName="key")
+    # The policy's conditions see the key with ${filename} already replaced, as S3 and RGW check.
+    key = fields["key"] = key.replace("${filename}", filename or "")
     lo, hi = (0, None)
     if policy is not None:
         lo, hi = _check_policy(policy, fields, bucket.name)
-    key = key.replace("${filename}", filename or "")
     if not key:
         raise Invalid("User key must have a length greater than 0.", s3_code="InvalidArgument")
     req.key = key

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded, Unprocessable
 from ..ids import validate_object_key
-from ..store import blob_refs
+from ..store import blob_refs, identity
+from ..store.blob_owner import check_owner
 from ..store import objects as sql
 from ..store.blobs import Hasher
+from .acl import Grants
 from .models import Bucket, ObjectListing, ObjectVersion, VersionListing
 from .principal import Principal
 
@@ -91,7 +93,7 @@ class ObjectService:
     async def put(self, principal: Principal, bucket_ref: str, key: str, body: AsyncIterator[bytes], *,
                   content_type: str | None = None, headers: dict[str, str] | None = None,
                   user_meta: dict[str, str] | None = None, tags: dict[str, str] | None = None,
-                  acl: str | None = None, storage_class: str | None = None,
+                  acl: str | Grants | None = None, storage_class: str | None = None,
                   hashers: Mapping[str, Hasher] | None = None, checksums: Checksums = None,
                   expected_size: int | None = None, if_match: str | None = None,
                   if_none_match: str | None = None, event: str = "ObjectCreated:Put") -> ObjectVersion:
@@ -99,13 +101,14 @@ class ObjectService:
         validate_object_key(key)
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
         _refuse_over_quota(bucket, expected_size or 0)
+        stored_acl, owner = await self.kosha.access.new_object(principal, bucket, acl)
         stored = await self.ingest(body, hashers, expected_size)
         content = sql.Content(size=stored.size, etag=stored.md5_hex, blobs=stored.blobs,
                               inline_data=stored.inline)
         attrs = dict(content_type=content_type or "application/octet-stream",
                      storage_class=storage_class or "STANDARD", headers=headers or {},
                      user_meta=user_meta or {}, checksums=dict(_resolve(checksums)),
-                     tags=tags or {}, acl=acl, owner=principal.kcid or None)
+                     tags=tags or {}, acl=stored_acl, owner=owner)
         recorder = self.kosha.notifications.recorder(principal, [bucket], event)
         return await self._commit(stored.blobs, sql.commit_version, bucket.name, key, content, attrs,
                                   self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match),
@@ -131,13 +134,9 @@ class ObjectService:
     async def head(self, principal: Principal, bucket_ref: str, key: str,
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
         buckets = self.kosha.buckets
-        bucket = await buckets.resolve(principal, bucket_ref, action, key=key)
+        bucket = await buckets.resolve(principal, bucket_ref, action, key=key, version_id=version_id)
         row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.version,
                                             bucket.name, key, version_id, keep=_small)
-        if buckets.foreign(principal, bucket):
-            # Callers from outside the account: the object's ACL and owner decide (buckets.py).
-            live = None if row is None or row.is_delete_marker else ObjectVersion.from_row(row)
-            buckets.check_object_access(principal, bucket, live, action)
         if row is None:
             if version_id is not None:
                 raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
@@ -209,7 +208,7 @@ class ObjectService:
     async def copy(self, principal: Principal, src_bucket_ref: str, src_key: str, dst_bucket_ref: str,
                    dst_key: str, *, src_version_id: str | None = None,
                    replace_metadata: dict[str, Any] | None = None, tags: dict[str, str] | None = None,
-                   acl: str | None = None, storage_class: str | None = None,
+                   acl: str | Grants | None = None, storage_class: str | None = None,
                    if_match: str | None = None, if_none_match: str | None = None) -> ObjectVersion:
         """A new version of `dst_key` sharing the source's blobs: cost independent of size."""
         validate_object_key(dst_key)
@@ -217,15 +216,15 @@ class ObjectService:
         if self.kosha.buckets.foreign(principal, src):
             await self.head(principal, src.name, src_key, src_version_id)   # the object's ACL
         dst = await self.kosha.buckets.resolve(principal, dst_bucket_ref, "kos:PutObject", key=dst_key)
-        overrides: dict[str, Any] = {"owner": principal.kcid or None}
+        stored_acl, owner = await self.kosha.access.new_object(principal, dst, acl)
+        overrides: dict[str, Any] = {"owner": owner}
         if replace_metadata is not None:
             overrides.update(content_type=replace_metadata.get("content_type") or "application/octet-stream",
                              headers=replace_metadata.get("headers") or {},
                              user_meta=replace_metadata.get("user_meta") or {})
         if tags is not None:
             overrides["tags"] = tags
-        if acl is not None:
-            overrides["acl"] = acl
+        overrides["acl"] = stored_acl     # S3: a copy gets the ACL asked for, else private
         if storage_class is not None:
             overrides["storage_class"] = storage_class
         pre = sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
@@ -286,6 +285,18 @@ class ObjectService:
         row = await self.kosha.db.write(sql.update_attrs, bucket.name, key, version_id, values)
         return ObjectVersion.from_row(row)
 
+    async def put_acl(self, principal: Principal, bucket_ref: str, key: str,
+                      version_id: str | None, canned: str | None,
+                      grants: Grants | None) -> ObjectVersion:
+        """Replace an object version's ACL (a canned ACL or explicit grants)."""
+        current = await self.head(principal, bucket_ref, key, version_id, action="kos:PutObjectAcl")
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObjectAcl",
+                                                  key=key, version_id=version_id)
+        stored = await self.kosha.access.put_object_acl(principal, bucket, current, canned, grants)
+        row = await self.kosha.db.write(sql.update_attrs, bucket.name, key, current.version_id,
+                                        {"acl": stored})
+        return ObjectVersion.from_row(row)
+
     # -- listing ----------------------------------------------------------------------------
     async def list(self, principal: Principal, bucket_ref: str, *, prefix: str = "",
                    delimiter: str | None = None, start_after: str | None = None,
@@ -329,6 +340,9 @@ class ObjectService:
         Runs from a thread or the CLI. `grace_seconds` protects blobs written just now whose
         metadata commit is still in flight.
         """
+        deployment = self.kosha.db.read_sync(identity.deployment_id)
+        if deployment is not None:
+            check_owner(self.kosha.blobs, deployment, self.kosha.blob_location.display)
         cutoff = self.kosha.clock.now() - grace_seconds
         tmp_removed = self.kosha.blobs.clean_tmp(cutoff)
         candidates = [blob_id for blob_id, mtime in self.kosha.blobs.list_ids() if mtime < cutoff]

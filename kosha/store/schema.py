@@ -71,8 +71,11 @@ buckets = Table(
     Column("tags", JSON, nullable=False, default=dict),
     Column("versioning", String(16), nullable=False, default=""),  # "", Enabled, Suspended
     Column("anonymous_access", Boolean, nullable=False, default=False),
-    Column("acl", String(32), nullable=False, default="private"),
+    Column("acl", Text, nullable=False, default="private"),   # canned name or JSON grants (services/acl.py)
     Column("cors", JSON),
+    Column("policy", Text),                  # S3 bucket policy document, as put
+    Column("ownership", String(32)),         # ObjectOwnership: None (ObjectWriter), BucketOwnerPreferred, BucketOwnerEnforced
+    Column("public_access_block", JSON),     # {"BlockPublicAcls": bool, ...}; None: none set
     Column("status", String(16), nullable=False, default="active"),
     Column("allocated_capacity", BigInteger),
     Column("used_capacity", BigInteger, nullable=False, default=0),
@@ -105,7 +108,7 @@ objects = Table(
     Column("user_meta", JSON),        # x-amz-meta-*
     Column("checksums", JSON),        # {"CRC32": "..."}
     Column("tags", JSON),
-    Column("acl", String(32)),
+    Column("acl", Text),
     Column("owner", String(64)),
     Column("last_modified", Float, nullable=False),
     Column("blobs", JSON),            # [[blob_id, size], ...]; one entry, or one per multipart part
@@ -127,9 +130,10 @@ multipart_uploads = Table(
     Column("headers", JSON),
     Column("user_meta", JSON),
     Column("tags", JSON),
-    Column("acl", String(32)),
+    Column("acl", Text),
     Column("storage_class", String(32), nullable=False, default="STANDARD"),
     Column("checksum_algorithm", String(16)),
+    Column("checksum_type", String(16)),  # COMPOSITE | FULL_OBJECT, with an algorithm
     Column("initiated", Float, nullable=False),
 )
 Index("ix_mpu_bucket_key", multipart_uploads.c.bucket, multipart_uploads.c.key)

@@ -329,3 +329,26 @@ def test_boto3_v2_presigned_post_works(server: Any, s3_user: Any, s3: Any, bucke
     r = httpx.post(post["url"], data=post["fields"], files={"file": ("f", b"boto3 v2")})
     assert r.status_code == 204, r.text
     assert s3.get_object(Bucket=bucket, Key="by-boto3")["Body"].read() == b"boto3 v2"
+
+
+def test_post_object_key_from_filename_meets_the_policy(server: Any, s3_user: Any, s3: Any,
+                                                       bucket: str) -> None:
+    expiration = (datetime.now(timezone.utc) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": [
+        {"bucket": bucket}, ["starts-with", "$key", "foo"]]}).encode()).decode()
+    r = httpx.post(f"{server.s3_url}/{bucket}", data={
+        "key": "${filename}", "AWSAccessKeyId": s3_user.access_key, "policy": policy,
+        "signature": sign_v2(s3_user.secret_key, policy)}, files={"file": ("foo.txt", b"bar")})
+    assert r.status_code == 204, r.text
+    assert s3.get_object(Bucket=bucket, Key="foo.txt")["Body"].read() == b"bar"
+
+
+def test_post_object_policy_expiration_not_iso8601_utc_is_invalid(server: Any, s3_user: Any,
+                                                                 bucket: str) -> None:
+    expiration = str(datetime.now(timezone.utc) + timedelta(minutes=5))   # "2026-... +00:00"
+    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": [
+        {"bucket": bucket}, ["starts-with", "$key", ""]]}).encode()).decode()
+    r = httpx.post(f"{server.s3_url}/{bucket}", data={
+        "key": "k", "AWSAccessKeyId": s3_user.access_key, "policy": policy,
+        "signature": sign_v2(s3_user.secret_key, policy)}, files={"file": ("f", b"x")})
+    assert (r.status_code, code(r)) == (400, "InvalidPolicyDocument")
