@@ -63,8 +63,10 @@ def next_rows(conn: Connection, after: int, limit: int) -> list[Any]:
 
 
 def span(conn: Connection) -> tuple[int, int]:
-    """(smallest, largest) sequence in the outbox, (0, 0) when it is empty: two index probes."""
-    lo, hi = conn.execute(select(func.min(t.c.seq), func.max(t.c.seq))).one()
+    """(smallest, largest) sequence in the outbox, (0, 0) when it is empty: two index probes
+    (SQLite reads min() and max() from the index only when each is alone in its SELECT)."""
+    lo, hi = conn.execute(select(select(func.min(t.c.seq)).scalar_subquery(),
+                                 select(func.max(t.c.seq)).scalar_subquery())).one()
     return int(lo or 0), int(hi or 0)
 
 
