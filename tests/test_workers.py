@@ -241,3 +241,38 @@ def test_metric_files_of_a_killed_supervisor_are_removed_at_the_next_start(
     fresh = _metrics_dir()
     assert not stale.exists() and alive.exists()
     assert fresh.startswith(str(tmp_path / f"kosha-metrics-{os.getpid()}-"))
+
+
+def test_sigterm_waits_no_longer_than_the_graceful_timeout(
+        start_server: Callable[..., KoshaServer]) -> None:
+    server = start_server("--workers", "2", "--graceful-timeout", "1")
+    s3 = _s3(server)
+    s3.create_bucket(Bucket="endless")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "endless", "Key": "k"},
+                                    ExpiresIn=300)
+    sent_first = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        for _ in range(60):
+            yield b"z" * 4096
+            sent_first.set()
+            time.sleep(0.5)
+    answer: list[Any] = []
+
+    def upload() -> None:
+        try:
+            answer.append(httpx.put(url, content=body(), timeout=60,
+                                    headers={"content-length": str(60 * 4096)}))
+        except httpx.HTTPError as exc:
+            answer.append(exc)
+    thread = threading.Thread(target=upload, daemon=True)
+    thread.start()
+    assert sent_first.wait(10)
+    assert server.process is not None
+    stopping = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(20) == 0
+    assert time.monotonic() - stopping < 5   # the workers stopped by themselves, not killed
+    thread.join(20)
+    assert answer and not (isinstance(answer[0], httpx.Response)
+                           and answer[0].status_code == 200)
