@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.kos_helpers import create_bucket, temp_files
-from tests.api.test_write_path import operator, stream_upload
+from tests.api.test_write_path import kosha_cli, operator, stream_upload
 from tests.conftest import KoshaServer
 
 LEASE = 3.0
@@ -109,6 +109,30 @@ def test_a_killed_writer_s_temporary_file_is_removed_by_a_survivor_within_second
     finally:
         stop.set()
         sender.join(timeout=30)
+
+
+def test_kosha_gc_removes_a_killed_writer_s_temporary_file_at_once(tmp_path: Path) -> None:
+    server = _server(tmp_path / "data", "only")
+    client = operator(server)
+    bucket = create_bucket(client)["bucketName"]
+    stop = threading.Event()
+
+    def slow_chunks():  # type: ignore[no-untyped-def]
+        while not stop.is_set():
+            yield b"\xab" * (1 << 20)
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=lambda: _quietly(lambda: stream_upload(client, bucket, "big", slow_chunks())))
+    sender.start()
+    try:
+        wait_for(lambda: bool(temp_files(server.data_dir)), 30)
+        server.kill()
+    finally:
+        stop.set()
+        sender.join(timeout=30)
+    assert temp_files(server.data_dir)
+    assert kosha_cli("gc", "--data", str(server.data_dir))["temp_files_removed"] >= 1
+    assert temp_files(server.data_dir) == []
 
 
 def _quietly(action) -> None:  # type: ignore[no-untyped-def]
