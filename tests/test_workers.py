@@ -67,7 +67,7 @@ def _children(pid: int) -> set[int]:
 def _metric(text: str, name: str) -> dict[str, float]:
     """`{labels: value}` of one metric family in Prometheus text."""
     found = {}
-    for match in re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.M):
+    for match in re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.MULTILINE):
         found[match.group(1) or ""] = float(match.group(2))
     return found
 
@@ -210,7 +210,7 @@ def test_a_second_server_cannot_join_the_ports(start_server: Callable[..., Kosha
     intruder = subprocess.run(
         [sys.executable, "-m", "kosha", "serve", "--workers", "2", "--data", str(tmp_path / "d"),
          "--port", str(first.port), "--s3-port", str(first.s3_port)],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+        check=False, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert intruder.returncode != 0
     assert "cannot listen" in intruder.stderr
     assert _fresh_get(f"{first.kos_url}/healthz").status_code == 200
@@ -220,7 +220,7 @@ def test_a_failed_start_up_stops_the_supervisor_with_its_message(tmp_path: Any) 
     started = subprocess.run(
         [sys.executable, "-m", "kosha", "serve", "--workers", "2", "--data", str(tmp_path / "d"),
          "--port", "0", "--s3-port", "0"],
-        capture_output=True, text=True, timeout=60,
+        check=False, capture_output=True, text=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(REPO), "KOSHA_ROOT_ACCESS_KEY": "not a key!"})
     assert started.returncode == 2
     assert "KOSHA_ROOT_ACCESS_KEY must be" in started.stderr
