@@ -24,7 +24,7 @@ case-insensitively, resources exactly). An explicit Deny of any statement beats 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Invalid
@@ -102,11 +102,13 @@ class CompiledStatement:
     conditions: tuple[Predicate, ...]
     public: bool
 
-    def applies(self, who: Caller, action: str, resource: str, lookup: Lookup) -> bool:
+    def covers(self, action: str) -> bool:
+        return (self.actions.fullmatch(action) is None) == self.not_action
+
+    def applies(self, who: Caller, resource: str, lookup: Lookup) -> bool:
+        """Given that it covers the action: does it apply to this caller, resource, request?"""
         named = self.principals is None or not self.principals.isdisjoint(who.ids)
         if named == self.not_principal:
-            return False
-        if (self.actions.fullmatch(action) is None) != self.not_action:
             return False
         if (self.resources.fullmatch(resource) is None) != self.not_resource:
             return False
@@ -119,12 +121,34 @@ class BucketPolicy:
     statements: tuple[CompiledStatement, ...]
     is_public: bool
     needs_existing_tags: bool
+    # action -> the statements that cover it, Denies first; filled as actions are seen (the
+    # actions are the operations' names, a small fixed set)
+    _by_action: dict[str, tuple[CompiledStatement, ...]] = field(default_factory=dict,
+                                                                compare=False, repr=False)
 
     def evaluate(self, who: Caller, action: str, resource: str, lookup: Lookup) -> str | None:
         """DENY if any applicable statement denies, else ALLOW if one allows, else None."""
+        candidates = self._by_action.get(action)
+        if candidates is None:
+            covering = [s for s in self.statements if s.covers(action)]
+            candidates = tuple(sorted(covering, key=lambda s: s.effect != DENY))
+            if len(self._by_action) < 512:
+                self._by_action[action] = candidates
+        if not candidates:
+            return None
+        seen: dict[str, Any] = {}
+
+        def get(key: str) -> Any:
+            if key in seen:
+                return seen[key]
+            value = seen[key] = lookup(key)
+            return value
+
         verdict = None
-        for statement in self.statements:
-            if statement.applies(who, action, resource, lookup):
+        for statement in candidates:
+            if statement.effect == ALLOW and verdict is not None:
+                break                       # Denies come first: one Allow is enough
+            if statement.applies(who, resource, get):
                 if statement.effect == DENY:
                     return DENY
                 verdict = ALLOW
