@@ -32,7 +32,7 @@ from . import acl as acls
 from .models import Bucket
 from .policy_eval import ALLOW, DENY, BucketPolicy, caller, parse, resource_arn
 from .principal import Principal
-from .request_facts import current
+from .request_facts import current, is_request
 
 if TYPE_CHECKING:
     from .container import Kosha
@@ -120,6 +120,16 @@ class BucketAccess:
         own = not principal.anonymous and bucket.account_id == principal.account_id
         if own and principal.can_do_anything and not bucket.policy:
             return                                        # the common case, decided at once
+        facts = current()
+        memo = (bucket.name, action, key, version_id)
+        if memo in facts.granted:
+            return
+        await self._authorize(principal, bucket, action, key, version_id, own)
+        if is_request(facts):
+            facts.granted.add(memo)
+
+    async def _authorize(self, principal: Principal, bucket: Bucket, action: str,
+                         key: str | None, version_id: str | None, own: bool) -> None:
         s3_action = self.s3_action(action)
         if own and principal.can_do_anything and s3_action.lower() in _POLICY_ACTIONS:
             return    # an admin can always repair the policy that locks it out (AWS: root)
