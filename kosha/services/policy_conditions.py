@@ -49,6 +49,28 @@ def glob_regex(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+def glob_matcher(patterns: list[str], *, ignore_case: bool = False) -> Callable[[str], bool]:
+    """A predicate for "matches one of these globs", with the common shapes (an exact string,
+    a prefix followed by one `*`, `*` alone) as plain string operations instead of a regex."""
+    if not ignore_case and len(patterns) == 1:
+        p = patterns[0]
+        if p == "*":
+            return lambda s: True
+        if "?" not in p:
+            stars = p.count("*")
+            if stars == 0:
+                return p.__eq__
+            if stars == 1 and p.endswith("*"):
+                prefix = p[:-1]
+                return lambda s: s.startswith(prefix)
+    if len(patterns) == 1:
+        regex = glob_regex(patterns[0], ignore_case=ignore_case)
+    else:
+        regex = re.compile("|".join(f"(?:{glob_regex(p).pattern})" for p in patterns),
+                           re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return lambda s: regex.fullmatch(s) is not None
+
+
 def _segment(text: str) -> str:
     return ".".join(re.escape(p) for p in text.split("?"))
 
@@ -78,11 +100,13 @@ def _date(value: str) -> float:
     return parsed.timestamp()
 
 
-def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _network(value: str) -> tuple[int, int, int]:
+    """(version, network address, netmask) as integers."""
     try:
-        return ipaddress.ip_network(value.strip(), strict=False)
+        n = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         raise ConditionError(f"{value!r} is not an IP address or CIDR range") from None
+    return n.version, int(n.network_address), int(n.netmask)
 
 
 def _bool(value: str) -> str:
@@ -132,21 +156,23 @@ def _dated(compare: Callable[[float, float], bool]) -> Test:
 
 
 @lru_cache(maxsize=4096)
-def _address(v: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """A client address parsed once (parsing costs more than the whole rest of a statement)."""
+def _address(v: str) -> tuple[int, int] | None:
+    """A client address as (version, integer), parsed once per address: parsing (and the
+    ipaddress module's `in`) cost more than the whole rest of a statement."""
     try:
-        return ipaddress.ip_address(v)
+        a = ipaddress.ip_address(v)
     except ValueError:
         return None
+    return a.version, int(a)
 
 
 def _in_network(v: str, ops: list[Any]) -> bool:
     address = _address(v)
     if address is None:
         return False
-    version = address.version
-    for n in ops:
-        if n.version == version and address in n:
+    version, number = address
+    for n_version, n_address, n_mask in ops:
+        if n_version == version and number & n_mask == n_address:
             return True
     return False
 
@@ -248,6 +274,18 @@ def _compile_one(operator: str, key: str, values: list[str]) -> Predicate:
         raise ConditionError(f"unknown condition operator {operator!r}")
     parse, test, negated = _OPERATORS[name]
     operands = [parse(v) for v in values]
+    if not qualifier:
+        missing = if_exists or negated
+
+        def simple(get: Lookup) -> bool:     # the common case, without the qualifier branches
+            found = get(key)
+            if not found:
+                return missing
+            if len(found) == 1:
+                return test(found[0], operands) != negated
+            return any(test(v, operands) for v in found) != negated
+
+        return simple
 
     def predicate(get: Lookup) -> bool:
         found = get(key)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kosha.errors import Invalid
-from kosha.services.policy_conditions import glob_regex
+from kosha.services.policy_conditions import glob_matcher, glob_regex
 from kosha.services.policy_eval import ALLOW, DENY, caller, parse, resource_arn
 
 ALICE = caller("alice", "acct1")
@@ -219,6 +219,13 @@ _subject = st.text(alphabet="abc./", max_size=14)
 def test_wildcards_match_as_fnmatch_restricted_to_star_and_question_mark(pattern: str,
                                                                          subject: str) -> None:
     assert (glob_regex(pattern).fullmatch(subject) is not None) == fnmatch.fnmatchcase(subject, pattern)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_glob_text, min_size=1, max_size=3), _subject)
+def test_glob_matcher_shortcuts_agree_with_fnmatch(patterns: list[str], subject: str) -> None:
+    expected = any(fnmatch.fnmatchcase(subject, p) for p in patterns)
+    assert glob_matcher(patterns)(subject) == expected
 
 
 def test_wildcard_matching_stays_linear_on_hostile_patterns() -> None:
