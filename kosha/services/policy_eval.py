@@ -30,7 +30,7 @@ from typing import Any
 
 from ..errors import Invalid
 from .policy_conditions import (ConditionError, Lookup, Predicate, compile_conditions, glob_matcher,
-                                glob_regex, holds, keys_of)
+                                glob_regex, keys_of)
 
 ALLOW = "Allow"
 DENY = "Deny"
@@ -107,15 +107,6 @@ class CompiledStatement:
     def covers(self, action: str) -> bool:
         return self.actions(action) != self.not_action
 
-    def applies(self, who: Caller, resource: str, lookup: Lookup) -> bool:
-        """Given that it covers the action: does it apply to this caller, resource, request?"""
-        named = self.principals is None or not self.principals.isdisjoint(who.ids)
-        if named == self.not_principal:
-            return False
-        if self.resources(resource) == self.not_resource:
-            return False
-        return not self.conditions or holds(self.conditions, lookup)
-
 
 @dataclass(frozen=True)
 class BucketPolicy:
@@ -146,7 +137,7 @@ class BucketPolicy:
             value = seen[key] = lookup(key)
             return value
 
-        # `applies`, inlined: this loop is the whole per-request cost of a bucket policy
+        # this loop is the whole per-request cost of a bucket policy: kept free of calls
         ids = who.ids
         verdict = None
         for st in candidates:
