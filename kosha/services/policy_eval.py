@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..errors import Invalid
@@ -85,6 +86,7 @@ class Caller:
 ANONYMOUS_CALLER = Caller(frozenset())
 
 
+@lru_cache(maxsize=4096)
 def caller(kcid: str, account_id: str) -> Caller:
     if not kcid:
         return ANONYMOUS_CALLER
