@@ -153,7 +153,27 @@ class BucketAccess:
             raise self.refusal(principal, bucket)
         if verdict == ALLOW or await self._acl_allows(principal, bucket, s3_action, key, version_id):
             return
+        if policy is not None and await self._may_learn_missing(policy, principal, bucket,
+                                                                s3_action, key, version_id):
+            return        # the handler answers 404 NoSuchKey
         raise self.refusal(principal, bucket)
+
+    async def _may_learn_missing(self, policy: BucketPolicy, principal: Principal, bucket: Bucket,
+                                 s3_action: str, key: str | None, version_id: str | None) -> bool:
+        """A read of a missing key by a caller the policy lets list that key's prefix
+        (`s3:ListBucket` with `s3:prefix` = the key) is a 404, not a 403, as on S3."""
+        if key is None or OBJECT_PERMISSION.get(s3_action.lower()) != acls.READ:
+            return False
+        row = await self._version(bucket, key, version_id)
+        if row is not None and not row.is_delete_marker:
+            return False
+        facts = current()
+
+        def lookup(name: str) -> Any:
+            return [key] if name == "s3:prefix" else facts.value(name, principal.kcid, None)
+
+        return policy.evaluate(caller(principal.kcid, principal.account_id), "s3:ListBucket",
+                               resource_arn(bucket.name), lookup) == ALLOW
 
     async def _evaluate(self, policy: BucketPolicy, principal: Principal, bucket: Bucket,
                         s3_action: str, key: str | None, version_id: str | None) -> str | None:
@@ -241,17 +261,20 @@ class BucketAccess:
         await self._set(bucket, policy=None)
 
     async def policy_is_public(self, principal: Principal, ref: str) -> bool:
+        """Public through its policy or, as RGW answers, through an ACL grant to a group."""
         bucket = await self.kosha.buckets.resolve(principal, ref, "kos:GetBucketPolicy", fresh=True)
         policy = self.policy_of(bucket)
-        if policy is None:
-            raise NotFound("The bucket policy does not exist", s3_code="NoSuchBucketPolicy")
-        return policy.is_public
+        return (policy is not None and policy.is_public) or acls.is_public(self.bucket_grants(bucket))
 
     # -- ownership controls and the public access block -------------------------------------
     async def put_ownership(self, principal: Principal, ref: str, ownership: str) -> None:
         if ownership not in OWNERSHIPS:
             raise Invalid(f"Invalid ObjectOwnership {ownership!r}", s3_code="MalformedXML")
         bucket = await self.kosha.buckets.resolve(principal, ref, "kos:UpdateBucket")
+        if ownership == "BucketOwnerEnforced" and not _only_owner(
+                acls.decode(bucket.acl, bucket.owner), bucket.owner):
+            raise Invalid("The bucket ACL grants access to others: set it to private before "
+                          "disabling ACLs", s3_code="InvalidBucketAclWithObjectOwnership")
         await self._set(bucket, ownership=ownership)
 
     async def get_ownership(self, principal: Principal, ref: str) -> str:

@@ -214,6 +214,8 @@ def _statement(s: Any, bucket: str) -> CompiledStatement:
     if not isinstance(sid, str):
         raise malformed("Sid must be a string")
     principal_key = _one_of(s, "Principal", "NotPrincipal")
+    if principal_key == "NotPrincipal" and effect == ALLOW:
+        raise malformed("NotPrincipal is only allowed with Effect Deny")
     action_key = _one_of(s, "Action", "NotAction")
     resource_key = _one_of(s, "Resource", "NotResource")
     principals = _principals(s[principal_key])

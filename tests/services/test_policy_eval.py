@@ -99,6 +99,8 @@ def test_bucket_resource_is_not_an_object_resource() -> None:
     doc(stmt(Condition={"IpAddress": {"aws:SourceIp": "not-an-ip"}})),
     doc(stmt(Condition={"NumericLessThan": {"s3:max-keys": "ten"}})),
     doc(stmt(principal={"Alien": "x"})), doc({**stmt(), "Extra": 1}),
+    doc({"Effect": "Allow", "NotPrincipal": {"AWS": "bob"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::b/*"}),
 ])
 def test_malformed_policies_are_refused(bad: str) -> None:
     with pytest.raises(Invalid) as e:
