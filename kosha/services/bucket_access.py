@@ -314,9 +314,11 @@ class BucketAccess:
 
     def _admit(self, bucket: Bucket, grants: acls.Grants, canned: str | None) -> None:
         """Ownership and public-access-block rules on an ACL being set."""
-        if bucket.ownership == "BucketOwnerEnforced" and canned not in (
-                None, "private", "bucket-owner-full-control") and not _only_owner(grants, bucket.owner):
-            raise acl_not_supported()
+        if bucket.ownership == "BucketOwnerEnforced":
+            fine = (canned in ("private", "bucket-owner-full-control") if canned is not None
+                    else _only_owner(grants, bucket.owner))
+            if not fine:
+                raise acl_not_supported()
         if acls.is_public(grants) and self.flag(bucket, "BlockPublicAcls"):
             raise _access_denied()
 
