@@ -150,18 +150,19 @@ class S3Request:
             elif mtype == "http.disconnect":
                 raise ClientGone()
 
-    def payload(self) -> Any:
-        """The body decoded (aws-chunked) and verified (signatures, sha256, MD5, checksums)."""
+    def payload(self, body_checksum: bool = True) -> Any:
+        """The body decoded (aws-chunked) and verified (signatures, sha256, MD5, and the
+        `x-amz-checksum-*` unless they describe something else: `body_checksum=False`)."""
         from .signature.payload import wrap_payload
-        return wrap_payload(self.stream(), self.hmap, self.signed)
+        return wrap_payload(self.stream(), self.hmap, self.signed, body_checksum=body_checksum)
 
-    async def read_body(self, limit: int = 1024 * 1024) -> bytes:
+    async def read_body(self, limit: int = 1024 * 1024, body_checksum: bool = True) -> bytes:
         """The whole (small) verified body, for XML documents; refuses more than `limit` bytes."""
         declared = self.headers.get("content-length")
         if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit * 2:
             raise TooLarge("Your request was too big.", s3_code="MaxMessageLengthExceeded")
         buf = bytearray()
-        async for chunk in self.payload():
+        async for chunk in self.payload(body_checksum):
             buf += chunk
             if len(buf) > limit:
                 raise TooLarge("Your request was too big.", s3_code="MaxMessageLengthExceeded")

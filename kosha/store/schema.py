@@ -133,6 +133,7 @@ multipart_uploads = Table(
     Column("acl", Text),
     Column("storage_class", String(32), nullable=False, default="STANDARD"),
     Column("checksum_algorithm", String(16)),
+    Column("checksum_type", String(16)),  # COMPOSITE | FULL_OBJECT, with an algorithm
     Column("initiated", Float, nullable=False),
 )
 Index("ix_mpu_bucket_key", multipart_uploads.c.bucket, multipart_uploads.c.key)
@@ -161,6 +162,10 @@ lifecycle_rules = Table(
     Column("newer_noncurrent_versions", Integer),
     Column("delete_incomplete_mpu", Integer),
     Column("attribute", String(64)),
+    Column("filter", JSON),             # S3 Filter beyond the prefix: tags, sizes, its XML form
+    Column("expiration_date", Float),   # S3 Expiration/Date (midnight UTC)
+    Column("transitions", JSON),        # [{days|date, storage_class}], current versions
+    Column("noncurrent_transitions", JSON),  # [{noncurrent_days, newer_noncurrent_versions, storage_class}]
     Column("created_at", Float, nullable=False),
     UniqueConstraint("bucket", "name", name="uq_lifecycle_name"),
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from nats.js.api import StreamConfig
+from nats.js.api import DiscardPolicy, StreamConfig
 
 from kosha.notify.targets import nats as nats_target
 from kosha.notify.targets.failure import DeliveryFailed
@@ -135,3 +135,23 @@ def test_a_dead_address_fails_without_showing_the_password() -> None:
 def test_a_target_url_that_cannot_work_is_refused_when_made(url: str) -> None:
     with pytest.raises(ValueError):
         nats_target.make("t", url)
+
+
+def test_a_jetstream_batch_refused_midway_reports_how_many_were_stored() -> None:
+    subject, stream = unique("kosha.js."), unique("KOSHA_")
+
+    async def scenario() -> int:
+        nc = await nats.connect(f"nats://{NATS}")
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name=stream, subjects=[subject], max_msgs=3, discard=DiscardPolicy.NEW))
+        target = nats_target.make("t", f"nats+jetstream://{NATS}/{subject}?stream={stream}")
+        try:
+            with pytest.raises(DeliveryFailed) as failure:
+                await target.send(deliveries(5))
+            return failure.value.delivered
+        finally:
+            await target.close()
+            await js.delete_stream(stream)
+            await nc.close()
+
+    assert run(scenario()) == 3

@@ -23,6 +23,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from kosha.notify.targets.base import Delivery
 from kosha.notify.targets.connected import CONNECT_TIMEOUT, SEND_TIMEOUT, ConnectedTarget
 from kosha.notify.targets.delivery_id import message_id
+from kosha.notify.targets.failure import PartlyDelivered, confirmed_prefix
 from kosha.notify.targets.options import TargetUrl, known_options, parse
 
 EXCHANGE_TYPES = {"direct", "fanout", "topic", "headers"}
@@ -88,7 +89,7 @@ class AmqpTarget(ConnectedTarget):
     async def _deliver(self, batch: list[Delivery]) -> None:
         exchange = await self._open()
         publishes = [
-            exchange.publish(
+            asyncio.ensure_future(exchange.publish(
                 aio_pika.Message(
                     delivery.body,
                     content_type="application/json",
@@ -99,12 +100,15 @@ class AmqpTarget(ConnectedTarget):
                 self.routing_key,
                 mandatory=self.mandatory,
                 timeout=SEND_TIMEOUT,
-            )
+            ))
             for delivery in batch
         ]
-        for result in await asyncio.gather(*publishes, return_exceptions=True):
-            if isinstance(result, BaseException):
-                raise result
+        await asyncio.wait(publishes, return_when=asyncio.FIRST_EXCEPTION)
+        failure = next((p.exception() for p in publishes if p.done() and p.exception()), None)
+        if failure is not None:
+            for publish in publishes:
+                publish.cancel()
+            raise PartlyDelivered(confirmed_prefix(publishes), failure)
 
     def _connected(self) -> bool:
         return self._connection is not None

@@ -35,7 +35,7 @@ class ConnectedTarget(ABC):
         if not batch:
             return
         async with self._lock:
-            attempts = 2 if self._connected() else 1
+            attempts, confirmed = (2 if self._connected() else 1), 0
             for attempt in range(1, attempts + 1):
                 try:
                     await asyncio.wait_for(self._deliver(batch), SEND_TIMEOUT)
@@ -45,8 +45,11 @@ class ConnectedTarget(ABC):
                     raise
                 except Exception as exc:
                     await self._drop()
+                    failure = failed(self.kind, self.id, exc, self.url.secrets())
+                    confirmed = max(confirmed, failure.delivered)
                     if attempt == attempts:
-                        raise failed(self.kind, self.id, exc, self.url.secrets()) from None
+                        failure.delivered = confirmed
+                        raise failure from None
 
     async def close(self) -> None:
         async with self._lock:

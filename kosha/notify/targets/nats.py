@@ -6,7 +6,8 @@
 Core NATS has no acknowledgement from subscribers: a batch counts as delivered when the server
 has answered a flush (PING/PONG) after it, i.e. the server has read every message. JetStream
 stores each message and acknowledges it; every publish of a batch is sent at once and the batch
-counts as delivered when every acknowledgement has arrived. Each JetStream message carries a
+counts as delivered when every acknowledgement has arrived (when the stream refuses one, the
+ones acknowledged before it are reported as delivered). Each JetStream message carries a
 `Nats-Msg-Id` derived from the outbox row, so a batch resent after a lost acknowledgement is
 stored once (within the stream's duplicate window). `create=1` adds the stream (covering the
 subject) when it does not exist; without it a missing stream is a delivery failure.
@@ -25,6 +26,7 @@ from nats.js.errors import NotFoundError
 from kosha.notify.targets.base import Delivery
 from kosha.notify.targets.connected import CONNECT_TIMEOUT, SEND_TIMEOUT, ConnectedTarget
 from kosha.notify.targets.delivery_id import message_id
+from kosha.notify.targets.failure import PartlyDelivered, confirmed_prefix
 from kosha.notify.targets.options import TargetUrl, known_options, parse
 
 
@@ -110,21 +112,24 @@ class NatsTarget(ConnectedTarget):
             except NotFoundError:
                 await js.add_stream(name=self.stream, subjects=[self.subject])
             self._stream_ready = True
-        acks: list[asyncio.Future] = []
+        # One request per message, all started at once and in order on the one connection
+        # (nats-py's publish_async loses the server's refusals, which would wait out the timeout).
+        publishes = [
+            asyncio.ensure_future(js.publish(self.subject, delivery.body, timeout=SEND_TIMEOUT,
+                                             stream=self.stream,
+                                             headers={"Nats-Msg-Id": message_id(delivery)}))
+            for delivery in batch
+        ]
         try:
-            for delivery in batch:
-                acks.append(
-                    await js.publish_async(
-                        self.subject,
-                        delivery.body,
-                        stream=self.stream,
-                        headers={"Nats-Msg-Id": message_id(delivery)},
-                    )
-                )
-            await self._watched(nc, asyncio.gather(*acks))
+            await self._watched(nc, asyncio.wait(publishes, return_when=asyncio.FIRST_EXCEPTION))
+            failure = next((p.exception() for p in publishes if p.done() and p.exception()), None)
+            if failure is not None:
+                raise failure
+        except Exception as exc:
+            raise PartlyDelivered(confirmed_prefix(publishes), exc) from exc
         finally:
-            for ack in acks:
-                ack.cancel()
+            for publish in publishes:
+                publish.cancel()
 
     def _connected(self) -> bool:
         return self._nc is not None
