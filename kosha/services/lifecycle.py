@@ -21,11 +21,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import lifecycle_due as due
-from ..cache import TTLCache
+from ..cache import TTLCache, epoch
 from ..clock import http_date
 from ..errors import Invalid, NotFound
 from ..ids import new_id
 from ..store import lifecycle as sql
+from ..store.generation import invalidating
 from . import lifecycle_preview
 from .lifecycle_s3 import S3_FIELDS, check_s3_fields, s3_fields_json
 from .models import Bucket, ObjectVersion
@@ -143,7 +144,7 @@ class LifecycleService:
     async def create_rule(self, principal: Principal, bucket_ref: str, rule: dict[str, Any]) -> dict[str, Any]:
         values = validate_rule(rule)
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        row = await self.kosha.db.write(sql.insert_rule, self._row(bucket, values))
+        row = await self.kosha.db.write(invalidating(sql.insert_rule), self._row(bucket, values))
         self._expiring.pop(bucket.name)
         return rule_json(row)
 
@@ -155,13 +156,13 @@ class LifecycleService:
         merged = {**rule_json(current), **{k: v for k, v in changes.items() if k in RULE_FIELDS}}
         if merged["name"] is None:
             merged["name"] = current.name
-        row = await self.kosha.db.write(sql.update_rule, bucket.name, rule_id, validate_rule(merged))
+        row = await self.kosha.db.write(invalidating(sql.update_rule), bucket.name, rule_id, validate_rule(merged))
         self._expiring.pop(bucket.name)
         return rule_json(_found(row, rule_id))
 
     async def delete_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> None:
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        removed = await self.kosha.db.write(sql.delete_rule, bucket.name, rule_id)
+        removed = await self.kosha.db.write(invalidating(sql.delete_rule), bucket.name, rule_id)
         self._expiring.pop(bucket.name)
         if not removed:
             raise _missing(rule_id)
@@ -177,7 +178,7 @@ class LifecycleService:
             raise Invalid(f"at most {MAX_RULES} lifecycle rules per bucket", s3_code="MalformedXML")
         checked = [validate_rule(rule) for rule in rules]
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        rows = await self.kosha.db.write(sql.replace_rules, bucket.name,
+        rows = await self.kosha.db.write(invalidating(sql.replace_rules), bucket.name,
                                          [self._row(bucket, values) for values in checked])
         self._expiring.pop(bucket.name)
         return [rule_json(r) for r in rows]
@@ -185,7 +186,7 @@ class LifecycleService:
     async def delete_rules(self, principal: Principal, bucket_ref: str) -> None:
         """Remove every rule of the bucket (S3 DeleteBucketLifecycle)."""
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        await self.kosha.db.write(sql.delete_all, bucket.name)
+        await self.kosha.db.write(invalidating(sql.delete_all), bucket.name)
         self._expiring.pop(bucket.name)
 
     # -- what the rules will do ---------------------------------------------------------------
@@ -223,8 +224,9 @@ class LifecycleService:
             return None
         rules = self._expiring.get(bucket)
         if rules is None:
+            since = epoch()
             rules = tuple(await self.kosha.db.read(sql.expiring_rules, bucket))
-            self._expiring.put(bucket, rules)
+            self._expiring.put(bucket, rules, since=since)
         soonest: tuple[float, str] | None = None
         for rule in rules:
             if version.key.startswith(rule.prefix or "") and \
