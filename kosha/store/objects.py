@@ -2,6 +2,13 @@
 
 Every function runs inside one transaction (see Database.write), so a new version, the blob
 references it takes, the versions it replaces and the bucket's byte count change together.
+
+Several processes may write one database: every function that changes a key first takes that
+key's lock (`locks.lock_keys`), so it reads the latest version only once no other transaction
+can replace it; it holds the bucket row against a concurrent bucket deletion (FOR KEY SHARE,
+which does not block other writers of the bucket's counters); and the byte and object counts
+change by an atomic `used = used + delta` in the same transaction, from rows this transaction
+really removed.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, se
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
 from .direct import DirectStatement
-from . import blob_refs
+from . import blob_refs, locks
 from . import schema as s
 
 o = s.objects
@@ -34,7 +41,7 @@ _CURRENT = DirectStatement(
     select(o.c.seq, o.c.version_id, o.c.etag, o.c.is_delete_marker, o.c.size, o.c.blobs)
     .where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest))
 _BUCKET_STATE = DirectStatement(select(b.c.versioning, b.c.allocated_capacity).where(
-    b.c.name == bindparam("b")))
+    b.c.name == bindparam("b")).with_for_update(read=True, key_share=True))
 _USAGE = DirectStatement(update(b).where(b.c.name == bindparam("b")).values(
     used_capacity=b.c.used_capacity + bindparam("bytes"),
     object_count=b.c.object_count + bindparam("count")))
@@ -144,7 +151,8 @@ def _adjust_usage(conn: Connection, bucket: str, bytes_delta: int, count_delta: 
 
 def _drop(conn: Connection, row: Row[Any] | Current) -> tuple[list[str], int, int]:
     """Delete one version row; answer freed blobs and the (bytes, count) it took from the bucket."""
-    _DELETE.run(conn, {"s": row.seq})
+    if not _DELETE.count(conn, {"s": row.seq}):
+        return [], 0, 0   # already gone: neither its blobs nor the bucket's counts are ours to change
     freed = blob_refs.decref(conn, [b[0] for b in (row.blobs or [])])
     if row.is_delete_marker:
         return freed, 0, 0
@@ -178,6 +186,7 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
 def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
                    now: float, pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
     """Make `content` the latest version of `key`; answer the new row and the blobs now garbage."""
+    locks.lock_keys(conn, bucket, [key])
     state = _bucket_state(conn, bucket)
     current = _current(conn, bucket, key)
     _check(current, pre)
@@ -201,6 +210,7 @@ def copy_version(conn: Connection, src_bucket: str, src_key: str, src_version: s
                  dst_bucket: str, dst_key: str, overrides: dict[str, Any], now: float,
                  pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
     """A new version that shares the source's blobs: no byte is copied."""
+    locks.lock_pairs(conn, [(src_bucket, src_key), (dst_bucket, dst_key)])  # the source stays
     src = version(conn, src_bucket, src_key, src_version)
     if src is None or src.is_delete_marker:
         raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
@@ -216,6 +226,7 @@ def delete_version(conn: Connection, bucket: str, key: str, version_id: str | No
                    owner: str | None = None, pre: Preconditions | None = None
                    ) -> tuple[str | None, bool, list[str]]:
     """S3 delete semantics. Answers (version id, whether it is/was a delete marker, freed blobs)."""
+    locks.lock_keys(conn, bucket, [key])
     versioning = _versioning(conn, bucket)
     if version_id is not None:
         return _delete_specific(conn, bucket, key, version_id, pre)
@@ -253,6 +264,7 @@ def _delete_specific(conn: Connection, bucket: str, key: str, version_id: str,
 
 def update_attrs(conn: Connection, bucket: str, key: str, version_id: str | None,
                  values: dict[str, Any]) -> Row[Any]:
+    locks.lock_keys(conn, bucket, [key])
     row = version(conn, bucket, key, version_id)
     if row is None or (row.is_delete_marker and version_id is None):
         raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
