@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, delete, exists, func, insert, select, up
 
 from .. import lifecycle_due as due
 from ..errors import Conflict
+from . import locks
 from . import multipart as mpu_sql
 from . import objects as obj_sql
 from . import schema as s
@@ -143,6 +144,10 @@ def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, no
                         .order_by(o.c.key).limit(BATCH)).all()
     freed: list[str] = []
     for (key,) in rows:
+        locks.lock_keys(conn, bucket, [key])   # then look again: another process may have
+        current = obj_sql.latest(conn, bucket, key)   # written it since it was found due
+        if current is None or current.is_delete_marker or current.last_modified >= cutoff:
+            continue
         _vid, _marker, more = obj_sql.delete_version(conn, bucket, key, None, now)
         freed += more
     return len(rows), freed, len(rows) == BATCH
@@ -158,6 +163,7 @@ def expire_noncurrent(conn: Connection, bucket: str, prefix: str, days: int, kee
     keys = _noncurrent_keys(conn, bucket, prefix, due.cutoff(now, days), after_key)
     removed, freed = 0, []
     for key in keys:
+        locks.lock_keys(conn, bucket, [key])
         for row, when in due.noncurrent_dues(_versions(conn, bucket, [key]), days, keep):
             if when < now:
                 freed += obj_sql.delete_version(conn, bucket, key, row.version_id, now)[2]

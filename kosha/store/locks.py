@@ -42,14 +42,23 @@ def grouped(on: bool) -> None:
     _mode.grouped = on
 
 
+def in_group() -> bool:
+    return bool(getattr(_mode, "grouped", False))
+
+
+def key_name(bucket: str, key: str) -> str:
+    """What a (bucket, key) lock is hashed from (statements that take it themselves use it)."""
+    return f"{bucket}/{key}"
+
+
 def lock_keys(conn: Connection, bucket: str, keys: Iterable[str]) -> None:
     """Hold each (bucket, key) until this transaction ends, taken in one order (no deadlock
     between two units that want the same two keys)."""
     if conn.dialect.name != "postgresql":
         return
-    try_only = getattr(_mode, "grouped", False)
+    try_only = in_group()
     for key in sorted(set(keys)):
-        name = f"{bucket}/{key}"
+        name = key_name(bucket, key)
         if try_only:
             if not _TRY.run(conn, {"c": OBJECT_KEY, "n": name})[0][0]:
                 raise Contended(name)

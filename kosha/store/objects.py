@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Text, and_, bindparam, delete, func, insert, or_, select, update
 
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
@@ -42,6 +42,13 @@ _CURRENT = DirectStatement(
     .where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest))
 _BUCKET_STATE = DirectStatement(select(b.c.versioning, b.c.allocated_capacity).where(
     b.c.name == bindparam("b")).with_for_update(read=True, key_share=True))
+# PostgreSQL: the bucket's state and the key's lock in one round trip (the hot path of a PUT).
+_STATE_AND_LOCK = {try_only: DirectStatement(
+    select(b.c.versioning, b.c.allocated_capacity,
+           func.pg_try_advisory_xact_lock(bindparam("c"), func.hashtext(bindparam("n"))) if try_only
+           else func.pg_advisory_xact_lock(bindparam("c"), func.hashtext(bindparam("n"))).cast(Text))
+    .where(b.c.name == bindparam("b")).with_for_update(read=True, key_share=True))
+    for try_only in (False, True)}
 _USAGE = DirectStatement(update(b).where(b.c.name == bindparam("b")).values(
     used_capacity=b.c.used_capacity + bindparam("bytes"),
     object_count=b.c.object_count + bindparam("count")))
@@ -100,6 +107,20 @@ def _bucket_state(conn: Connection, bucket: str) -> BucketState:
     rows = _BUCKET_STATE.run(conn, {"b": bucket})
     if not rows:
         raise NotFound("bucket not found", s3_code="NoSuchBucket")
+    return BucketState(str(rows[0][0]), rows[0][1])
+
+
+def _locked_state(conn: Connection, bucket: str, key: str) -> BucketState:
+    """The bucket's state, with the key's lock held (see kosha.store.locks)."""
+    if conn.dialect.name != "postgresql":
+        return _bucket_state(conn, bucket)   # SQLite: the writer holds the whole database
+    grouped = locks.in_group()
+    rows = _STATE_AND_LOCK[grouped].run(conn, {"b": bucket, "c": locks.OBJECT_KEY,
+                                               "n": locks.key_name(bucket, key)})
+    if not rows:
+        raise NotFound("bucket not found", s3_code="NoSuchBucket")
+    if grouped and not rows[0][2]:
+        raise locks.Contended(locks.key_name(bucket, key))
     return BucketState(str(rows[0][0]), rows[0][1])
 
 
@@ -186,8 +207,7 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
 def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
                    now: float, pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
     """Make `content` the latest version of `key`; answer the new row and the blobs now garbage."""
-    locks.lock_keys(conn, bucket, [key])
-    state = _bucket_state(conn, bucket)
+    state = _locked_state(conn, bucket, key)
     current = _current(conn, bucket, key)
     _check(current, pre)
     if content.blob_mode == "new":
