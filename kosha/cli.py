@@ -29,6 +29,9 @@ _DEFAULTS = Settings()
 _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--data", "data_dir", Path, "data directory (default ./kosha-data)"),
     ("--database-url", "database_url", str, "SQLAlchemy URL (default: SQLite in the data dir)"),
+    ("--blobs", "blobs", str,
+     "where blobs live: file:///path (default DIR/blobs) or s3://bucket/prefix?endpoint=URL&region=R "
+     "(keys from KOSHA_BLOBS_ACCESS_KEY/KOSHA_BLOBS_SECRET_KEY, AWS_* or KOSHA_BLOBS_CREDENTIALS_FILE)"),
     ("--host", "host", str, "address to listen on"),
     ("--port", "port", int, "KOS REST port"),
     ("--s3-port", "s3_port", int, "S3 port"),
@@ -41,8 +44,16 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--s3-public-url", "s3_public_url", str, "how clients reach the S3 port"),
     ("--presign-expiry", "presign_expiry", int, "lifetime of pre-signed URLs, seconds"),
     ("--lifecycle-interval", "lifecycle_interval", int, "seconds between lifecycle runs"),
+    ("--lease-seconds", "lease_seconds", float,
+     "seconds before another process takes over the background work of one that died"),
     ("--storage-reserve", "storage_reserve", int,
      "bytes held back on the data directory's disk so deletes work when it is full"),
+    ("--workers", "workers", int,
+     "server processes sharing the two ports (1: no supervisor process)"),
+    ("--graceful-timeout", "graceful_timeout", float,
+     "seconds requests in flight get to finish after SIGTERM/SIGINT"),
+    ("--tls-cert", "tls_cert", Path, "PEM certificate (chain) to serve both ports over HTTPS"),
+    ("--tls-key", "tls_key", Path, "PEM private key of --tls-cert"),
     ("--log-level", "log_level", str, "debug, info, warning, error"),
     ("--access-log", "access_log", access_log_setting,
      "one log line per request: off, on, or a sample rate 0-1"),
@@ -65,8 +76,10 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
      "failed activations of a key in 60 s before the addresses that failed on it wait"),
     ("--activation-failures-per-address", "activation_failures_per_address", int,
      "failed activations from an address in 60 s before it waits on the keys it failed"),
+    ("--notify-backlog-max", "notify_backlog_max", int,
+     "undelivered notification events kept; beyond, new events are dropped (ERROR log, metric)"),
 ]
-_DATA_OPTIONS = {"--data", "--database-url"}
+_DATA_OPTIONS = {"--data", "--database-url", "--blobs"}
 _ENV_ONLY = {"master_key": "MASTER_KEY", "root_access_key": "ROOT_ACCESS_KEY",
              "root_secret_key": "ROOT_SECRET_KEY"}
 
@@ -86,9 +99,16 @@ def _add_options(parser: argparse.ArgumentParser, only: set[str] | None = None) 
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from parsed flags (which already fell back to KOSHA_*) and env-only secrets."""
+    """Settings from parsed flags (which already fell back to KOSHA_*) and env-only secrets.
+
+    The notification targets come from `--notify-target` (serve), else KOSHA_NOTIFY_TARGETS,
+    for every command: a `kosha lifecycle run` records the events of what it expires.
+    """
+    from .notify.config import parse_targets
     values = {f.name: getattr(args, f.name) for f in fields(Settings) if hasattr(args, f.name)}
     values.update({name: env(var) for name, var in _ENV_ONLY.items() if env(var)})
+    specs = getattr(args, "notify_target_specs", None) or [env("NOTIFY_TARGETS") or ""]
+    values["notify_targets"] = parse_targets(specs)
     return Settings(**values)
 
 
@@ -102,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
                        default=env_bool("INSECURE_DEV_AUTH"),
                        help="trust K-Customer-ID without a token (local emulation only) "
                             "[env KOSHA_INSECURE_DEV_AUTH]")
+    serve.add_argument("--notify-target", dest="notify_target_specs", action="append",
+                       metavar="ID=URL", default=None,
+                       help="an event notification target (repeatable): http(s)://, nats://, "
+                            "nats+jetstream://, redis://, amqp://, mqtt://, postgresql:// "
+                            "[env KOSHA_NOTIFY_TARGETS, space-separated]")
     serve.set_defaults(run=_serve)
 
     admin = commands.add_parser("admin", help="manage accounts and users on the data directory")
@@ -193,12 +218,17 @@ def _plain(value: Any) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    from .server import run
     settings = settings_from(args)
+    if settings.workers < 1:
+        raise ValueError("--workers must be at least 1")
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run(settings)
-    return 0
+    if settings.workers == 1:
+        from .server import run
+        run(settings)
+        return 0
+    from .supervisor import Supervisor
+    return Supervisor(settings).run()
 
 
 def _on_data_dir(args: argparse.Namespace) -> int:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .notify.config import TargetSpec
 
 DEFAULT_REGIONS = "In-Bangalore-1:tier-1,In-Hyderabad-1:tier-2"
 
@@ -51,6 +55,7 @@ class Settings:
     s3_port: int = 9000
     regions: tuple[Region, ...] = field(default_factory=lambda: parse_regions(DEFAULT_REGIONS))
     database_url: str | None = None          # default: sqlite under data_dir
+    blobs: str | None = None                 # file:///path or s3://bucket/prefix?endpoint=...; default DIR/blobs
     public_url: str | None = None            # how clients reach the KOS port
     s3_public_url: str | None = None         # how clients reach the S3 port (pre-signed URLs)
     s3_domain: str | None = None             # virtual-hosted style: <bucket>.<s3_domain>
@@ -67,7 +72,12 @@ class Settings:
     max_object_size: int = 5 * 1024**4
     min_part_size: int = 5 * 1024 * 1024       # S3's rule for every part but the last
     lifecycle_interval: int = 3600           # seconds between background lifecycle runs
+    lease_seconds: float = 15.0              # a dead holder's background work moves after this
     storage_reserve: int = 16 * 1024 * 1024  # bytes held back on the data disk for deletes
+    workers: int = 1                         # server processes on the same ports (kosha.supervisor)
+    graceful_timeout: float = 30.0           # seconds in-flight requests get after SIGTERM
+    tls_cert: Path | None = None             # PEM certificate (chain): both ports speak HTTPS
+    tls_key: Path | None = None              # its PEM private key
     log_level: str = "info"
     access_log: str = "on"                   # one line per request: off, on, or a sample rate
     max_request_line: int = 16 * 1024        # bytes of method, target and version (414 beyond)
@@ -83,6 +93,8 @@ class Settings:
     activation_failures_per_key_address: int = 5   # in 60 s: that address is refused that key
     activation_failures_per_key: int = 50          # in 60 s, all addresses: those that failed wait
     activation_failures_per_address: int = 50      # in 60 s, all keys: its failed keys wait
+    notify_targets: tuple[TargetSpec, ...] = ()    # event notification targets (id=url)
+    notify_backlog_max: int = 1_000_000            # outbox rows; beyond, new events are dropped
 
     @property
     def region_names(self) -> list[str]:
@@ -107,12 +119,22 @@ class Settings:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
 
     @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def kos_url(self) -> str:
-        return (self.public_url or f"http://{_host_for_url(self.host)}:{self.port}").rstrip("/")
+        return (self.public_url
+                or f"{self.scheme}://{_host_for_url(self.host)}:{self.port}").rstrip("/")
 
     @property
     def s3_url(self) -> str:
-        return (self.s3_public_url or f"http://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
+        return (self.s3_public_url
+                or f"{self.scheme}://{_host_for_url(self.host)}:{self.s3_port}").rstrip("/")
 
 
 def _host_for_url(host: str) -> str:

@@ -3,10 +3,17 @@
 Counted as requests end (`observe.Observed`) and as background runs end; what is a level rather
 than a count (connections, uploads in flight, bucket usage, uptime) is read at scrape time, so the
 request path pays only for a few additions to numbers bound once per operation and status.
+
+Under `--workers N` (the supervisor sets PROMETHEUS_MULTIPROC_DIR before starting the workers)
+each worker publishes its numbers into prometheus_client's per-process files every second and
+before it answers a scrape (`kosha.metrics_shared`); a scrape, whichever worker answers it, sums
+the counters of every worker (dead ones included, so counters never go back) and reports levels
+per live process (`pid` label) or summed over them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -15,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                    HistogramMetricFamily, Metric)
 
+SHARED_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")   # set by the supervisor: N workers
 REGISTRY = CollectorRegistry(auto_describe=False)
 STARTED = time.time()
 MAX_BUCKETS = 1000   # buckets reported per scrape, largest first: bounds the scrape
@@ -85,7 +93,7 @@ BACKGROUND_ITEMS = Counter("kosha_background_items",
                            ["task", "item"], registry=REGISTRY)
 BACKGROUND_LAST_SUCCESS = Gauge("kosha_background_last_success_time_seconds",
                                 "When a background task last finished without error (Unix time).",
-                                ["task"], registry=REGISTRY)
+                                ["task"], registry=REGISTRY, multiprocess_mode="max")
 
 
 def background_done(task: str, counts: dict[str, int] | None, failed: bool = False) -> None:
@@ -108,6 +116,11 @@ class Scrape:
         self.buckets = list(buckets)
 
     def collect(self) -> Iterator[Metric]:
+        if SHARED_DIR is None:   # with several workers the publisher reports these per process
+            yield from self.process_levels()
+        yield from self.bucket_levels()
+
+    def process_levels(self) -> Iterator[Metric]:
         auth = CounterMetricFamily("kosha_auth", "KOS authentication outcomes.", labels=["result"])
         auth.add_metric(["ok"], self.auth.successes)
         auth.add_metric(["failed"], self.auth.failures)
@@ -122,6 +135,8 @@ class Scrape:
             yield GaugeMetricFamily("kosha_uploads_in_flight",
                                     "Requests whose body is being received.",
                                     value=self.limits.uploads_in_flight)
+
+    def bucket_levels(self) -> Iterator[Metric]:
         used = GaugeMetricFamily("kosha_bucket_used_bytes", "Bytes stored in a bucket.",
                                  labels=["bucket"])
         objects = GaugeMetricFamily("kosha_bucket_objects", "Objects stored in a bucket.",
@@ -136,6 +151,9 @@ class Scrape:
 def render(scrape: Scrape) -> bytes:
     levels = CollectorRegistry(auto_describe=False)
     levels.register(scrape)   # type: ignore[arg-type]
+    if SHARED_DIR is not None:
+        from . import metrics_shared
+        return metrics_shared.render(scrape.auth) + generate_latest(levels)
     return generate_latest(REGISTRY) + generate_latest(levels)
 
 

@@ -17,7 +17,7 @@ import random
 import time
 from typing import Any
 
-from . import metrics
+from . import metrics, request_context
 
 log = logging.getLogger("kosha.access")
 
@@ -74,6 +74,8 @@ class Observed:
         if self.makes_ids:
             request_id = f"{self.prefix}{next(self.serial):010X}"
             scope["request_id"] = request_id
+            client = scope.get("client")
+            request_context.enter(client[0] if client else "", request_id)
         status = 0
         bytes_in = bytes_out = 0
         response_headers: Any = ()

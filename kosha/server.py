@@ -1,18 +1,25 @@
-"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop.
+"""`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop,
+over HTTPS on both when --tls-cert/--tls-key are given.
 
+With `--workers 1` this is the whole server; with more, `kosha.supervisor` binds the ports, runs
+the start-up work once and runs this in each worker process on the sockets it hands over.
 uvicorn (uvloop + httptools) was chosen by measurement; see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import socket
+import ssl
+from dataclasses import dataclass
 
 import uvicorn
 
-from . import metrics
+from . import metrics, metrics_shared
 from .api.app import build_kos_app
 from .asgi import CloseIfBodyUnread
 from .config import Settings
@@ -25,16 +32,49 @@ log = logging.getLogger("kosha")
 
 
 def _uvicorn_config(app: object, host: str, port: int, settings: Settings,
-                    http: type[asyncio.Protocol]) -> uvicorn.Config:
-    return uvicorn.Config(
+                    http: type[asyncio.Protocol], tls: ssl.SSLContext | None = None
+                    ) -> uvicorn.Config:
+    config = uvicorn.Config(
         app, host=host, port=port, loop="uvloop", http=http, lifespan="off",
         access_log=False, log_level=settings.log_level, server_header=False,
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,  # the client address is the peer's: bucket policies depend on it
+        timeout_graceful_shutdown=settings.graceful_timeout,  # type: ignore[arg-type]
     )
+    if tls is not None:
+        config.load()
+        config.ssl = tls   # one context for both ports (uvicorn would load the files per port)
+    return config
 
 
-def _check_ports_free(settings: Settings) -> None:
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS context from --tls-cert/--tls-key (None without them), loaded once at
+    start so a wrong file or a key that does not match fails with a clear message."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise SystemExit("kosha: --tls-cert and --tls-key go together (KOSHA_TLS_CERT, "
+                         "KOSHA_TLS_KEY)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"kosha: cannot load the TLS certificate {settings.tls_cert} and key "
+                         f"{settings.tls_key}: {exc}") from None
+    return context
+
+
+@dataclass(frozen=True)
+class Worker:
+    """What a worker process of the supervisor serves: its index and the two bound sockets."""
+
+    index: int
+    kos: socket.socket
+    s3: socket.socket
+
+
+def check_ports_free(settings: Settings) -> None:
     """Fail with a clear message, before any state changes, if a port is taken."""
     for port, what in ((settings.port, "KOS API"), (settings.s3_port, "S3")):
         family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -47,10 +87,22 @@ def _check_ports_free(settings: Settings) -> None:
                                  f"({exc.strerror}); choose another port with --port/--s3-port") from None
 
 
-async def serve(settings: Settings) -> None:
-    _check_ports_free(settings)
+async def serve(settings: Settings, worker: Worker | None = None) -> None:
+    """Serve both ports until SIGTERM/SIGINT, then let requests in flight finish (bounded).
+
+    Alone (`worker` None) it checks the ports, migrates and bootstraps; as a supervisor's worker
+    that was done once before it started, and it serves the sockets it was given.
+    """
+    if worker is None:
+        check_ports_free(settings)
+    tls = tls_context(settings)
     kosha = Kosha(settings)
-    kosha.start()
+    kosha.start(prepared=worker is not None)
+    try:
+        kosha.notifications.prepare()
+    except (ValueError, ImportError) as exc:
+        kosha.close()
+        raise SystemExit(f"kosha: {exc}") from None
     limits = Limits.from_settings(settings)
     limits.on_refused = refused_logger(settings.access_log)
     metrics.watch(limits)
@@ -58,32 +110,55 @@ async def serve(settings: Settings) -> None:
     s3_app = Observed(CloseIfBodyUnread(build_s3_app(kosha)), "s3", settings.access_log)
     servers = [
         uvicorn.Server(_uvicorn_config(kos_app, settings.host, settings.port, settings,
-                                       protocol_class(limits, "kos"))),
+                                       protocol_class(limits, "kos"), tls)),
         uvicorn.Server(_uvicorn_config(s3_app, settings.host, settings.s3_port, settings,
-                                       protocol_class(limits, "s3"))),
+                                       protocol_class(limits, "s3"), tls)),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     for server in servers:
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
-    background = asyncio.create_task(kosha.lifecycle.run_forever())
-    log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
-             settings.data_dir)
+        # one handler for both servers (uvicorn's own would replace ours and chain the signal)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    sockets = [None, None] if worker is None else [[worker.kos], [worker.s3]]
+    tasks = [asyncio.create_task(s.serve(sockets=socks))  # type: ignore[arg-type]
+             for s, socks in zip(servers, sockets)]
+    kosha.background.start()   # every worker: the leases let one process at a time run each job
+    chores = []
+    if worker is None:
+        log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
+                 settings.data_dir)
+        kosha.notifications.log_targets()
+    else:
+        chores.append(asyncio.create_task(metrics_shared.publish_forever(kosha.auth)))
+        chores.append(asyncio.create_task(_orphaned(stop)))
+        log.debug("worker %d (pid %d) serving", worker.index, os.getpid())
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for server in servers:
         server.should_exit = True
-    background.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    for chore in chores:
+        chore.cancel()
+    await asyncio.gather(*tasks, kosha.background.stop(), return_exceptions=True)
+    await kosha.notifications.close()
+    if worker is not None:
+        metrics_shared.publish(kosha.auth)
     kosha.close()
     for task in done:
         if task is not stopped and task.exception():
             raise task.exception()  # type: ignore[misc]
 
 
-def run(settings: Settings) -> None:
+async def _orphaned(stop: asyncio.Event) -> None:
+    """Stop (gracefully) when the supervisor is gone, e.g. killed with -9: no orphan workers."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.warning("the supervisor (pid %d) is gone; stopping", parent)
+    stop.set()
+
+
+def run(settings: Settings, worker: Worker | None = None) -> None:
     import uvloop
-    uvloop.run(serve(settings))
+    uvloop.run(serve(settings, worker))

@@ -32,6 +32,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -42,6 +43,10 @@ from typing import Any
 
 import httpx
 import pytest
+
+from kos_contract import check_every_response
+
+check_every_response()
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT_ACCESS_KEY = "KOSTESTROOT000000001"
@@ -92,12 +97,29 @@ class KoshaServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def tls_cert(self) -> str | None:
+        """The certificate given with --tls-cert (or KOSHA_TLS_CERT): the server speaks HTTPS."""
+        if "--tls-cert" in self.flags:
+            return self.flags[self.flags.index("--tls-cert") + 1]
+        return self.extra_env.get("KOSHA_TLS_CERT")
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx verifies the server with: its (self-signed, test-made) certificate."""
+        cert = self.tls_cert
+        return ssl.create_default_context(cafile=cert) if cert else True
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    @property
     def kos_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def s3_url(self) -> str:
-        return f"http://127.0.0.1:{self.s3_port}"
+        return f"{self.scheme}://127.0.0.1:{self.s3_port}"
 
     def start(self) -> KoshaServer:
         """Start and wait for /healthz; if a port was taken meanwhile, retry on new ports."""
@@ -139,7 +161,8 @@ class KoshaServer:
     def _healthy(self) -> bool:
         """/healthz answers on the KOS port and the S3 port accepts connections."""
         try:
-            if httpx.get(f"{self.kos_url}/healthz", timeout=1).status_code != 200:
+            if httpx.get(f"{self.kos_url}/healthz", timeout=1,
+                         verify=self.verify).status_code != 200:
                 return False
             socket.create_connection(("127.0.0.1", self.s3_port), timeout=1).close()
         except (httpx.TransportError, OSError):
@@ -172,11 +195,11 @@ class KoshaServer:
     # -- clients -----------------------------------------------------------------------------
     def http(self, **kwargs: Any) -> httpx.Client:
         """A plain client for the KOS port, with no credentials."""
-        return httpx.Client(base_url=self.kos_url, timeout=30, **kwargs)
+        return httpx.Client(base_url=self.kos_url, timeout=30, verify=self.verify, **kwargs)
 
     def activate(self, access_key: str, secret_key: str) -> dict[str, Any]:
         response = httpx.post(f"{self.kos_url}/kos/v1/sessions/activate", timeout=30,
-                              json={"accessKey": access_key, "secretKey": secret_key})
+                              verify=self.verify, json={"accessKey": access_key, "secretKey": secret_key})
         assert response.status_code == 200, response.text
         return dict(response.json())
 
@@ -219,7 +242,7 @@ class KosClient(httpx.Client):
     def __init__(self, server: KoshaServer, access_key: str, secret_key: str, *,
                  account_id: str = "", kcid: str = "", krn: str = "", name: str = "",
                  admin: bool = False) -> None:
-        super().__init__(base_url=server.kos_url, timeout=30)
+        super().__init__(base_url=server.kos_url, timeout=30, verify=server.verify)
         self.server = server
         self.access_key, self.secret_key = access_key, secret_key
         self.account_id, self.kcid, self.krn, self.name, self.admin = account_id, kcid, krn, name, admin

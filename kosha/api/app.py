@@ -18,7 +18,7 @@ from ..console import routes as console
 from ..errors import MethodNotAllowed, NotFound
 from ..services.container import Kosha
 from . import (access_keys, account, account_policies, bucket_policies, buckets, internal,
-               lifecycle, meta, objects, policies, sessions, uploads, versions)
+               lifecycle, meta, notifications, objects, policies, sessions, uploads, versions)
 from .errors import error_response, with_request_id
 
 ROUTES: list[Route] = [
@@ -33,6 +33,7 @@ ROUTES: list[Route] = [
     *bucket_policies.routes,   # before buckets: /kos/v1/buckets/policy/{bucketKrn}
     *buckets.routes,
     *lifecycle.routes,
+    *notifications.routes,
     *policies.routes,
     *internal.routes,
     *console.routes,           # /console: the web console's pages and sign-in

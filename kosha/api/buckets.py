@@ -23,7 +23,8 @@ from starlette.routing import Route
 from ..clock import iso
 from ..config import Settings
 from ..services.models import Bucket
-from .common import field, json_body, kosha, no_content, ok, principal, query_int
+from .common import (field, json_body, kosha, no_content, ok, only_fields, principal,
+                     query_int)
 
 
 def bucket_json(bucket: Bucket, settings: Settings) -> dict[str, Any]:
@@ -48,11 +49,11 @@ async def list_buckets(request: Request) -> Response:
     items, total = await kosha(request).buckets.list(
         await principal(request), page, page_size, request.query_params.get("name_filter") or None)
     pages = max(1, math.ceil(total / page_size)) if page_size else 1
-    return ok({
-        "totalItems": total, "totalPages": pages, "currentPage": page,
-        "nextPage": page + 1 if page < pages else None,
-        "items": [bucket_json(b, kosha(request).settings) for b in items],
-    })
+    answer: dict[str, Any] = {"totalItems": total, "totalPages": pages, "currentPage": page}
+    if page < pages:
+        answer["nextPage"] = page + 1  # absent on the last page: the reference types it integer
+    answer["items"] = [bucket_json(b, kosha(request).settings) for b in items]
+    return ok(answer)
 
 
 async def create_bucket(request: Request) -> Response:
@@ -76,9 +77,13 @@ async def get_bucket(request: Request) -> Response:
     return ok(bucket_json(bucket, kosha(request).settings))
 
 
+_UPDATABLE = ("tags", "versioning", "anonymous_access", "allocatedCapacity")
+
+
 async def update_bucket(request: Request) -> Response:
     who = await principal(request)
     body = await json_body(request)
+    only_fields(body, _UPDATABLE, "a bucket update")
     bucket = await kosha(request).buckets.update(
         who, request.path_params["bucketId"], tags=field(body, "tags", dict),
         versioning=field(body, "versioning", bool),

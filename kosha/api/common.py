@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from ..errors import Invalid, Unprocessable
 from ..services.container import Kosha
 from ..services.principal import Principal
+from ..services.request_facts import KOS, RequestFacts, set_current as set_facts
 
 MAX_JSON_DEPTH = 32
 
@@ -22,8 +23,10 @@ def kosha(request: Request) -> Kosha:
 
 async def principal(request: Request) -> Principal:
     """The authenticated caller (401 if none); see services.auth for what is accepted."""
-    who = await kosha(request).auth.authenticate_kos(
-        request.headers, client=request.client.host if request.client else "")
+    client = request.client.host if request.client else ""
+    who = await kosha(request).auth.authenticate_kos(request.headers, client=client)
+    set_facts(RequestFacts(KOS, client, request.url.scheme == "https", request.headers,
+                           request.query_params))
     request.scope["kosha.principal"] = who   # for the access log (observe.Observed)
     return who
 
@@ -106,6 +109,15 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     if isinstance(value, str) and len(_utf8(value, name)) > max_length:
         raise Unprocessable(f"'{name}' is longer than {max_length} bytes")
     return value
+
+
+def only_fields(body: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    """Refuse fields an update cannot change, rather than ignore them silently (400)."""
+    extra = sorted(set(body) - set(allowed))
+    if extra:
+        names = ", ".join(repr(name) for name in extra)
+        raise Invalid(f"{names} cannot be changed by {what}; it changes only "
+                      + ", ".join(allowed))
 
 
 def _utf8(value: str, name: str) -> bytes:

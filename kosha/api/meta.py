@@ -315,12 +315,53 @@ def _console_paths() -> dict[str, Any]:
     }
 
 
+_NOTIFY_CONFIG = _obj(
+    id=_STR, type={"type": "string", "enum": ["queue", "topic", "function"]},
+    arn={**_STR, "example": "arn:kosha:sqs:In-Bangalore-1:hooks:webhook"},
+    events={"type": "array", "items": {**_STR, "example": "s3:ObjectCreated:*"}},
+    prefix=_STR, suffix=_STR)
+_NOTIFY_BODY = _obj(configurations={"type": "array", "items": _NOTIFY_CONFIG})
+
+
+def _notification_paths() -> dict[str, Any]:
+    """A bucket's event notification configuration, and the operator's targets
+    (docs/notifications.md)."""
+    bucket = [_path_param("bucketId")]
+    return {
+        "/kos/v1/buckets/{bucketId}/notifications": {
+            "get": _op("The bucket's event notification configuration", "Notifications",
+                       {"200": _json(_NOTIFY_BODY, "the configuration"), **_ERRORS}, params=bucket),
+            "put": _op("Replace the bucket's event notification configuration (an empty list "
+                       "removes it)", "Notifications",
+                       {"200": _json(_NOTIFY_BODY, "the configuration saved"),
+                        "400": {"description": "an ARN no target has, or an unknown event"},
+                        **_ERRORS}, body=_NOTIFY_BODY, params=bucket),
+        },
+        "/internal/kos/v1/notification-targets": {
+            "get": _op("The notification targets the server was started with, and their ARNs",
+                       "Notifications",
+                       {"200": _json(_obj(targets={"type": "array", "items": _obj(
+                           id=_STR, kind=_STR, arn=_STR, url={**_STR, "description":
+                                                              "secrets masked"})}), "targets"),
+                        **_OPERATOR_ONLY}),
+        },
+    }
+
+
 def _extension_paths() -> dict[str, Any]:
     account = [_path_param("accountId")]
     return {
         **_object_extension_paths(),
         **_account_extension_paths(),
         **_lifecycle_preview_paths(),
+        **_notification_paths(),
+        "/internal/kos/v1/policies": {
+            "get": _op("List identity policies (of accountId, named name, when given)", "Policies",
+                       {"200": _json({"type": "array", "items": _POLICY}, "policies"),
+                        **_OPERATOR_ONLY},
+                       params=[_query_param("accountId", "string", "only this account's"),
+                               _query_param("name", "string", "only policies of this name")]),
+        },
         "/internal/kos/v1/accounts": {
             "get": _op("List accounts", "Accounts",
                        {"200": _json({"type": "array", "items": _ACCOUNT}, "accounts"), **_OPERATOR_ONLY}),

@@ -134,7 +134,7 @@ async def list_objects(request: Request) -> Response:
         who, bucket_ref(request), prefix=prefix, delimiter="/",
         start_after=_decode_token(request.query_params.get("continuation_token")), max_keys=max_keys)
     entries = [(o.key, _object_entry(o)) for o in listing.objects]
-    entries += [(p, {"key": p, "size": 0, "lastModified": None, "isFolder": True, "etag": None})
+    entries += [(p, {"key": p, "size": 0, "isFolder": True, "etag": None})
                 for p in listing.prefixes]
     entries.sort(key=lambda e: e[0])
     return ok({"prefix": prefix, "objects": [e for _k, e in entries],

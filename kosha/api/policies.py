@@ -3,8 +3,10 @@
 `{policykrn}` is the KRN unescaped in the path (`krn:kos::<account>::policy:<id>`) or the bare
 id. Each policy is answered as the published PolicyResponse (`name`, `policyKRN`,
 `CreationDate`) plus the PolicyPayload fields (`_id`, `statements`, `conditions`, `accountId`)
-and `users` (the kcids it is attached to). `GET /internal/kos/v1/policy` lists (filters:
-`accountId`, `name`). Attach and detach answer `{"message", "policies": [...]}` (each policy with
+and `users` (the kcids it is attached to). `GET /internal/kos/v1/policy` is the published
+getPolicy: one PolicyResponse, named by `policyKRN` (or its id) or by `name` (with `accountId`
+where names repeat across accounts). `GET /internal/kos/v1/policies` (an extension) lists
+(filters: `accountId`, `name`). Attach and detach answer `{"message", "policies": [...]}` (each policy with
 its `users` after the change) and, when one policy was named, that policy's fields at the top
 level, as the published schema has them.
 """
@@ -18,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..clock import iso
-from ..errors import Unprocessable
+from ..errors import Invalid, NotFound, Unprocessable
 from ..services.policies import Policy
 from ..services.principal import Principal
 from .common import field, json_body, kosha, no_content, ok
@@ -46,6 +48,24 @@ async def list_policies(request: Request) -> Response:
     policies = await kosha(request).policies.list(caller, account_id=query.get("accountId"),
                                                   name=query.get("name"))
     return ok([policy_view(p) for p in policies])
+
+
+async def find_policy(request: Request) -> Response:
+    caller = await operator(request)
+    query = request.query_params
+    ref = query.get("policyKRN") or query.get("policyKrn") or query.get("policyId")
+    if ref:
+        return ok(policy_view(await kosha(request).policies.get(caller, ref, query.get("accountId"))))
+    name = query.get("name")
+    if not name:
+        raise Invalid("name the policy with ?policyKRN= or ?name= (and ?accountId=); "
+                      "GET /internal/kos/v1/policies lists them")
+    found = await kosha(request).policies.list(caller, account_id=query.get("accountId"), name=name)
+    if not found:
+        raise NotFound(f"policy {name!r} not found")
+    if len(found) > 1:
+        raise Invalid(f"{len(found)} accounts have a policy named {name!r}: add ?accountId=")
+    return ok(policy_view(found[0]))
 
 
 async def create_policy(request: Request) -> Response:
@@ -105,7 +125,8 @@ async def detach(request: Request) -> Response:
 
 
 routes = [
-    Route("/internal/kos/v1/policy", list_policies, methods=["GET"]),
+    Route("/internal/kos/v1/policy", find_policy, methods=["GET"]),
+    Route("/internal/kos/v1/policies", list_policies, methods=["GET"]),
     Route("/internal/kos/v1/policy", create_policy, methods=["POST"]),
     Route("/internal/kos/v1/policy/attach", attach, methods=["POST"]),
     Route("/internal/kos/v1/policy/detach", detach, methods=["POST"]),

@@ -3,8 +3,8 @@ the KOS REST API.
 
 Layout (like Garage's `src/api/s3`): `app.py` is a raw ASGI app (parse → address → route →
 authenticate → one handler → send); `router.py` maps method, path/Host and query subresources to
-an operation; `error.py` is the one place domain errors become S3 XML; `auth.py` glues the SigV4
-verifier in `signature/` to access keys; one module per family of operations.
+an operation; `error.py` is the one place domain errors become S3 XML; `auth.py` glues the
+signature verifiers in `signature/` (V4, V2) to access keys; one module per family of operations.
 
 Choices where S3 leaves room or Kosha differs (the behaviour clients see):
 
@@ -12,9 +12,12 @@ Choices where S3 leaves room or Kosha differs (the behaviour clients see):
   is set.
 - Authentication: SigV4 header and pre-signed (query) auth, aws-chunked uploads (signed chunks,
   unsigned and signed trailers), `x-amz-content-sha256`, `Content-MD5`, `x-amz-checksum-*`.
-  Signature V2 (header, query or POST form) is refused with `InvalidRequest`. The signing region
-  is not checked: clients configured for `us-east-1` work as well as ones configured with a
-  Kosha region name.
+  Signature V2 too (`Authorization: AWS key:signature`, `AWSAccessKeyId`/`Expires`/`Signature`
+  URLs, POST form policies with `AWSAccessKeyId`/`signature`), with V4's time rules (15 minutes
+  of skew, `Request has expired`); V2 signs no payload, so a V2 body is checked only by the
+  digests its headers carry. The signing region is not checked: clients configured for
+  `us-east-1` work as well as ones configured with a Kosha region name. With `--tls-cert`,
+  `S3Request.secure` is true (policies' `aws:SecureTransport`).
 - Regions: `LocationConstraint` naming a configured region puts the bucket there; any other
   value (an AWS region name from a client configured for AWS) uses the default region.
   `GetBucketLocation` answers the bucket's Kosha region.
@@ -40,7 +43,9 @@ Choices where S3 leaves room or Kosha differs (the behaviour clients see):
 - Versions: writes to an unversioned or suspended bucket make the `null` version and answer
   no `x-amz-version-id`.
 - Multipart: a retried CompleteMultipartUpload of an upload that already completed answers the
-  object those parts made. GET/HEAD with `partNumber` answers the object's ETag (as S3 does).
+  object those parts made. GET/HEAD with `partNumber` answers that part's bytes (206,
+  `Content-Range`, `x-amz-mp-parts-count`) with the object's ETag, as S3 does; part 1 of a
+  single-part object is the whole object; a part past the last is 416 `InvalidPartNumber`.
 - Lifecycle: S3 lifecycle configurations are the KOS lifecycle rules (ID ↔ name, prefix
   filters, expiration days, expired delete markers, noncurrent expiration, aborting incomplete
   uploads). Transitions, date-based expiry and tag/size filters are NotImplemented.

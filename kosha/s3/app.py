@@ -11,10 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import request_context
 from ..errors import KoshaError
 from ..services.container import Kosha
-from . import (acl, bucket, copy, cors, delete, get, lifecycle, list as listing, multipart,
-               post_object, put, tagging, versioning)
+from ..services.request_facts import S3, RequestFacts, set_current as set_facts
+from . import (acl, bucket, bucket_policy, copy, cors, delete, get, lifecycle, list as listing,
+               multipart, notification, ownership, post_object, put, tagging, versioning)
 from . import router as r
 from .auth import authenticate
 from .error import error_response, internal_error
@@ -41,6 +43,8 @@ HANDLERS: dict[str, Handler] = {
     r.GET_BUCKET_CORS.name: cors.get_bucket_cors,
     r.PUT_BUCKET_CORS.name: cors.put_bucket_cors,
     r.DELETE_BUCKET_CORS.name: cors.delete_bucket_cors,
+    r.GET_BUCKET_NOTIFICATION.name: notification.get_bucket_notification,
+    r.PUT_BUCKET_NOTIFICATION.name: notification.put_bucket_notification,
     r.GET_BUCKET_ACL.name: acl.get_bucket_acl,
     r.PUT_BUCKET_ACL.name: acl.put_bucket_acl,
     r.LIST_OBJECTS.name: listing.list_objects,
@@ -66,6 +70,16 @@ HANDLERS: dict[str, Handler] = {
     r.COMPLETE_MULTIPART.name: multipart.complete_multipart_upload,
     r.ABORT_MULTIPART.name: multipart.abort_multipart_upload,
     r.LIST_PARTS.name: multipart.list_parts,
+    r.GET_BUCKET_POLICY.name: bucket_policy.get_bucket_policy,
+    r.PUT_BUCKET_POLICY.name: bucket_policy.put_bucket_policy,
+    r.DELETE_BUCKET_POLICY.name: bucket_policy.delete_bucket_policy,
+    r.GET_BUCKET_POLICY_STATUS.name: bucket_policy.get_bucket_policy_status,
+    r.GET_OWNERSHIP.name: ownership.get_ownership_controls,
+    r.PUT_OWNERSHIP.name: ownership.put_ownership_controls,
+    r.DELETE_OWNERSHIP.name: ownership.delete_ownership_controls,
+    r.GET_PAB.name: ownership.get_public_access_block,
+    r.PUT_PAB.name: ownership.put_public_access_block,
+    r.DELETE_PAB.name: ownership.delete_public_access_block,
 }
 
 _START = "http.response.start"
@@ -87,6 +101,7 @@ class S3App:
         req = None
         try:
             req = S3Request(self.kosha, scope, receive)
+            request_context.enter(req.client_ip, req.request_id)
             resp = await self._handle(req)
         except KoshaError as e:
             resp = error_response(req, e)
@@ -108,6 +123,8 @@ class S3App:
         req.bucket, req.key = self.addressing.resolve(req.host, req.raw_path)
         op = r.route(req.method, req.bucket, req.key, req.query, req.headers)
         req.op = op
+        set_facts(RequestFacts(S3, req.client_ip, req.scope.get("scheme") == "https", req.headers,
+                               req.query, op.action, op.s3))
         if op is r.OPTIONS:
             return await cors.preflight(req)
         if op is not r.POST_OBJECT:

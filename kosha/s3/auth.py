@@ -1,9 +1,9 @@
-"""Glue between the SigV4 verifier (`kosha.s3.signature`) and the principal services act for.
+"""Glue between the signature verifiers (`kosha.s3.signature`: V4, and V2 for the clients that
+still sign with it) and the principal services act for.
 
 Header-signed and pre-signed requests become the key owner's `Principal`; requests with no
 credentials become `ANONYMOUS` (which the bucket service lets read buckets with anonymous access
-and nothing else). Unknown keys are `InvalidAccessKeyId`, wrong secrets `SignatureDoesNotMatch`,
-Signature V2 a clear `InvalidRequest`.
+and nothing else). Unknown keys are `InvalidAccessKeyId`, wrong secrets `SignatureDoesNotMatch`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Forbidden
 from ..services.principal import ANONYMOUS, Principal
+from .signature.v2 import parse_v2_auth
 from .signature.v4 import invalid_access_key, parse_request_auth
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ async def lookup_secret(kosha: Kosha, access_key: str) -> tuple[str, Principal]:
 
 async def authenticate(req: S3Request) -> None:
     """Set `req.principal` and `req.signed` (None for anonymous requests)."""
-    auth = parse_request_auth(req.method, req.raw_path, req.query_string, req.hmap)
+    auth: Any = parse_v2_auth(req.method, req.raw_path, req.query_string, req.hmap, req.bucket)
+    if auth is None:
+        auth = parse_request_auth(req.method, req.raw_path, req.query_string, req.hmap)
     if auth is None:
         req.principal = ANONYMOUS
         req.signed = None

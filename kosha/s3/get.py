@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..checksums import checksum_type
 from ..clock import http_date
 from ..errors import Invalid, NotModified
 from ..ranges import parse_range
@@ -120,9 +121,7 @@ async def _get(req: S3Request, head: bool) -> S3Response:
             req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         for alg, value in version.checksums.items():
             resp.add("x-amz-checksum-" + alg.lower(), value)
-        resp.add("x-amz-checksum-type",
-                 "COMPOSITE" if any("-" in v for v in version.checksums.values())
-                 else "FULL_OBJECT")
+        resp.add("x-amz-checksum-type", checksum_type(version.checksums))
     resp.add("content-length", end - start)
     if head:
         return resp
@@ -178,9 +177,8 @@ async def get_object_attributes(req: S3Request) -> S3Response:
     if "Checksum" in wanted and version.checksums:
         sums = "".join(el("Checksum" + alg.upper(), value)
                        for alg, value in version.checksums.items())
-        kind = "COMPOSITE" if any("-" in v for v in version.checksums.values()) \
-            else "FULL_OBJECT"
-        children.append(f"<Checksum>{sums}{el('ChecksumType', kind)}</Checksum>")
+        children.append(f"<Checksum>{sums}{el('ChecksumType', checksum_type(version.checksums))}"
+                        "</Checksum>")
     if "ObjectParts" in wanted and version.part_sizes:
         sizes = version.part_sizes
         page = list(enumerate(sizes, start=1))[marker:marker + max_parts]

@@ -16,7 +16,8 @@ from .copy import source_version
 from .list import url_encoder
 from .put import (add_checksum_headers, checksum_finalizer, declared_length, object_attrs)
 from .request import S3Request, S3Response, empty_response, xml_response
-from .signature.checksum import ALGORITHMS
+from ..checksums import ALGORITHMS, checksum_type
+from ..services.multipart_checksums import CompletionChecksums
 from .xml import el, opt
 
 MAX_PART_SIZE = 5 * 1024 ** 3
@@ -42,22 +43,16 @@ def _no_such_upload(e: KoshaError, req: S3Request) -> KoshaError:
 async def create_multipart_upload(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
-    attrs = object_attrs(req)
-    alg = req.headers.get("x-amz-checksum-algorithm")
-    if alg is not None:
-        alg = alg.strip().upper()
-        if alg.lower() not in ALGORITHMS:
-            raise Invalid("Checksum algorithm provided is unsupported.",
-                          s3_code="InvalidRequest")
-    upload_id = await req.kosha.multipart.create(req.principal, bucket.name, req.key,
-                                                 checksum_algorithm=alg, **attrs)
+    upload_id = await req.kosha.multipart.create(
+        req.principal, bucket.name, req.key, checksum_algorithm=req.headers.get("x-amz-checksum-algorithm"),
+        checksum_type=req.headers.get("x-amz-checksum-type"), **object_attrs(req))
     body = xml.doc("InitiateMultipartUploadResult", el("Bucket", bucket.name),
                    el("Key", req.key), el("UploadId", upload_id))
     resp = xml_response(body)
-    if alg:
-        resp.add("x-amz-checksum-algorithm", alg)
-        ctype = req.headers.get("x-amz-checksum-type")
-        resp.add("x-amz-checksum-type", (ctype or "COMPOSITE").upper())
+    upload = await req.kosha.multipart.get(req.principal, bucket.name, req.key, upload_id)
+    if upload.checksum_algorithm:
+        resp.add("x-amz-checksum-algorithm", upload.checksum_algorithm)
+        resp.add("x-amz-checksum-type", upload.checksum_type or "COMPOSITE")
     return resp
 
 
@@ -110,6 +105,11 @@ async def upload_part_copy(req: S3Request) -> S3Response:
     return resp
 
 
+def _declared_checksums(req: S3Request) -> dict[str, str]:
+    return {alg.upper(): req.headers[name] for alg in ALGORITHMS
+            if (name := "x-amz-checksum-" + alg) in req.headers}
+
+
 def _parse_complete(body: bytes) -> tuple[list[tuple[int, str]], list[dict[str, str]]]:
     root = xml.parse(body, root="CompleteMultipartUpload")
     parts: list[tuple[int, str]] = []
@@ -136,13 +136,14 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
     bucket = await req.bucket_for()
     assert req.key is not None
     upload_id = _upload_id(req)
-    parts, _part_sums = _parse_complete(await req.read_body(4 * 1024 * 1024))
+    parts, part_sums = _parse_complete(await req.read_body(4 * 1024 * 1024, body_checksum=False))
     numbers = [n for n, _ in parts]
     if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
         raise Invalid("The list of parts was not in ascending order. Parts must be ordered by "
                       "part number.", s3_code="InvalidPartOrder")
     try:
-        checksums = await _composite_checksum(req, bucket.name, upload_id, parts)
+        checksums = CompletionChecksums(part_sums, _declared_checksums(req),
+                                        req.headers.get("x-amz-checksum-type"))
         version = await req.kosha.multipart.complete(
             req.principal, bucket.name, req.key, upload_id, parts, checksums=checksums,
             if_match=req.headers.get("if-match"), if_none_match=req.headers.get("if-none-match"))
@@ -158,7 +159,7 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
         "CompleteMultipartUploadResult", el("Location", location), el("Bucket", bucket.name),
         el("Key", req.key), el("ETag", version.quoted_etag),
         "".join(el("Checksum" + a.upper(), v) for a, v in version.checksums.items()),
-        el("ChecksumType", "COMPOSITE") if version.checksums else "")
+        opt("ChecksumType", checksum_type(version.checksums)))
     resp = xml_response(body)
     if bucket.versioning and version.version_id != "null":
         resp.add("x-amz-version-id", version.version_id)
@@ -183,30 +184,6 @@ async def _completed_before(req: S3Request, bucket: str,
     if current.etag != f"{digest}-{len(parts)}" or len(current.part_sizes or ()) != len(parts):
         return None
     return current
-
-
-async def _composite_checksum(req: S3Request, bucket: str, upload_id: str,
-                              parts: list[tuple[int, str]]) -> dict[str, str] | None:
-    """COMPOSITE checksum of the chosen parts, when the upload asked for an algorithm."""
-    assert req.key is not None
-    try:
-        upload, stored, _ = await req.kosha.multipart.list_parts(
-            req.principal, bucket, req.key, upload_id, 10000, 0)
-    except KoshaError as e:
-        raise _no_such_upload(e, req) from None
-    alg = getattr(upload, "checksum_algorithm", None)
-    if not alg:
-        return None
-    from .signature.checksum import composite_checksum
-    by_number = {p.part_number: p for p in stored}
-    values = []
-    for number, _etag in parts:
-        p = by_number.get(number)
-        value = p.checksums.get(alg.upper()) if p is not None else None
-        if value is None:
-            return None
-        values.append(value)
-    return {alg.upper(): composite_checksum(alg, values)}
 
 
 async def abort_multipart_upload(req: S3Request) -> S3Response:
@@ -246,6 +223,7 @@ async def list_parts(req: S3Request) -> S3Response:
         opt("NextPartNumberMarker", parts[-1].part_number if parts else None),
         el("MaxParts", max_parts), el("IsTruncated", bool(truncated)),
         opt("ChecksumAlgorithm", upload.checksum_algorithm),
+        opt("ChecksumType", upload.checksum_type),
         items)
     return xml_response(body)
 

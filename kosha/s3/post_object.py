@@ -1,5 +1,6 @@
-"""POST Object: browser form uploads with a SigV4-signed policy document (what boto3's
-`generate_presigned_post` makes).
+"""POST Object: browser form uploads with a policy document signed with SigV4 (what boto3's
+`generate_presigned_post` makes) or Signature V2 (`AWSAccessKeyId` and `signature` fields, what
+older SDKs and Ceph's s3-tests make).
 
 The multipart/form-data body is parsed as it streams: the form fields come first and are checked
 (signature, policy expiry and conditions) before any byte of the `file` field is stored; the file
@@ -13,6 +14,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
@@ -27,9 +29,11 @@ from .acl import OBJECT_CANNED
 from .auth import lookup_secret
 from .put import STORAGE_CLASSES, STORED_HEADERS, MAX_USER_META
 from .request import S3Request, S3Response, empty_response, xml_response
+from .signature.v2 import policy_signature
 from .signature.v4 import ALGORITHM, signature_mismatch, signing_key
 from .xml import el
 
+_ISO8601_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 MAX_FIELD = 64 * 1024
 MAX_FIELDS_TOTAL = 1024 * 1024
 # Fields that need no policy condition.
@@ -168,6 +172,9 @@ def _check_policy(policy: dict[str, Any], fields: dict[str, str], bucket: str
     if not isinstance(expiration, str):
         raise Invalid("Invalid Policy: Invalid 'expiration' value.",
                       s3_code="InvalidPolicyDocument")
+    if not _ISO8601_UTC.fullmatch(expiration):   # S3 takes only 2007-12-01T12:00:00.000Z
+        raise Invalid("Invalid Policy: Invalid 'expiration' value: " + expiration,
+                      s3_code="InvalidPolicyDocument")
     try:
         exp = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
     except ValueError:
@@ -234,15 +241,15 @@ def _check_policy(policy: dict[str, Any], fields: dict[str, str], bucket: str
 
 
 async def _authenticate(req: S3Request, fields: dict[str, str]) -> None:
-    if "awsaccesskeyid" in fields or "signature" in fields:
-        raise Invalid("Signature Version 2 is not supported; use Signature Version 4",
-                      s3_code="InvalidRequest")
     policy_b64 = fields.get("policy")
     if policy_b64 is None:
-        if "x-amz-signature" in fields or "x-amz-credential" in fields:
+        if {"x-amz-signature", "x-amz-credential", "awsaccesskeyid", "signature"} & fields.keys():
             raise Invalid("Bucket POST must contain a field named 'policy'.",
                           s3_code="InvalidArgument", ArgumentName="policy")
         return   # anonymous: the bucket decides
+    if "x-amz-signature" not in fields and ("awsaccesskeyid" in fields or "signature" in fields):
+        await _authenticate_v2(req, fields, policy_b64)
+        return
     for name in ("x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"):
         if name not in fields:
             raise Invalid(f"Bucket POST must contain a field named '{name}'.",
@@ -259,6 +266,20 @@ async def _authenticate(req: S3Request, fields: dict[str, str]) -> None:
     key = signing_key(secret, date, region, service)
     expected = hmac.new(key, policy_b64.encode("utf-8"), "sha256").hexdigest()
     if not hmac.compare_digest(expected, fields["x-amz-signature"].strip().lower()):
+        raise signature_mismatch(AWSAccessKeyId=access_key)
+    req.principal = principal
+
+
+async def _authenticate_v2(req: S3Request, fields: dict[str, str], policy_b64: str) -> None:
+    """A policy signed with Signature V2: base64(HMAC-SHA1(secret, policy))."""
+    for name in ("awsaccesskeyid", "signature"):
+        if not fields.get(name):
+            raise Invalid(f"Bucket POST must contain a field named '{name}'.",
+                          s3_code="InvalidArgument", ArgumentName=name)
+    access_key = fields["awsaccesskeyid"].strip()
+    secret, principal = await lookup_secret(req.kosha, access_key)
+    expected = policy_signature(secret, policy_b64).encode("ascii")
+    if not hmac.compare_digest(expected, fields["signature"].strip().encode("ascii", "replace")):
         raise signature_mismatch(AWSAccessKeyId=access_key)
     req.principal = principal
 
@@ -307,10 +328,11 @@ async def post_object(req: S3Request) -> S3Response:
         raise Invalid("Bucket POST must contain a field named 'key'.  If it is specified, "
                       "please check the order of the fields.", s3_code="InvalidArgument",
                       ArgumentName="key")
+    # The policy's conditions see the key with ${filename} already replaced, as S3 and RGW check.
+    key = fields["key"] = key.replace("${filename}", filename or "")
     lo, hi = (0, None)
     if policy is not None:
         lo, hi = _check_policy(policy, fields, bucket.name)
-    key = key.replace("${filename}", filename or "")
     if not key:
         raise Invalid("User key must have a length greater than 0.", s3_code="InvalidArgument")
     req.key = key
@@ -337,7 +359,7 @@ async def post_object(req: S3Request) -> S3Response:
     version = await req.kosha.objects.put(
         req.principal, bucket.name, key, _file_body(form, lo, hi),
         content_type=fields.get("content-type"), headers=headers, user_meta=meta, tags=tags,
-        acl=acl, storage_class=sc)
+        acl=acl, storage_class=sc, event="ObjectCreated:Post")
     location = f"/{bucket.name}/{quote(key)}"
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:

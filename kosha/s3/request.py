@@ -52,7 +52,7 @@ class S3Request:
 
     __slots__ = ("kosha", "scope", "receive", "method", "raw_path", "query_string", "query",
                  "hmap", "headers", "client_ip", "host", "bucket", "key", "op", "request_id",
-                 "principal", "signed", "_bucket", "body_consumed")
+                 "principal", "signed", "_bucket", "body_consumed", "secure")
 
     def __init__(self, kosha: Kosha, scope: dict[str, Any], receive: Any) -> None:
         self.kosha = kosha
@@ -85,6 +85,8 @@ class S3Request:
         self.headers = headers
         client = scope.get("client")
         self.client_ip: str = client[0] if client else ""
+        # Over TLS (`--tls-cert`): what policies read as aws:SecureTransport.
+        self.secure: bool = scope.get("scheme") == "https"
         self.host = headers.get("host")
         self.bucket: str | None = None
         self.key: str | None = None
@@ -148,18 +150,19 @@ class S3Request:
             elif mtype == "http.disconnect":
                 raise ClientGone()
 
-    def payload(self) -> Any:
-        """The body decoded (aws-chunked) and verified (signatures, sha256, MD5, checksums)."""
+    def payload(self, body_checksum: bool = True) -> Any:
+        """The body decoded (aws-chunked) and verified (signatures, sha256, MD5, and the
+        `x-amz-checksum-*` unless they describe something else: `body_checksum=False`)."""
         from .signature.payload import wrap_payload
-        return wrap_payload(self.stream(), self.hmap, self.signed)
+        return wrap_payload(self.stream(), self.hmap, self.signed, body_checksum=body_checksum)
 
-    async def read_body(self, limit: int = 1024 * 1024) -> bytes:
+    async def read_body(self, limit: int = 1024 * 1024, body_checksum: bool = True) -> bytes:
         """The whole (small) verified body, for XML documents; refuses more than `limit` bytes."""
         declared = self.headers.get("content-length")
         if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit * 2:
             raise TooLarge("Your request was too big.", s3_code="MaxMessageLengthExceeded")
         buf = bytearray()
-        async for chunk in self.payload():
+        async for chunk in self.payload(body_checksum):
             buf += chunk
             if len(buf) > limit:
                 raise TooLarge("Your request was too big.", s3_code="MaxMessageLengthExceeded")

@@ -17,42 +17,53 @@ class Op:
     name: str            # S3 operation name, e.g. "GetObject"
     action: str          # authorization action, from the vocabulary of services/authz.py
     write: bool          # governed by s3_read_write_ips (else by the union of both lists)
+    s3: str              # its action in bucket policy documents (services/policy_eval.py)
 
 
-def _op(name: str, action: str | None = None, write: bool = False) -> Op:
-    return Op(name, action or f"kos:{name}", write)
+def _op(name: str, action: str | None = None, write: bool = False, s3: str | None = None) -> Op:
+    return Op(name, action or f"kos:{name}", write, s3 or f"s3:{name}")
 
 
 # Operations (one instance each).
-LIST_BUCKETS = _op("ListBuckets", "kos:ListBuckets")
+LIST_BUCKETS = _op("ListBuckets", "kos:ListBuckets", s3="s3:ListAllMyBuckets")
 CREATE_BUCKET = _op("CreateBucket", write=True)
-HEAD_BUCKET = _op("HeadBucket", "kos:ListBucket")
+HEAD_BUCKET = _op("HeadBucket", "kos:ListBucket", s3="s3:ListBucket")
 DELETE_BUCKET = _op("DeleteBucket", write=True)
 GET_BUCKET_LOCATION = _op("GetBucketLocation")
 GET_BUCKET_VERSIONING = _op("GetBucketVersioning", "kos:GetBucket")
 PUT_BUCKET_VERSIONING = _op("PutBucketVersioning", "kos:UpdateBucket", write=True)
 GET_BUCKET_TAGGING = _op("GetBucketTagging", "kos:GetBucket")
 PUT_BUCKET_TAGGING = _op("PutBucketTagging", "kos:UpdateBucket", write=True)
-DELETE_BUCKET_TAGGING = _op("DeleteBucketTagging", "kos:UpdateBucket", write=True)
-GET_BUCKET_LIFECYCLE = _op("GetBucketLifecycleConfiguration", "kos:GetLifecycle")
+DELETE_BUCKET_TAGGING = _op("DeleteBucketTagging", "kos:UpdateBucket", write=True,
+                            s3="s3:PutBucketTagging")
+GET_BUCKET_LIFECYCLE = _op("GetBucketLifecycleConfiguration", "kos:GetLifecycle",
+                           s3="s3:GetLifecycleConfiguration")
 PUT_BUCKET_LIFECYCLE = _op("PutBucketLifecycleConfiguration", "kos:PutLifecycle",
-                           write=True)
-DELETE_BUCKET_LIFECYCLE = _op("DeleteBucketLifecycle", "kos:PutLifecycle", write=True)
-GET_BUCKET_CORS = _op("GetBucketCors", "kos:GetBucketCors")
-PUT_BUCKET_CORS = _op("PutBucketCors", "kos:PutBucketCors", write=True)
-DELETE_BUCKET_CORS = _op("DeleteBucketCors", "kos:PutBucketCors", write=True)
+                           write=True, s3="s3:PutLifecycleConfiguration")
+DELETE_BUCKET_LIFECYCLE = _op("DeleteBucketLifecycle", "kos:PutLifecycle", write=True,
+                              s3="s3:PutLifecycleConfiguration")
+GET_BUCKET_CORS = _op("GetBucketCors", "kos:GetBucketCors", s3="s3:GetBucketCORS")
+PUT_BUCKET_CORS = _op("PutBucketCors", "kos:PutBucketCors", write=True, s3="s3:PutBucketCORS")
+DELETE_BUCKET_CORS = _op("DeleteBucketCors", "kos:PutBucketCors", write=True,
+                         s3="s3:PutBucketCORS")
+GET_BUCKET_NOTIFICATION = _op("GetBucketNotificationConfiguration", "kos:GetBucketNotification",
+                              s3="s3:GetBucketNotification")
+PUT_BUCKET_NOTIFICATION = _op("PutBucketNotificationConfiguration", "kos:PutBucketNotification",
+                              write=True, s3="s3:PutBucketNotification")
 GET_BUCKET_ACL = _op("GetBucketAcl", "kos:GetBucket")
 PUT_BUCKET_ACL = _op("PutBucketAcl", "kos:UpdateBucket", write=True)
-LIST_OBJECTS = _op("ListObjects", "kos:ListBucket")
-LIST_OBJECTS_V2 = _op("ListObjectsV2", "kos:ListBucket")
-LIST_OBJECT_VERSIONS = _op("ListObjectVersions", "kos:ListBucketVersions")
-LIST_MULTIPART_UPLOADS = _op("ListMultipartUploads", "kos:ListMultipartUploads")
-DELETE_OBJECTS = _op("DeleteObjects", "kos:DeleteObject", write=True)
-POST_OBJECT = _op("PostObject", "kos:PutObject", write=True)
+LIST_OBJECTS = _op("ListObjects", "kos:ListBucket", s3="s3:ListBucket")
+LIST_OBJECTS_V2 = _op("ListObjectsV2", "kos:ListBucket", s3="s3:ListBucket")
+LIST_OBJECT_VERSIONS = _op("ListObjectVersions", "kos:ListBucketVersions",
+                           s3="s3:ListBucketVersions")
+LIST_MULTIPART_UPLOADS = _op("ListMultipartUploads", "kos:ListMultipartUploads",
+                             s3="s3:ListBucketMultipartUploads")
+DELETE_OBJECTS = _op("DeleteObjects", "kos:DeleteObject", write=True, s3="s3:DeleteObject")
+POST_OBJECT = _op("PostObject", "kos:PutObject", write=True, s3="s3:PutObject")
 GET_OBJECT = _op("GetObject")
-HEAD_OBJECT = _op("HeadObject", "kos:GetObject")
+HEAD_OBJECT = _op("HeadObject", "kos:GetObject", s3="s3:GetObject")
 PUT_OBJECT = _op("PutObject", write=True)
-COPY_OBJECT = _op("CopyObject", "kos:PutObject", write=True)
+COPY_OBJECT = _op("CopyObject", "kos:PutObject", write=True, s3="s3:PutObject")
 DELETE_OBJECT = _op("DeleteObject", write=True)
 GET_OBJECT_ATTRIBUTES = _op("GetObjectAttributes", "kos:GetObject")
 GET_OBJECT_ACL = _op("GetObjectAcl", "kos:GetObject")
@@ -60,19 +71,32 @@ PUT_OBJECT_ACL = _op("PutObjectAcl", "kos:PutObject", write=True)
 GET_OBJECT_TAGGING = _op("GetObjectTagging")
 PUT_OBJECT_TAGGING = _op("PutObjectTagging", write=True)
 DELETE_OBJECT_TAGGING = _op("DeleteObjectTagging", "kos:PutObjectTagging", write=True)
-CREATE_MULTIPART = _op("CreateMultipartUpload", "kos:PutObject", write=True)
-UPLOAD_PART = _op("UploadPart", "kos:PutObject", write=True)
-UPLOAD_PART_COPY = _op("UploadPartCopy", "kos:PutObject", write=True)
-COMPLETE_MULTIPART = _op("CompleteMultipartUpload", "kos:PutObject", write=True)
+CREATE_MULTIPART = _op("CreateMultipartUpload", "kos:PutObject", write=True, s3="s3:PutObject")
+UPLOAD_PART = _op("UploadPart", "kos:PutObject", write=True, s3="s3:PutObject")
+UPLOAD_PART_COPY = _op("UploadPartCopy", "kos:PutObject", write=True, s3="s3:PutObject")
+COMPLETE_MULTIPART = _op("CompleteMultipartUpload", "kos:PutObject", write=True,
+                         s3="s3:PutObject")
 ABORT_MULTIPART = _op("AbortMultipartUpload", write=True)
-LIST_PARTS = _op("ListParts", "kos:ListMultipartUploads")
+LIST_PARTS = _op("ListParts", "kos:ListMultipartUploads", s3="s3:ListMultipartUploadParts")
+GET_BUCKET_POLICY = _op("GetBucketPolicy")
+PUT_BUCKET_POLICY = _op("PutBucketPolicy", write=True)
+DELETE_BUCKET_POLICY = _op("DeleteBucketPolicy", write=True)
+GET_BUCKET_POLICY_STATUS = _op("GetBucketPolicyStatus", "kos:GetBucketPolicy")
+GET_OWNERSHIP = _op("GetBucketOwnershipControls", "kos:GetBucket")
+PUT_OWNERSHIP = _op("PutBucketOwnershipControls", "kos:UpdateBucket", write=True)
+DELETE_OWNERSHIP = _op("DeleteBucketOwnershipControls", "kos:UpdateBucket", write=True,
+                       s3="s3:PutBucketOwnershipControls")
+GET_PAB = _op("GetPublicAccessBlock", "kos:GetBucket", s3="s3:GetBucketPublicAccessBlock")
+PUT_PAB = _op("PutPublicAccessBlock", "kos:UpdateBucket", write=True,
+              s3="s3:PutBucketPublicAccessBlock")
+DELETE_PAB = _op("DeletePublicAccessBlock", "kos:UpdateBucket", write=True,
+                 s3="s3:PutBucketPublicAccessBlock")
 OPTIONS = _op("Options", "kos:Options")
 
 # Subresources S3 has and we do not: asking for them is NotImplemented, not a silent GetObject.
 UNSUPPORTED_BUCKET = frozenset({
     "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "logging",
-    "metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus",
-    "publicAccessBlock", "replication", "requestPayment", "website", "metadataTable",
+    "metrics", "object-lock", "replication", "requestPayment", "website", "metadataTable",
     "session",
 })
 UNSUPPORTED_OBJECT = frozenset({
@@ -130,6 +154,16 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return GET_BUCKET_CORS
         if "acl" in q:
             return GET_BUCKET_ACL
+        if "policy" in q:
+            return GET_BUCKET_POLICY
+        if "policyStatus" in q:
+            return GET_BUCKET_POLICY_STATUS
+        if "ownershipControls" in q:
+            return GET_OWNERSHIP
+        if "publicAccessBlock" in q:
+            return GET_PAB
+        if "notification" in q:
+            return GET_BUCKET_NOTIFICATION
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return LIST_OBJECTS
     if method == "PUT":
@@ -145,6 +179,14 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return PUT_BUCKET_CORS
         if "acl" in q:
             return PUT_BUCKET_ACL
+        if "policy" in q:
+            return PUT_BUCKET_POLICY
+        if "ownershipControls" in q:
+            return PUT_OWNERSHIP
+        if "publicAccessBlock" in q:
+            return PUT_PAB
+        if "notification" in q:
+            return PUT_BUCKET_NOTIFICATION
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return CREATE_BUCKET
     if method == "HEAD":
@@ -158,6 +200,12 @@ def _bucket_op(method: str, q: dict[str, str], headers: dict[str, str]) -> Op:
             return DELETE_BUCKET_LIFECYCLE
         if "cors" in q:
             return DELETE_BUCKET_CORS
+        if "policy" in q:
+            return DELETE_BUCKET_POLICY
+        if "ownershipControls" in q:
+            return DELETE_OWNERSHIP
+        if "publicAccessBlock" in q:
+            return DELETE_PAB
         _check_unsupported(q, UNSUPPORTED_BUCKET)
         return DELETE_BUCKET
     if method == "POST":

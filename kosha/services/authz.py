@@ -18,9 +18,15 @@ Policy statements are `{"effect": "Allow"|"Deny", "actions": [...], "resources":
 AWS spellings `Effect`/`Action`/`Resource`, and a single string for a list, are accepted and
 normalised). `*` in an action or resource matches any run of characters; actions compare
 case-insensitively, resources exactly. A statement without `resources` applies to every
-resource of the account. A policy with non-empty `conditions` contributes only its Deny
-statements: conditions have no published semantics, so an Allow that depends on them is not
-granted (fail closed).
+resource of the account.
+
+Conditions: a policy's `conditions` is a list of AWS condition blocks (`{"IpAddress":
+{"aws:SourceIp": "10.0.0.0/8"}}`, the operators and keys of bucket policies, see
+policy_conditions.py), and a statement may carry its own `Condition` block. Every block of the
+policy and of the statement must hold for the statement to apply, for Allow and Deny alike.
+An entry of `conditions` that is not a condition block (free-form objects older policies hold,
+such as `{"note": ...}`) has no meaning Kosha could check: such a policy contributes only its
+Deny statements, unconditionally, and its Allows are never granted (fail closed).
 
 Action names (`kos:<Operation>`, shared by the REST API and S3):
 
@@ -31,6 +37,7 @@ Action names (`kos:<Operation>`, shared by the REST API and S3):
     kos:GetObjectAcl  kos:PutObjectAcl
     kos:GetLifecycle  kos:PutLifecycle  kos:GetBucketPolicy  kos:PutBucketPolicy
     kos:DeleteBucketPolicy  kos:GetBucketCors  kos:PutBucketCors
+    kos:GetBucketNotification  kos:PutBucketNotification
     kos:ListAccessKeys  kos:CreateAccessKey  kos:DeleteAccessKey
 
 One evaluation serves enforcement and the policy simulator: `Authorizer.decision` answers a
@@ -53,7 +60,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Forbidden, Unauthenticated, Unprocessable
 from ..store import identity as sql
 from ..cache import TTLCache
+from .policy_conditions import ConditionError, Lookup, Predicate, compile_conditions, holds, is_operator
 from .principal import Principal
+from .request_facts import current
 
 if TYPE_CHECKING:
     from .container import Kosha
@@ -63,6 +72,12 @@ MAX_STATEMENTS = 100
 MAX_PATTERNS = 100
 MAX_PATTERN_LENGTH = 2048
 EFFECTS = {"allow": "Allow", "deny": "Deny"}
+
+
+def _no_values(_key: str) -> None:
+    return None
+
+
 _SEP = "\x00"   # between action and resource in the string matched; never inside an action
 
 ACTIONS = frozenset({
@@ -73,6 +88,7 @@ ACTIONS = frozenset({
     "kos:GetObjectAcl", "kos:PutObjectAcl", "kos:GetLifecycle", "kos:PutLifecycle",
     "kos:GetBucketPolicy", "kos:PutBucketPolicy",
     "kos:DeleteBucketPolicy", "kos:GetBucketCors", "kos:PutBucketCors",
+    "kos:GetBucketNotification", "kos:PutBucketNotification",
     "kos:ListAccessKeys", "kos:CreateAccessKey", "kos:DeleteAccessKey",
 })
 _KNOWN_ACTIONS = {a.lower(): a for a in ACTIONS}
@@ -108,6 +124,12 @@ def _normalize_statement(index: int, statement: Any) -> dict[str, Any]:
         raise Unprocessable(f"{where} must be an object")
     rest = {k: v for k, v in statement.items()
             if k not in ("effect", "Effect", "actions", "Action", "resources", "Resource")}
+    block = statement.get("Condition", statement.get("condition"))
+    if block is not None:
+        try:
+            compile_conditions(block)
+        except ConditionError as e:
+            raise Unprocessable(f"{where}.Condition: {e}") from None
     effect = statement.get("effect", statement.get("Effect"))
     if not isinstance(effect, str) or effect.lower() not in EFFECTS:
         raise Unprocessable(f"{where}.effect must be 'Allow' or 'Deny'")
@@ -134,11 +156,35 @@ def _patterns(value: Any, where: str) -> list[str]:
 
 
 def normalize_conditions(value: Any) -> list[dict[str, Any]]:
+    """A list of objects; those that are condition blocks must compile (422 otherwise)."""
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
         raise Unprocessable("'conditions' must be a list of objects")
+    for i, block in enumerate(value):
+        if is_condition_block(block):
+            try:
+                compile_conditions(block)
+            except ConditionError as e:
+                raise Unprocessable(f"conditions[{i}]: {e}") from None
     return value
+
+
+def is_condition_block(block: Any) -> bool:
+    """Is this object an AWS condition block (every key a condition operator)?"""
+    return isinstance(block, dict) and bool(block) and all(
+        isinstance(k, str) and is_operator(k) for k in block)
+
+
+def _conditions_of(conditions: Sequence[Any], statement: dict[str, Any]) -> tuple[Predicate, ...] | None:
+    """The predicates a statement applies under; None when a policy condition is free-form."""
+    if any(not is_condition_block(c) for c in conditions):
+        return None
+    predicates: list[Predicate] = []
+    for block in (*conditions, statement.get("Condition") or statement.get("condition")):
+        if block:
+            predicates.extend(compile_conditions(block))
+    return tuple(predicates)
 
 
 def _glob(pattern: str, any_char: str) -> str:
@@ -194,30 +240,49 @@ def _decision(statement: Statement) -> Decision:
 
 
 @dataclass(frozen=True)
+class Conditional:
+    """A statement that applies only where its conditions hold (checked one by one)."""
+    pattern: re.Pattern[str]
+    predicates: tuple[Predicate, ...]
+    decision: Decision
+
+
+@dataclass(frozen=True)
 class CompiledPolicies:
-    """All of one user's statements as two regular expressions, one per effect, in which each
-    statement is one capturing group: the group that matched names the deciding statement."""
+    """All of one user's unconditional statements as two regular expressions, one per effect,
+    in which each statement is one capturing group: the group that matched names the deciding
+    statement. Conditional statements are kept apart and tried in order after them."""
     allow: re.Pattern[str] | None
     deny: re.Pattern[str] | None
     allows: tuple[Decision, ...] = ()     # by group number - 1
     denies: tuple[Decision, ...] = ()
+    conditional_allows: tuple[Conditional, ...] = ()
+    conditional_denies: tuple[Conditional, ...] = ()
 
-    def explain(self, action: str, resource: str) -> Decision:
-        """An explicit Deny, else an Allow, else the implicit deny; the first such statement."""
+    def explain(self, action: str, resource: str, lookup: Lookup = _no_values) -> Decision:
+        """An explicit Deny, else an Allow, else the implicit deny; the first such statement.
+        `lookup` answers the request's condition values (none: conditional statements whose
+        conditions need a value do not apply)."""
         subject = f"{action}{_SEP}{resource}"
         if self.deny is not None:
             found = self.deny.fullmatch(subject)
             if found is not None:
                 return self.denies[found.lastindex - 1]  # type: ignore[operator]
+        for c in self.conditional_denies:
+            if c.pattern.fullmatch(subject) is not None and holds(c.predicates, lookup):
+                return c.decision
         if self.allow is not None:
             found = self.allow.fullmatch(subject)
             if found is not None:
                 return self.allows[found.lastindex - 1]  # type: ignore[operator]
+        for c in self.conditional_allows:
+            if c.pattern.fullmatch(subject) is not None and holds(c.predicates, lookup):
+                return c.decision
         return IMPLICIT_DENY
 
-    def decide(self, action: str, resource: str) -> bool | None:
+    def decide(self, action: str, resource: str, lookup: Lookup = _no_values) -> bool | None:
         """False on an explicit Deny, True on an Allow, None when nothing applies."""
-        verdict = self.explain(action, resource)
+        verdict = self.explain(action, resource, lookup)
         return None if verdict is IMPLICIT_DENY else verdict.allowed
 
 
@@ -225,21 +290,37 @@ def compile_policies(policies: Iterable[Sequence[Any]]) -> CompiledPolicies:
     """From (statements, conditions[, policy KRN, policy name]) as stored."""
     regexes: dict[str, list[str]] = {"Allow": [], "Deny": []}
     decisions: dict[str, list[Decision]] = {"Allow": [], "Deny": []}
+    conditional: dict[str, list[Conditional]] = {"Allow": [], "Deny": []}
     for statements, conditions, *origin in policies:
         krn, name = origin if origin else ("", "")
         for index, statement in enumerate(statements):
             effect = statement["effect"]
-            if effect == "Allow" and conditions:
-                continue   # conditional allows are not granted; see the module docstring
+            try:
+                predicates = _conditions_of(conditions or [], statement)
+            except ConditionError:
+                predicates = None          # stored before it was validated: fail closed
+            if predicates is None and effect == "Allow":
+                continue   # an Allow under free-form conditions is never granted (docstring)
+            decision = _decision(Statement(krn, name, index, effect, statement["actions"],
+                                           statement["resources"]))
+            if predicates:
+                conditional[effect].append(Conditional(
+                    re.compile(_statement_regex(statement), re.DOTALL), predicates, decision))
+                continue
             regexes[effect].append(_statement_regex(statement))
-            decisions[effect].append(_decision(Statement(
-                krn, name, index, effect, statement["actions"], statement["resources"])))
+            decisions[effect].append(decision)
 
     def one(parts: list[str]) -> re.Pattern[str] | None:
         return re.compile("|".join(f"({r})" for r in parts), re.DOTALL) if parts else None
 
     return CompiledPolicies(one(regexes["Allow"]), one(regexes["Deny"]),
-                            tuple(decisions["Allow"]), tuple(decisions["Deny"]))
+                            tuple(decisions["Allow"]), tuple(decisions["Deny"]),
+                            tuple(conditional["Allow"]), tuple(conditional["Deny"]))
+
+
+def _lookup(principal: Principal) -> Lookup:
+    facts = current()
+    return lambda key: facts.value(key, principal.kcid, None)
 
 
 def _by_role(principal: Principal, resource: str) -> Decision | None:
@@ -270,7 +351,13 @@ class Authorizer:
         """The one evaluation behind every request and the policy simulator: the rules of the
         module docstring, and the rule or statement that decided."""
         return _by_role(principal, resource) or (await self._for_user(principal.kcid)).explain(
-            action, resource)
+            action, resource, _lookup(principal))
+
+    async def denies(self, principal: Principal, action: str, resource: str) -> bool:
+        """Does one of the user's own policies explicitly deny this (whoever owns the resource)?
+        An explicit Deny wins even where another account's bucket policy or ACL lets it in."""
+        return (await self._for_user(principal.kcid)).decide(
+            action, resource, _lookup(principal)) is False
 
     def require_manager(self, principal: Principal) -> None:
         """Before managing users and policies: 401 without credentials, 403 for members.

@@ -1,22 +1,8 @@
 """Buckets: naming, tenancy, regions and tiers, settings, and who may see them.
 
-Another account's bucket is answered as missing (404), never as forbidden, so that one tenant
-never learns of another's resources. Bucket names are global (as on S3), so creating a name that
-another account holds is the one place a 409 reveals that it exists.
-
-The exception is what a bucket's owner chose to share through its (canned) ACL, which S3 clients
-set and which applies to anonymous clients and to other accounts' users alike:
-
-- `public-read` / `public-read-write` (and `anonymous_access`): anyone may list the bucket and read
-  its objects that have no ACL of their own; `authenticated-read`: the same for any authenticated
-  user of the deployment.
-- `public-read-write`: anyone may also write objects (PUT, multipart, DELETE).
-- An object's own ACL decides reads of that object (`public-read` is readable even in a private
-  bucket; an explicit `private` is not, even in a public one); the user who wrote an object owns
-  it and may read it and its ACL.
-
-Denials of a bucket shared with the caller are 403 AccessDenied (the caller knows it exists);
-another account's private bucket stays a 404 for other tenants.
+Who may see and change a bucket is decided in `bucket_access.py` (bucket policies, ACLs,
+identity policies, and the answer a refusal gets on each port). Bucket names are global (as on
+S3), so creating a name that another account holds answers 409 on both ports.
 """
 
 from __future__ import annotations
@@ -29,20 +15,13 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..ids import bucket_krn, bucket_name_from_ref, validate_bucket_name
 from ..store import buckets as sql
 from ..cache import TTLCache
+from . import acl as acls
 from .models import Bucket
 from .principal import Principal
 
 if TYPE_CHECKING:
     from .container import Kosha
 
-READ_ACTIONS = frozenset({"kos:GetBucket", "kos:ListBucket", "kos:GetObject", "kos:GetBucketLocation",
-                          "kos:ListBucketVersions", "kos:ListMultipartUploads"})
-# What a `public-read-write` bucket lets anyone do (S3's WRITE permission on a bucket).
-WRITE_ACTIONS = frozenset({"kos:PutObject", "kos:DeleteObject", "kos:AbortMultipartUpload"})
-# Decided by the object (its ACL, its owner) rather than the bucket, for callers from outside
-# the bucket's account: the object service checks the version (`check_object_access`).
-OBJECT_ACTIONS = frozenset({"kos:GetObject", "kos:GetObjectAcl", "kos:PutObjectAcl"})
-PUBLIC_READ_ACLS = frozenset({"public-read", "public-read-write"})
 CACHE_SECONDS = 1.0
 CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-read")
 MAX_TAGS = 50
@@ -76,69 +55,24 @@ class BucketService:
         self._cache.pop(name)
 
     async def resolve(self, principal: Principal, ref: str, action: str, *, key: str | None = None,
-                      fresh: bool = False) -> Bucket:
-        """The bucket `ref` names (KRN or name), if `principal` may do `action` on it."""
+                      version_id: str | None = None, fresh: bool = False) -> Bucket:
+        """The bucket `ref` names (KRN or name), if `principal` may do `action` on it (or on its
+        object `key`); the decision is `BucketAccess.authorize`'s (bucket_access.py)."""
         name = bucket_name_from_ref(ref)
         bucket = await self._load(name, fresh) if name else None
         if bucket is None or (ref.startswith("krn:") and ref.split(":")[3] != bucket.account_id):
             raise NotFound(f"bucket {name!r} not found", s3_code="NoSuchBucket")
-        if principal.anonymous or bucket.account_id != principal.account_id:
-            if key is not None and action in OBJECT_ACTIONS:
-                return bucket       # the object's ACL decides (ObjectService.head)
-            if action in READ_ACTIONS and self.shares_read(principal, bucket):
-                return bucket
-            if action in WRITE_ACTIONS and self.shares_write(bucket):
-                return bucket
-            raise self.denied(principal, bucket)
-        resource = bucket.krn if key is None else f"{bucket.krn}/{key}"
-        await self.kosha.authz.require(principal, action, resource)
+        await self.kosha.access.authorize(principal, bucket, action, key, version_id)
         return bucket
 
-    # -- what a bucket shares with callers from outside its account (its canned ACL) ----------
     @staticmethod
     def foreign(principal: Principal, bucket: Bucket) -> bool:
         """Is `principal` anonymous or of another account than the bucket's?"""
         return principal.anonymous or bucket.account_id != principal.account_id
 
-    @staticmethod
-    def shares_read(principal: Principal, bucket: Bucket) -> bool:
-        if bucket.anonymous_access or bucket.acl in PUBLIC_READ_ACLS:
-            return True
-        return bucket.acl == "authenticated-read" and not principal.anonymous
-
-    @staticmethod
-    def shares_write(bucket: Bucket) -> bool:
-        return bucket.acl == "public-read-write"
-
     def denied(self, principal: Principal, bucket: Bucket) -> Exception:
-        """The refusal a caller from outside the account gets: 403 where the bucket is shared
-        with it (or it is anonymous: S3's answer), else 404 (tenants never learn of private
-        buckets)."""
-        if principal.anonymous or self.shares_read(principal, bucket) or self.shares_write(bucket):
-            return Forbidden("access denied", s3_code="AccessDenied")
-        return NotFound(f"bucket {bucket.name!r} not found", s3_code="NoSuchBucket")
-
-    def check_object_access(self, principal: Principal, bucket: Bucket, version: Any,
-                            action: str) -> None:
-        """For a caller from outside the bucket's account: may it do `action` to this object
-        version (None: there is none)? Raises the refusal; returns when allowed."""
-        if version is None:
-            if self.shares_read(principal, bucket):
-                return          # the caller may list the bucket: a missing key is a 404
-            raise self.denied(principal, bucket)
-        owner = getattr(version, "owner", None)
-        if not principal.anonymous and owner and owner == principal.kcid:
-            return              # the object's owner has FULL_CONTROL of it
-        if action == "kos:GetObject":
-            acl = getattr(version, "acl", None)
-            if acl is None:
-                allowed = self.shares_read(principal, bucket)
-            else:
-                allowed = acl in PUBLIC_READ_ACLS or (acl == "authenticated-read"
-                                                      and not principal.anonymous)
-            if allowed:
-                return
-        raise self.denied(principal, bucket)
+        """The refusal a caller from outside the account gets (see bucket_access.py)."""
+        return self.kosha.access.refusal(principal, bucket)
 
     async def get(self, principal: Principal, ref: str) -> Bucket:
         return await self.resolve(principal, ref, "kos:GetBucket", fresh=True)
@@ -161,7 +95,7 @@ class BucketService:
     async def create(self, principal: Principal, name: Any, *, region: str | None = None,
                      tier: str | None = None, description: str | None = None,
                      tags: dict[str, Any] | None = None, versioning: bool = False,
-                     anonymous_access: bool = False, acl: str | None = None,
+                     anonymous_access: bool = False, acl: str | acls.Grants | None = None,
                      allocated_capacity: int | None = None) -> Bucket:
         name = validate_bucket_name(name)
         settings = self.kosha.settings
@@ -174,7 +108,13 @@ class BucketService:
         if allocated_capacity is not None and allocated_capacity < 0:
             raise Invalid("allocatedCapacity must not be negative")
         _check_tags(tags)
-        acl = _check_acl(acl or ("public-read" if anonymous_access else "private"))
+        grants = None if acl is None or isinstance(acl, str) else tuple(acl)
+        if grants is not None:        # explicit x-amz-grant-* headers (services/acl.py)
+            await self.kosha.access.check_grants(grants)
+            acl = acls.encode(grants, principal.kcid)
+            anonymous_access = anonymous_access or acls.grants_all_users_read(grants)
+        else:
+            acl = _check_acl(acl or ("public-read" if anonymous_access else "private"))
         await self.kosha.authz.require(principal, "kos:CreateBucket",
                                        bucket_krn(chosen.name, principal.account_id, principal.kcid, name))
         values = dict(
@@ -182,7 +122,7 @@ class BucketService:
             account_id=principal.account_id, owner=principal.kcid, region=chosen.name,
             tier=tier or chosen.tier, description=description, tags=tags or {},
             versioning="Enabled" if versioning else "", acl=acl,
-            anonymous_access=bool(anonymous_access) or acl.startswith("public"),
+            anonymous_access=bool(anonymous_access) or acl.startswith("public-read"),
             status="active", allocated_capacity=allocated_capacity, used_capacity=0,
             object_count=0, created_at=self.kosha.clock.now(),
         )
@@ -219,8 +159,8 @@ class BucketService:
             values["anonymous_access"] = acl.startswith("public")
         if anonymous_access is not None:
             values["anonymous_access"] = bool(anonymous_access)
-            if acl is None:
-                values["acl"] = "public-read" if anonymous_access else "private"
+            if acl is None:   # the bucket's AllUsers READ grant follows (bucket_access.py)
+                values["acl"] = self.kosha.access.anonymous_access_acl(bucket, bool(anonymous_access))
         if cors is not None or clear_cors:
             values["cors"] = cors
         row = await self.kosha.db.write(sql.update_bucket, bucket.name, values)

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import lifecycle_due as due
-from .. import metrics
 from ..cache import TTLCache
 from ..clock import http_date
 from ..errors import Invalid, NotFound
@@ -253,60 +252,42 @@ class LifecycleService:
 
     def _apply(self, rule: Row[Any], now: float, totals: dict[str, int]) -> None:
         bucket, prefix = rule.bucket, rule.prefix or ""
+        events = self.kosha.notifications.lifecycle_recorder(bucket, now)
         if rule.expiration_days is not None:
             cutoff = due.cutoff(now, rule.expiration_days)
             totals["expired"] += self._until_done(
-                lambda conn: sql.expire_current(conn, bucket, prefix, cutoff, now))
+                lambda conn: sql.expire_current(conn, bucket, prefix, cutoff, now, events), events)
         if rule.noncurrent_days is not None:
-            totals["noncurrent_removed"] += self._noncurrent(rule, now)
+            totals["noncurrent_removed"] += self._noncurrent(rule, now, events)
         if rule.expired_obj_delete_marker:
             totals["delete_markers_removed"] += self._until_done(
-                lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now))
+                lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now, events),
+                events)
         if rule.delete_incomplete_mpu is not None:
             cutoff = due.cutoff(now, rule.delete_incomplete_mpu)
             totals["uploads_aborted"] += self._until_done(
                 lambda conn: sql.abort_stale_uploads(conn, bucket, prefix, cutoff))
 
-    def _until_done(self, step: Callable[[Any], tuple[int, list[str], bool]]) -> int:
+    def _until_done(self, step: Callable[[Any], tuple[int, list[str], bool]], events: Any = None) -> int:
         """Run a batched step in write transactions until it reports nothing more to do."""
         done = 0
         while True:
             count, freed, more = self.kosha.db.write_sync(step)
+            self.kosha.notifications.committed(events)
             self.kosha.blobs.delete_sync(freed)
             done += count
             if not more or count == 0:
                 return done
 
-    def _noncurrent(self, rule: Row[Any], now: float) -> int:
+    def _noncurrent(self, rule: Row[Any], now: float, events: Any = None) -> int:
         keep = rule.newer_noncurrent_versions or 0
         done, after = 0, None
         while True:
             count, freed, after = self.kosha.db.write_sync(
-                sql.expire_noncurrent, rule.bucket, rule.prefix or "", rule.noncurrent_days, keep, after, now)
+                sql.expire_noncurrent, rule.bucket, rule.prefix or "", rule.noncurrent_days, keep,
+                after, now, events)
+            self.kosha.notifications.committed(events)
             self.kosha.blobs.delete_sync(freed)
             done += count
             if after is None:
                 return done
-
-    async def run_forever(self) -> None:
-        """Every `lifecycle_interval` seconds: apply the rules, then collect garbage blobs.
-
-        The work runs in a thread (it uses the synchronous database calls) so the event loop
-        keeps serving requests.
-        """
-        interval = max(1, self.kosha.settings.lifecycle_interval)
-        while True:
-            await asyncio.sleep(interval)
-            for task, work in (("lifecycle", self.run_once),
-                               ("gc", self.kosha.objects.collect_garbage)):
-                try:
-                    result = await asyncio.to_thread(work)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("background %s run failed", task)
-                    metrics.background_done(task, None, failed=True)
-                else:
-                    log.info("background %s run: %s", task, result)
-                    metrics.background_done(task, result)
-

@@ -25,6 +25,10 @@ class Bucket:
     used_capacity: int
     object_count: int
     created_at: float
+    policy: str | None = None                         # S3 bucket policy document (JSON text)
+    ownership: str | None = None                      # S3 ObjectOwnership; None: ObjectWriter
+    public_access_block: dict[str, bool] | None = None
+    notification: list[dict[str, Any]] | None = None   # kosha.notify.config, canonical form
 
     @property
     def versioning_enabled(self) -> bool:

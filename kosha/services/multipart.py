@@ -16,6 +16,8 @@ from ..store import multipart as sql
 from ..store import objects as objects_sql
 from ..store.blobs import Hasher
 from .models import ObjectVersion
+from .multipart_checksums import (CompletionChecksums, object_checksum, part_checksums,
+                                  part_hasher, upload_checksum)
 from .objects import Checksums, _resolve
 from .principal import Principal
 
@@ -53,6 +55,7 @@ class Upload:
     owner: str | None
     storage_class: str
     checksum_algorithm: str | None
+    checksum_type: str | None = None
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     user_meta: dict[str, str] = field(default_factory=dict)
@@ -64,7 +67,8 @@ class Upload:
         m = row._mapping
         return cls(upload_id=m["upload_id"], bucket=m["bucket"], key=m["key"], initiated=m["initiated"],
                    owner=m["owner"], storage_class=m["storage_class"],
-                   checksum_algorithm=m["checksum_algorithm"], content_type=m["content_type"],
+                   checksum_algorithm=m["checksum_algorithm"], checksum_type=m["checksum_type"],
+                   content_type=m["content_type"],
                    headers=m["headers"] or {}, user_meta=m["user_meta"] or {}, tags=m["tags"] or {},
                    acl=m["acl"])
 
@@ -80,17 +84,20 @@ class MultipartService:
     async def create(self, principal: Principal, bucket_ref: str, key: str, *,
                      content_type: str | None = None, headers: dict[str, str] | None = None,
                      user_meta: dict[str, str] | None = None, tags: dict[str, str] | None = None,
-                     acl: str | None = None, storage_class: str | None = None,
-                     checksum_algorithm: str | None = None) -> str:
+                     acl: Any = None, storage_class: str | None = None,
+                     checksum_algorithm: str | None = None, checksum_type: str | None = None) -> str:
         validate_object_key(key)
+        checksum_algorithm, checksum_type = upload_checksum(checksum_algorithm, checksum_type)
         _header_safe(content_type, "contentType")
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
+        stored_acl, owner = await self.kosha.access.new_object(principal, bucket, acl)
         upload_id = secrets.token_urlsafe(32)
         await self.kosha.db.write(sql.create_upload, dict(
-            upload_id=upload_id, bucket=bucket.name, key=key, owner=principal.kcid or None,
+            upload_id=upload_id, bucket=bucket.name, key=key, owner=owner,
             content_type=content_type, headers=headers or {}, user_meta=user_meta or {},
-            tags=tags or {}, acl=acl, storage_class=storage_class or "STANDARD",
-            checksum_algorithm=checksum_algorithm, initiated=self.kosha.clock.now()))
+            tags=tags or {}, acl=stored_acl, storage_class=storage_class or "STANDARD",
+            checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
+            initiated=self.kosha.clock.now()))
         return upload_id
 
     async def get(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str) -> Upload:
@@ -113,10 +120,18 @@ class MultipartService:
                           expected_size: int | None = None) -> Part:
         _check_part_number(part_number)
         upload = await self.get(principal, bucket_ref, key, upload_id)
+        hasher = part_hasher(upload.checksum_algorithm)
+        if hasher is not None:
+            hashers = {**(hashers or {}), "upload-checksum": hasher}
         stored = await self.kosha.objects.ingest(body, hashers, expected_size, inline_ok=False)
         assert stored.blob_id is not None
+        try:
+            sums = part_checksums(upload.checksum_algorithm, hasher, _resolve(checksums))
+        except Invalid:
+            await self.kosha.blobs.delete([stored.blob_id])
+            raise
         part = dict(part_number=part_number, blob_id=stored.blob_id, size=stored.size,
-                    etag=stored.md5_hex, checksums=dict(_resolve(checksums)))
+                    etag=stored.md5_hex, checksums=sums)
         await self._record(upload, part, new_blob=True)
         return Part(part_number, stored.md5_hex, stored.size, self.kosha.clock.now(), part["checksums"])
 
@@ -134,18 +149,39 @@ class MultipartService:
                 raise Invalid("the x-amz-copy-source-range value is not within the source object",
                               s3_code="InvalidRange", status=416)
         whole = byte_range is None or (byte_range[0] == 0 and byte_range[1] == src.size - 1)
+        start, end = (0, src.size) if byte_range is None else (byte_range[0], byte_range[1] + 1)
         if whole and len(src.blobs) == 1 and "-" not in src.etag:
             blob_id, size = src.blobs[0]
-            part = dict(part_number=part_number, blob_id=blob_id, size=size, etag=src.etag, checksums={})
+            sums = await self._copied_checksum(upload, src, start, end)
+            part = dict(part_number=part_number, blob_id=blob_id, size=size, etag=src.etag, checksums=sums)
             await self._record(upload, part, new_blob=False)
-            return Part(part_number, src.etag, size, self.kosha.clock.now())
-        start, end = (0, src.size) if byte_range is None else (byte_range[0], byte_range[1] + 1)
-        stored = await self.kosha.objects.ingest(self.kosha.objects.read(src, start, end), inline_ok=False)
+            return Part(part_number, src.etag, size, self.kosha.clock.now(), sums)
+        hasher = part_hasher(upload.checksum_algorithm)
+        stored = await self.kosha.objects.ingest(self.kosha.objects.read(src, start, end),
+                                                 {"upload-checksum": hasher} if hasher else None,
+                                                 inline_ok=False)
         assert stored.blob_id is not None
+        sums = part_checksums(upload.checksum_algorithm, hasher, {})
         part = dict(part_number=part_number, blob_id=stored.blob_id, size=stored.size,
-                    etag=stored.md5_hex, checksums={})
+                    etag=stored.md5_hex, checksums=sums)
         await self._record(upload, part, new_blob=True)
-        return Part(part_number, stored.md5_hex, stored.size, self.kosha.clock.now())
+        return Part(part_number, stored.md5_hex, stored.size, self.kosha.clock.now(), sums)
+
+    async def _copied_checksum(self, upload: Upload, src: ObjectVersion, start: int,
+                               end: int) -> dict[str, str]:
+        """A shared (not copied) part's checksum: the source's own whole-object value when it
+        has one of the upload's algorithm, else computed by reading the source once."""
+        algorithm = upload.checksum_algorithm
+        if algorithm is None:
+            return {}
+        own = (src.checksums or {}).get(algorithm)
+        if own is not None and "-" not in own:
+            return {algorithm: own}
+        hasher = part_hasher(algorithm)
+        assert hasher is not None
+        async for chunk in self.kosha.objects.read(src, start, end):
+            hasher.update(chunk)
+        return {algorithm: hasher.b64digest()}
 
     async def _record(self, upload: Upload, part: dict[str, Any], new_blob: bool) -> None:
         try:
@@ -158,18 +194,21 @@ class MultipartService:
         await self.kosha.blobs.delete(freed)
 
     async def complete(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str,
-                       parts: list[tuple[int, str]], checksums: Mapping[str, str] | None = None,
+                       parts: list[tuple[int, str]], checksums: CompletionChecksums | None = None,
                        if_match: str | None = None, if_none_match: str | None = None) -> ObjectVersion:
         upload = await self.get(principal, bucket_ref, key, upload_id)
+        bucket = await self.kosha.buckets.resolve(principal, upload.bucket, "kos:PutObject", key=upload.key)
         if not parts:
             raise Invalid("you must specify at least one part", s3_code="MalformedXML")
         numbers = [n for n, _ in parts]
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
             raise Invalid("the list of parts was not in ascending order", s3_code="InvalidPartOrder")
         pre = objects_sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
+        recorder = self.kosha.notifications.recorder(principal, [bucket],
+                                                     "ObjectCreated:CompleteMultipartUpload")
         return await self.kosha.objects._commit(
-            [], _complete, upload, parts, dict(checksums or {}), self.kosha.clock.now(), pre,
-            self.kosha.settings.min_part_size)
+            [], _complete, upload, parts, checksums or CompletionChecksums(), self.kosha.clock.now(), pre,
+            self.kosha.settings.min_part_size, recorder, recorder=recorder)
 
     async def abort(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str) -> None:
         upload = await self.get(principal, bucket_ref, key, upload_id)
@@ -198,8 +237,9 @@ def _check_part_number(n: int) -> None:
                       s3_code="InvalidArgument")
 
 
-def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], checksums: dict[str, str],
-              now: float, pre: objects_sql.Preconditions | None, min_part_size: int) -> Any:
+def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], request: CompletionChecksums,
+              now: float, pre: objects_sql.Preconditions | None, min_part_size: int,
+              events: objects_sql.Events | None = None) -> Any:
     sql.get_upload(conn, upload.bucket, upload.key, upload.upload_id, lock=True)
     stored = {r.part_number: r for r in sql.parts(conn, upload.upload_id)}
     chosen = []
@@ -212,6 +252,7 @@ def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], checksum
             raise Invalid("your proposed upload is smaller than the minimum allowed object size",
                           s3_code="EntityTooSmall")
         chosen.append(row)
+    checksums = object_checksum(upload.checksum_algorithm, upload.checksum_type, chosen, request)
     digest = hashlib.md5(b"".join(bytes.fromhex(r.etag) for r in chosen)).hexdigest()
     content = objects_sql.Content(
         size=sum(r.size for r in chosen), etag=f"{digest}-{len(chosen)}",
@@ -220,6 +261,7 @@ def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], checksum
     attrs = dict(content_type=upload.content_type or "application/octet-stream",
                  storage_class=upload.storage_class, headers=upload.headers, user_meta=upload.user_meta,
                  checksums=checksums, tags=upload.tags, acl=upload.acl, owner=upload.owner)
-    row, freed = objects_sql.commit_version(conn, upload.bucket, upload.key, content, attrs, now, pre)
+    row, freed = objects_sql.commit_version(conn, upload.bucket, upload.key, content, attrs, now, pre,
+                                            events)
     freed += sql.finish_upload(conn, upload.upload_id, keep={r.part_number for r in chosen})
     return row, freed

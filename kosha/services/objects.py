@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded, Unprocessable
 from ..ids import validate_object_key
-from ..store import blob_refs
+from ..store import blob_refs, identity
+from ..store.blob_owner import check_owner
 from ..store import objects as sql
 from ..store.blobs import Hasher
+from .acl import Grants
 from .models import Bucket, ObjectListing, ObjectVersion, VersionListing
 from .principal import Principal
 
@@ -91,30 +93,39 @@ class ObjectService:
     async def put(self, principal: Principal, bucket_ref: str, key: str, body: AsyncIterator[bytes], *,
                   content_type: str | None = None, headers: dict[str, str] | None = None,
                   user_meta: dict[str, str] | None = None, tags: dict[str, str] | None = None,
-                  acl: str | None = None, storage_class: str | None = None,
+                  acl: str | Grants | None = None, storage_class: str | None = None,
                   hashers: Mapping[str, Hasher] | None = None, checksums: Checksums = None,
                   expected_size: int | None = None, if_match: str | None = None,
-                  if_none_match: str | None = None) -> ObjectVersion:
+                  if_none_match: str | None = None, event: str = "ObjectCreated:Put") -> ObjectVersion:
+        """Store a new version of `key`; `event` names it in notifications (S3 POST: Post)."""
         validate_object_key(key)
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
         _refuse_over_quota(bucket, expected_size or 0)
+        stored_acl, owner = await self.kosha.access.new_object(principal, bucket, acl)
         stored = await self.ingest(body, hashers, expected_size)
         content = sql.Content(size=stored.size, etag=stored.md5_hex, blobs=stored.blobs,
                               inline_data=stored.inline)
         attrs = dict(content_type=content_type or "application/octet-stream",
                      storage_class=storage_class or "STANDARD", headers=headers or {},
                      user_meta=user_meta or {}, checksums=dict(_resolve(checksums)),
-                     tags=tags or {}, acl=acl, owner=principal.kcid or None)
+                     tags=tags or {}, acl=stored_acl, owner=owner)
+        recorder = self.kosha.notifications.recorder(principal, [bucket], event)
         return await self._commit(stored.blobs, sql.commit_version, bucket.name, key, content, attrs,
-                                  self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match))
+                                  self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match),
+                                  recorder, recorder=recorder)
 
-    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any], *args: Any) -> ObjectVersion:
-        """Run a version commit; free what it freed; on failure, free the blobs it would have taken."""
+    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any], *args: Any,
+                      recorder: Any = None) -> ObjectVersion:
+        """Run a version commit; free what it freed; on failure, free the blobs it would have taken.
+
+        `recorder` (already among `args` where `fn` takes it) recorded the commit's events.
+        """
         try:
             row, freed = await self.kosha.db.write(fn, *args)
         except BaseException:
             await self.kosha.blobs.delete(b[0] for b in new_blobs)
             raise
+        self.kosha.notifications.committed(recorder)
         if freed:  # the replaced bytes: their unlinking need not delay the answer
             self.kosha.in_background(self.kosha.blobs.delete(freed))
         return ObjectVersion.from_row(row)
@@ -123,13 +134,9 @@ class ObjectService:
     async def head(self, principal: Principal, bucket_ref: str, key: str,
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
         buckets = self.kosha.buckets
-        bucket = await buckets.resolve(principal, bucket_ref, action, key=key)
+        bucket = await buckets.resolve(principal, bucket_ref, action, key=key, version_id=version_id)
         row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.version,
                                             bucket.name, key, version_id, keep=_small)
-        if buckets.foreign(principal, bucket):
-            # Callers from outside the account: the object's ACL and owner decide (buckets.py).
-            live = None if row is None or row.is_delete_marker else ObjectVersion.from_row(row)
-            buckets.check_object_access(principal, bucket, live, action)
         if row is None:
             if version_id is not None:
                 raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
@@ -165,9 +172,12 @@ class ObjectService:
     async def delete(self, principal: Principal, bucket_ref: str, key: str,
                      version_id: str | None = None, if_match: str | None = None) -> DeleteResult:
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=key)
+        recorder = self.kosha.notifications.recorder(principal, [bucket])
         vid, marker, freed = await self.kosha.db.write(
             sql.delete_version, bucket.name, key, version_id, self.kosha.clock.now(),
-            principal.kcid or None, sql.Preconditions(if_match=if_match) if if_match else None)
+            principal.kcid or None, sql.Preconditions(if_match=if_match) if if_match else None,
+            recorder)
+        self.kosha.notifications.committed(recorder)
         await self.kosha.blobs.delete(freed)
         return DeleteResult(None if vid == sql.NULL_VERSION and not bucket.versioning else vid, marker)
 
@@ -198,7 +208,7 @@ class ObjectService:
     async def copy(self, principal: Principal, src_bucket_ref: str, src_key: str, dst_bucket_ref: str,
                    dst_key: str, *, src_version_id: str | None = None,
                    replace_metadata: dict[str, Any] | None = None, tags: dict[str, str] | None = None,
-                   acl: str | None = None, storage_class: str | None = None,
+                   acl: str | Grants | None = None, storage_class: str | None = None,
                    if_match: str | None = None, if_none_match: str | None = None) -> ObjectVersion:
         """A new version of `dst_key` sharing the source's blobs: cost independent of size."""
         validate_object_key(dst_key)
@@ -206,20 +216,22 @@ class ObjectService:
         if self.kosha.buckets.foreign(principal, src):
             await self.head(principal, src.name, src_key, src_version_id)   # the object's ACL
         dst = await self.kosha.buckets.resolve(principal, dst_bucket_ref, "kos:PutObject", key=dst_key)
-        overrides: dict[str, Any] = {"owner": principal.kcid or None}
+        stored_acl, owner = await self.kosha.access.new_object(principal, dst, acl)
+        overrides: dict[str, Any] = {"owner": owner}
         if replace_metadata is not None:
             overrides.update(content_type=replace_metadata.get("content_type") or "application/octet-stream",
                              headers=replace_metadata.get("headers") or {},
                              user_meta=replace_metadata.get("user_meta") or {})
         if tags is not None:
             overrides["tags"] = tags
-        if acl is not None:
-            overrides["acl"] = acl
+        overrides["acl"] = stored_acl     # S3: a copy gets the ACL asked for, else private
         if storage_class is not None:
             overrides["storage_class"] = storage_class
         pre = sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
+        recorder = self.kosha.notifications.recorder(principal, [dst], "ObjectCreated:Copy")
         return await self._commit([], sql.copy_version, src.name, src_key, src_version_id, dst.name,
-                                  dst_key, overrides, self.kosha.clock.now(), pre)
+                                  dst_key, overrides, self.kosha.clock.now(), pre, recorder,
+                                  recorder=recorder)
 
     async def move(self, principal: Principal, bucket_ref: str, src_key: str, dst_key: str) -> ObjectVersion:
         """Copy then delete the source, in one transaction (KOS move and rename)."""
@@ -228,8 +240,10 @@ class ObjectService:
         await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteObject", key=src_key)
         if src_key == dst_key:
             return await self.head(principal, bucket_ref, src_key)
+        recorder = self.kosha.notifications.recorder(principal, [bucket], "ObjectCreated:Copy")
         return await self._commit([], _move, bucket.name, src_key, bucket.name, dst_key,
-                                  principal.kcid or None, self.kosha.clock.now())
+                                  principal.kcid or None, self.kosha.clock.now(), recorder,
+                                  recorder=recorder)
 
     async def relocate(self, principal: Principal, src_bucket_ref: str, src_key: str,
                        dst_bucket_ref: str, dst_key: str, *, remove_source: bool) -> ObjectVersion:
@@ -249,12 +263,15 @@ class ObjectService:
         if buckets.foreign(principal, dst):
             raise buckets.denied(principal, dst)
         now, owner = self.kosha.clock.now(), principal.kcid or None
+        recorder = self.kosha.notifications.recorder(principal, [src, dst], "ObjectCreated:Copy")
         if not remove_source:
             return await self._commit([], sql.copy_version, src.name, src_key, None, dst.name,
-                                      dst_key, {"owner": owner}, now)
+                                      dst_key, {"owner": owner}, now, None, recorder,
+                                      recorder=recorder)
         if src.name == dst.name and src_key == dst_key:
             return await self.head(principal, src.name, src_key)
-        return await self._commit([], _move, src.name, src_key, dst.name, dst_key, owner, now)
+        return await self._commit([], _move, src.name, src_key, dst.name, dst_key, owner, now,
+                                  recorder, recorder=recorder)
 
     async def update_version(self, principal: Principal, bucket_ref: str, key: str,
                              version_id: str | None = None, *, tags: dict[str, str] | None = None,
@@ -266,6 +283,18 @@ class ObjectService:
         if acl is not None:
             values["acl"] = acl
         row = await self.kosha.db.write(sql.update_attrs, bucket.name, key, version_id, values)
+        return ObjectVersion.from_row(row)
+
+    async def put_acl(self, principal: Principal, bucket_ref: str, key: str,
+                      version_id: str | None, canned: str | None,
+                      grants: Grants | None) -> ObjectVersion:
+        """Replace an object version's ACL (a canned ACL or explicit grants)."""
+        current = await self.head(principal, bucket_ref, key, version_id, action="kos:PutObjectAcl")
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObjectAcl",
+                                                  key=key, version_id=version_id)
+        stored = await self.kosha.access.put_object_acl(principal, bucket, current, canned, grants)
+        row = await self.kosha.db.write(sql.update_attrs, bucket.name, key, current.version_id,
+                                        {"acl": stored})
         return ObjectVersion.from_row(row)
 
     # -- listing ----------------------------------------------------------------------------
@@ -311,6 +340,9 @@ class ObjectService:
         Runs from a thread or the CLI. `grace_seconds` protects blobs written just now whose
         metadata commit is still in flight.
         """
+        deployment = self.kosha.db.read_sync(identity.deployment_id)
+        if deployment is not None:
+            check_owner(self.kosha.blobs, deployment, self.kosha.blob_location.display)
         cutoff = self.kosha.clock.now() - grace_seconds
         tmp_removed = self.kosha.blobs.clean_tmp(cutoff)
         candidates = [blob_id for blob_id, mtime in self.kosha.blobs.list_ids() if mtime < cutoff]
@@ -324,9 +356,11 @@ class ObjectService:
 
 
 def _move(conn: Any, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
-          owner: str | None, now: float) -> Any:
-    row, freed = sql.copy_version(conn, src_bucket, src_key, None, dst_bucket, dst_key, {}, now)
-    _vid, _marker, more = sql.delete_version(conn, src_bucket, src_key, None, now, owner)
+          owner: str | None, now: float, events: Any = None) -> Any:
+    row, freed = sql.copy_version(conn, src_bucket, src_key, None, dst_bucket, dst_key, {}, now,
+                                  events=events)
+    _vid, _marker, more = sql.delete_version(conn, src_bucket, src_key, None, now, owner,
+                                             events=events)
     return row, freed + more
 
 

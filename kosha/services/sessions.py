@@ -162,9 +162,10 @@ class SessionService:
 
     async def deactivate(self, token: str) -> None:
         key = token_hash(token)
-        await self._row(key)
-        await self.kosha.db.write(sql.end_session, key)
+        ended = await self.kosha.db.write(sql.end_session, key, self.kosha.clock.now())
         self.kosha.auth.forget(key)
+        if not ended:
+            raise NotFound("session not found, or already ended")
 
     async def status(self, token: str) -> Session:
         return Session.from_row(await self._row(token_hash(token)), self.kosha.clock.now())

@@ -50,11 +50,17 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
+    """What the services use; LocalBlobStore here, S3BlobStore in blobs_s3.py."""
     def check_room(self) -> None: ...
+    def probe(self) -> None: ...
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> BlobWriter: ...
     def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     async def delete(self, blob_ids: Iterable[str]) -> None: ...
+    def delete_sync(self, blob_ids: Iterable[str]) -> None: ...
     def list_ids(self) -> Iterable[tuple[str, float]]: ...
+    def clean_tmp(self, older_than: float) -> int: ...
+    def read_mark(self, name: str) -> str | None: ...
+    def write_mark(self, name: str, text: str) -> None: ...
 
 
 _io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kosha-blob-io")
@@ -248,6 +254,22 @@ class LocalBlobStore:
                 continue
             for entry in os.scandir(sub):
                 yield entry.name, entry.stat().st_mtime
+
+    def read_mark(self, name: str) -> str | None:
+        """A small text file beside the blob directories (blob_owner.py), or None."""
+        try:
+            return (self.root / name).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+
+    def write_mark(self, name: str, text: str) -> None:
+        tmp = self.tmp_dir / f"{name}-{uuid.uuid4().hex}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, self.root / name)
+        self.fsync_dir(self.root)
 
     def clean_tmp(self, older_than: float) -> int:
         """Remove temporary files of writes that never finished (a crash mid-upload)."""

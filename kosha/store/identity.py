@@ -54,6 +54,12 @@ def create_operator(conn: Connection, account: dict[str, Any], user: dict[str, A
     return True
 
 
+def deployment_id(conn: Connection) -> str | None:
+    """The first operator's kcid: random at bootstrap, so it names this database's deployment."""
+    return conn.execute(select(users.c.kcid).where(users.c.is_operator)
+                        .order_by(users.c.created_at, users.c.kcid).limit(1)).scalar()
+
+
 # -- users ----------------------------------------------------------------------------------
 
 
@@ -188,8 +194,11 @@ def rotate_session(conn: Connection, token_hash: str, refresh_hash: str,
     return result.rowcount > 0
 
 
-def end_session(conn: Connection, token_hash: str) -> bool:
-    result = conn.execute(update(sessions).where(sessions.c.token_hash == token_hash)
+def end_session(conn: Connection, token_hash: str, now: float) -> bool:
+    """End a live session; False when there is none (unknown, already ended, or expired)."""
+    result = conn.execute(update(sessions).where(sessions.c.token_hash == token_hash,
+                                                 sessions.c.active.is_(True),
+                                                 sessions.c.expires_at > now)
                           .values(active=False))
     return result.rowcount > 0
 

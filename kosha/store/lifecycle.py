@@ -133,8 +133,8 @@ def _versions(conn: Connection, bucket: str, keys: list[str]) -> list[Row[Any]]:
                              .order_by(o.c.key, o.c.seq.desc())).all())
 
 
-def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, now: float
-                   ) -> tuple[int, list[str], bool]:
+def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, now: float,
+                   events: obj_sql.Events | None = None) -> tuple[int, list[str], bool]:
     """Expire up to BATCH current versions last modified before `cutoff`, as a DELETE would.
 
     In a versioned bucket that writes a delete marker (the data stays as a noncurrent version);
@@ -148,13 +148,14 @@ def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, no
         current = obj_sql.latest(conn, bucket, key)   # written it since it was found due
         if current is None or current.is_delete_marker or current.last_modified >= cutoff:
             continue
-        _vid, _marker, more = obj_sql.delete_version(conn, bucket, key, None, now)
+        _vid, _marker, more = obj_sql.delete_version(conn, bucket, key, None, now, events=events)
         freed += more
     return len(rows), freed, len(rows) == BATCH
 
 
 def expire_noncurrent(conn: Connection, bucket: str, prefix: str, days: int, keep: int,
-                      after_key: str | None, now: float) -> tuple[int, list[str], str | None]:
+                      after_key: str | None, now: float, events: obj_sql.Events | None = None
+                      ) -> tuple[int, list[str], str | None]:
     """Remove the noncurrent versions `lifecycle_due.noncurrent_dues` says are due at `now`.
 
     Works through up to BATCH keys after `after_key`; answers (removed, freed blobs, last key
@@ -166,13 +167,14 @@ def expire_noncurrent(conn: Connection, bucket: str, prefix: str, days: int, kee
         locks.lock_keys(conn, bucket, [key])
         for row, when in due.noncurrent_dues(_versions(conn, bucket, [key]), days, keep):
             if when < now:
-                freed += obj_sql.delete_version(conn, bucket, key, row.version_id, now)[2]
+                freed += obj_sql.delete_version(conn, bucket, key, row.version_id, now,
+                                                events=events)[2]
                 removed += 1
     return removed, freed, keys[-1] if len(keys) == BATCH else None
 
 
-def remove_lone_delete_markers(conn: Connection, bucket: str, prefix: str, now: float
-                               ) -> tuple[int, list[str], bool]:
+def remove_lone_delete_markers(conn: Connection, bucket: str, prefix: str, now: float,
+                               events: obj_sql.Events | None = None) -> tuple[int, list[str], bool]:
     """Remove up to BATCH delete markers that are the only version left of their key.
 
     Answers (removed, freed blobs (none: markers own no bytes), whether more may remain).
@@ -181,7 +183,7 @@ def remove_lone_delete_markers(conn: Connection, bucket: str, prefix: str, now: 
                         .limit(BATCH)).all()
     freed: list[str] = []
     for key, version_id in rows:
-        freed += obj_sql.delete_version(conn, bucket, key, version_id, now)[2]
+        freed += obj_sql.delete_version(conn, bucket, key, version_id, now, events=events)[2]
     return len(rows), freed, len(rows) == BATCH
 
 

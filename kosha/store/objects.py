@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, Text, and_, bindparam, delete, func, insert, or_, select, update
 
@@ -68,6 +68,15 @@ class Content:
 
 _ATTR_DEFAULTS: dict[str, Any] = dict(content_type=None, storage_class="STANDARD", headers=None,
                                       user_meta=None, checksums=None, tags=None, acl=None, owner=None)
+
+
+class Events(Protocol):
+    """Records the events of a change in its transaction (kosha.notify.recorder.Recorder)."""
+
+    def created(self, conn: Connection, bucket: str, row: Any) -> None: ...
+
+    def removed(self, conn: Connection, bucket: str, key: str, version_id: str | None,
+                marker_created: bool) -> None: ...
 
 
 @dataclass
@@ -205,7 +214,8 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
 
 
 def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
-                   now: float, pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
+                   now: float, pre: Preconditions | None = None, events: Events | None = None
+                   ) -> tuple[Row[Any], list[str]]:
     """Make `content` the latest version of `key`; answer the new row and the blobs now garbage."""
     state = _locked_state(conn, bucket, key)
     current = _current(conn, bucket, key)
@@ -223,12 +233,15 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
         part_sizes=content.part_sizes, last_modified=now))
     row = inserted.one()
     _adjust_usage(conn, bucket, bytes_delta + content.size, count_delta + 1, state.allocated_capacity)
+    if events is not None:
+        events.created(conn, bucket, row)
     return row, freed
 
 
 def copy_version(conn: Connection, src_bucket: str, src_key: str, src_version: str | None,
                  dst_bucket: str, dst_key: str, overrides: dict[str, Any], now: float,
-                 pre: Preconditions | None = None) -> tuple[Row[Any], list[str]]:
+                 pre: Preconditions | None = None, events: Events | None = None
+                 ) -> tuple[Row[Any], list[str]]:
     """A new version that shares the source's blobs: no byte is copied."""
     locks.lock_pairs(conn, [(src_bucket, src_key), (dst_bucket, dst_key)])  # the source stays
     src = version(conn, src_bucket, src_key, src_version)
@@ -239,17 +252,20 @@ def copy_version(conn: Connection, src_bucket: str, src_key: str, src_version: s
     attrs.update(overrides)
     content = Content(size=src.size, etag=src.etag, blobs=src.blobs or [],
                       inline_data=src.inline_data, part_sizes=src.part_sizes, blob_mode="share")
-    return commit_version(conn, dst_bucket, dst_key, content, attrs, now, pre)
+    return commit_version(conn, dst_bucket, dst_key, content, attrs, now, pre, events)
 
 
 def delete_version(conn: Connection, bucket: str, key: str, version_id: str | None, now: float,
-                   owner: str | None = None, pre: Preconditions | None = None
-                   ) -> tuple[str | None, bool, list[str]]:
-    """S3 delete semantics. Answers (version id, whether it is/was a delete marker, freed blobs)."""
+                   owner: str | None = None, pre: Preconditions | None = None,
+                   events: Events | None = None) -> tuple[str | None, bool, list[str]]:
+    """S3 delete semantics. Answers (version id, whether it is/was a delete marker, freed blobs).
+
+    `events` hears of what was removed or marked, and of nothing when nothing changed.
+    """
     locks.lock_keys(conn, bucket, [key])
     versioning = _versioning(conn, bucket)
     if version_id is not None:
-        return _delete_specific(conn, bucket, key, version_id, pre)
+        return _delete_specific(conn, bucket, key, version_id, pre, events)
     current = latest(conn, bucket, key)
     _check(current, pre)
     if versioning == "":
@@ -257,17 +273,22 @@ def delete_version(conn: Connection, bucket: str, key: str, version_id: str | No
             return None, False, []
         freed, bytes_delta, count_delta = _drop(conn, current)
         _adjust_usage(conn, bucket, bytes_delta, count_delta)
+        if events is not None:
+            events.removed(conn, bucket, key, current.version_id, False)
         return None, False, freed
     vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, versioning, current)
     conn.execute(insert(o).values(
         bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=True, size=0,
         etag="", blobs=[], last_modified=now, owner=owner, storage_class="STANDARD"))
     _adjust_usage(conn, bucket, bytes_delta, count_delta)
+    if events is not None:
+        events.removed(conn, bucket, key, vid, True)
     return vid, True, freed
 
 
 def _delete_specific(conn: Connection, bucket: str, key: str, version_id: str,
-                     pre: Preconditions | None) -> tuple[str | None, bool, list[str]]:
+                     pre: Preconditions | None, events: Events | None = None
+                     ) -> tuple[str | None, bool, list[str]]:
     row = version(conn, bucket, key, version_id)
     if row is None:
         return version_id, False, []
@@ -279,6 +300,8 @@ def _delete_specific(conn: Connection, bucket: str, key: str, version_id: str,
         if newest is not None:
             conn.execute(update(o).where(o.c.seq == newest).values(is_latest=True))
     _adjust_usage(conn, bucket, bytes_delta, count_delta)
+    if events is not None:
+        events.removed(conn, bucket, key, version_id, False)
     return version_id, bool(row.is_delete_marker), freed
 
 

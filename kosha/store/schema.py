@@ -71,13 +71,17 @@ buckets = Table(
     Column("tags", JSON, nullable=False, default=dict),
     Column("versioning", String(16), nullable=False, default=""),  # "", Enabled, Suspended
     Column("anonymous_access", Boolean, nullable=False, default=False),
-    Column("acl", String(32), nullable=False, default="private"),
+    Column("acl", Text, nullable=False, default="private"),   # canned name or JSON grants (services/acl.py)
     Column("cors", JSON),
+    Column("policy", Text),                  # S3 bucket policy document, as put
+    Column("ownership", String(32)),         # ObjectOwnership: None (ObjectWriter), BucketOwnerPreferred, BucketOwnerEnforced
+    Column("public_access_block", JSON),     # {"BlockPublicAcls": bool, ...}; None: none set
     Column("status", String(16), nullable=False, default="active"),
     Column("allocated_capacity", BigInteger),
     Column("used_capacity", BigInteger, nullable=False, default=0),
     Column("object_count", BigInteger, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
+    Column("notification", JSON),     # event notification configurations (kosha.notify.config)
 )
 
 blobs = Table(
@@ -104,7 +108,7 @@ objects = Table(
     Column("user_meta", JSON),        # x-amz-meta-*
     Column("checksums", JSON),        # {"CRC32": "..."}
     Column("tags", JSON),
-    Column("acl", String(32)),
+    Column("acl", Text),
     Column("owner", String(64)),
     Column("last_modified", Float, nullable=False),
     Column("blobs", JSON),            # [[blob_id, size], ...]; one entry, or one per multipart part
@@ -126,9 +130,10 @@ multipart_uploads = Table(
     Column("headers", JSON),
     Column("user_meta", JSON),
     Column("tags", JSON),
-    Column("acl", String(32)),
+    Column("acl", Text),
     Column("storage_class", String(32), nullable=False, default="STANDARD"),
     Column("checksum_algorithm", String(16)),
+    Column("checksum_type", String(16)),  # COMPOSITE | FULL_OBJECT, with an algorithm
     Column("initiated", Float, nullable=False),
 )
 Index("ix_mpu_bucket_key", multipart_uploads.c.bucket, multipart_uploads.c.key)
@@ -187,5 +192,51 @@ bucket_policies = Table(
     Column("read_write_ips", JSON, nullable=False),
     Column("read_only_ips", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Cross-process coordination (docs/scaling.md, "Caches, revocation and background work").
+
+leases = Table(  # one row per kind of background work: who runs it, until when (epoch seconds)
+    "leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+cache_generation = Table(  # bumped by every change that must clear other processes' caches
+    "cache_generation", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+activation_failures = Table(  # failed session activations per limit key, in fixed windows
+    "activation_failures", metadata,
+    Column("key", String(255), primary_key=True),
+    Column("window_start", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
+# Event notifications (kosha/notify): the outbox rows written in the transaction of the change
+# they describe, and how far each delivery target has read. `seq` never repeats (AUTOINCREMENT
+# on SQLite, a sequence on PostgreSQL): it is the events' `sequencer` and the targets' cursor.
+Seq = BigInteger().with_variant(Integer, "sqlite")
+
+notify_outbox = Table(
+    "notify_outbox", metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("bucket", String(63), nullable=False),
+    Column("key", KeyText, nullable=False),
+    Column("event_name", String(64), nullable=False),
+    Column("routes", Text, nullable=False),    # JSON [[configuration id, target id], ...]
+    Column("message", Text, nullable=False),   # JSON: one AWS event record, without sequencer
+    Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+notify_cursors = Table(
+    "notify_cursors", metadata,
+    Column("target_id", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),  # last outbox seq it has passed
     Column("updated_at", Float, nullable=False),
 )

@@ -137,6 +137,7 @@ def test_internal_routes_stay_operator_only_for_account_admins(account: Any) -> 
         account.post(f"/internal/kos/v1/accounts/{own}/users", json={"name": "x"}),
         account.post(f"/internal/kos/v1/accounts/{own}/mfa"),
         account.get("/internal/kos/v1/policy"),
+        account.get("/internal/kos/v1/policies"),
         account.post("/internal/kos/v1/policy", json={"name": "x", "statements": [LIST_KEYS]}),
         account.post("/internal/kos/v1/policy/attach", json={"policyKRNs": ["p"], "users": []}),
         account.delete("/internal/kos/v1/access_keys_all"),

@@ -50,7 +50,7 @@ def test_a_negative_quota_is_refused_and_changes_nothing(account: Any) -> None:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=st.one_of(st.text(max_size=5), st.floats(allow_nan=False), st.booleans(),
+@given(value=st.one_of(st.text(max_size=5), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
                        st.lists(st.integers(), max_size=2)))
 def test_a_quota_that_is_not_an_integer_is_422(account: Any, value: Any) -> None:
     name = create_bucket(account, allocatedCapacity=300)["bucketName"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 POLICY = "/internal/kos/v1/policy"
+POLICIES = "/internal/kos/v1/policies"
 KEYS = "/kos/v1/access_keys"
 LIST_KEYS = {"effect": "Allow", "actions": ["kos:ListAccessKeys"], "resources": ["*"]}
 
@@ -46,10 +47,10 @@ def test_get_by_krn_or_id_list_update_delete(root: Any, account: Any) -> None:
     by_krn = root.get(f"{POLICY}/{krn}")
     assert by_krn.status_code == 200 and by_krn.json()["_id"] == body["_id"]
     assert root.get(f"{POLICY}/{body['_id']}").json()["policyKRN"] == krn
-    listing = root.get(POLICY, params={"accountId": account.account_id}).json()
+    listing = root.get(POLICIES, params={"accountId": account.account_id}).json()
     assert [p["policyKRN"] for p in listing] == [krn]
-    assert krn in {p["policyKRN"] for p in root.get(POLICY).json()}
-    assert [p["_id"] for p in root.get(POLICY, params={"name": body["name"]}).json()] == [body["_id"]]
+    assert krn in {p["policyKRN"] for p in root.get(POLICIES).json()}
+    assert [p["_id"] for p in root.get(POLICIES, params={"name": body["name"]}).json()] == [body["_id"]]
     deny = {"effect": "Deny", "actions": ["kos:*"], "resources": ["*"]}
     updated = root.put(f"{POLICY}/{krn}", json={"statements": [deny], "name": "renamed-" + body["_id"]})
     assert updated.status_code == 200
@@ -176,6 +177,38 @@ def test_conditional_allows_are_not_granted(root: Any, member: Any) -> None:
     assert member.get(KEYS).status_code == 403
 
 
+def test_allow_under_a_condition_block_is_granted_when_it_holds(root: Any, member: Any) -> None:
+    krn = create(root, member.account_id,
+                 conditions=[{"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}])["policyKRN"]
+    link(root, "attach", [krn], member)
+    assert member.get(KEYS).status_code == 200
+
+
+def test_allow_under_a_condition_block_that_fails_is_not_granted(root: Any, member: Any) -> None:
+    krn = create(root, member.account_id,
+                 conditions=[{"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}])["policyKRN"]
+    link(root, "attach", [krn], member)
+    assert member.get(KEYS).status_code == 403
+
+
+def test_deny_applies_only_where_its_statement_condition_holds(root: Any, member: Any) -> None:
+    deny_plain = {"effect": "Deny", "actions": ["kos:ListAccessKeys"], "resources": ["*"],
+                  "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    krn = create(root, member.account_id, [LIST_KEYS, deny_plain])["policyKRN"]
+    link(root, "attach", [krn], member)
+    assert member.get(KEYS).status_code == 200        # plain HTTP: the Deny does not apply
+    root.put(f"{POLICY}/{krn}", json={"statements": [
+        LIST_KEYS, {**deny_plain, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    assert member.get(KEYS).status_code == 403
+
+
+def test_malformed_condition_block_is_refused(root: Any, account: Any) -> None:
+    response = root.post(POLICY, json={"name": name(), "accountId": account.account_id,
+                                       "statements": [LIST_KEYS],
+                                       "conditions": [{"IpAddress": {"aws:SourceIp": "nope"}}]})
+    assert response.status_code == 422
+
+
 def test_attach_errors(root: Any, account: Any, member: Any, new_account: Callable[..., Any]) -> None:
     krn = create(root, account.account_id)["policyKRN"]
     stranger = new_account()
@@ -220,3 +253,21 @@ def test_policy_routes_are_for_the_operator_only(server: Any, account: Any, memb
             assert account.request(method, path, json=body).status_code == 403, path
             assert member.request(method, path, json=body).status_code == 403, path
             assert account.request(method, path, content=b"{bad").status_code == 403, path
+
+
+def test_get_policy_answers_the_one_policy_named_by_krn_or_name(root: Any, account: Any) -> None:
+    body = create(root, account.account_id)
+    by_krn = root.get(POLICY, params={"policyKRN": body["policyKRN"]})
+    by_name = root.get(POLICY, params={"name": body["name"], "accountId": account.account_id})
+    assert by_krn.status_code == by_name.status_code == 200
+    assert by_krn.json()["_id"] == by_name.json()["_id"] == body["_id"]
+
+
+def test_get_policy_without_a_selector_is_refused_with_the_way_to_list(root: Any) -> None:
+    answer = root.get(POLICY)
+    assert answer.status_code == 400 and "/internal/kos/v1/policies" in answer.json()["message"]
+
+
+def test_get_policy_of_an_unknown_name_is_not_found(root: Any, account: Any) -> None:
+    answer = root.get(POLICY, params={"name": "no-such-policy", "accountId": account.account_id})
+    assert answer.status_code == 404

@@ -194,8 +194,15 @@ def test_deactivate(server: Any, creds: tuple[str, str]) -> None:
         assert http.delete(f"/kos/v1/sessions/deactivate/{token}").status_code == 204
         refused = http.get(PROTECTED, headers=bearer(token))
         assert refused.status_code == 401 and refused.json()["message"]
-        assert http.delete(f"/kos/v1/sessions/deactivate/{token}").status_code == 204
         assert http.delete("/kos/v1/sessions/deactivate/nosuchtoken").status_code == 404
+
+
+def test_deactivating_an_ended_session_is_not_found(server: Any, creds: tuple[str, str]) -> None:
+    with server.http() as http:
+        token = activate(http, *creds).json()["sessionToken"]
+        assert http.delete(f"/kos/v1/sessions/deactivate/{token}").status_code == 204
+        again = http.delete(f"/kos/v1/sessions/deactivate/{token}")
+        assert again.status_code == 404 and again.json()["message"]
 
 
 def test_status(server: Any, creds: tuple[str, str]) -> None:

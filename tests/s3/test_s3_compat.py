@@ -52,7 +52,7 @@ def test_object_acl_public_read_in_private_bucket_is_readable_by_anyone(
     r = httpx.get(f"{server.s3_url}/{bucket}/pub")
     assert r.status_code == 200 and r.content == b"shared"
     assert other_s3.get_object(Bucket=bucket, Key="pub")["Body"].read() == b"shared"
-    # the rest of the private bucket stays closed: 403 anonymous, 404 for other tenants
+    # the rest of the private bucket stays closed: 403 for anonymous callers and other tenants
     assert httpx.get(f"{server.s3_url}/{bucket}/priv").status_code == 403
     assert httpx.get(f"{server.s3_url}/{bucket}/missing").status_code == 403
     assert httpx.get(f"{server.s3_url}/{bucket}").status_code == 403
@@ -61,7 +61,7 @@ def test_object_acl_public_read_in_private_bucket_is_readable_by_anyone(
                  lambda: other_s3.put_object(Bucket=bucket, Key="pub", Body=b"x")):
         with pytest.raises(ClientError) as e:
             call()
-        assert err(e) == (404, "NoSuchBucket")
+        assert err(e) == (403, "AccessDenied")
 
 
 def test_object_acl_private_in_public_bucket_is_not_readable(
@@ -141,7 +141,7 @@ def test_copy_of_public_read_object_by_other_account(s3: Any, other_s3: Any,
         with pytest.raises(ClientError) as e:
             other_s3.copy_object(Bucket=dst, Key="copy2",
                                  CopySource={"Bucket": bucket, "Key": "hidden"})
-        assert err(e)[0] == 404
+        assert err(e)[0] == 403
     finally:
         empty_bucket(other_s3, dst)
 

@@ -156,12 +156,14 @@ class Payload:
 
 
 def wrap_payload(body: AsyncIterable[bytes], headers: HeaderInput,
-                 signed: SignedRequest | None) -> Payload:
+                 signed: SignedRequest | None, *, body_checksum: bool = True) -> Payload:
     """Wrap a raw request body so it is decoded and verified as it streams.
 
     ``signed`` is the result of ``RequestAuth.verify`` (None for anonymous requests); its
     ``content_sha256`` decides between a plain body (hex sha256 or UNSIGNED-PAYLOAD) and the
     aws-chunked variants. Raises Invalid/Forbidden immediately for inconsistent headers.
+    ``body_checksum=False`` where the ``x-amz-checksum-*`` headers describe something else than
+    this body (CompleteMultipartUpload: the object's checksum).
     """
     hm = header_map(headers)
     if signed is not None:
@@ -176,7 +178,7 @@ def wrap_payload(body: AsyncIterable[bytes], headers: HeaderInput,
     if streaming and mode != STREAMING_UNSIGNED_TRAILER and (signed is None or signed.presigned):
         raise Forbidden(f"{mode} requires an Authorization header signature",
                         s3_code="AccessDenied")
-    spec = checksum_from_headers(hm)
+    spec = checksum_from_headers(hm) if body_checksum else None
     if spec is not None and spec.location == "trailer" and (not streaming
                                                              or mode == STREAMING_SIGNED):
         raise Invalid("x-amz-trailer requires x-amz-content-sha256 "

@@ -1,0 +1,148 @@
+"""Kosha on PostgreSQL with `--blobs s3://` on a Ceph RGW, against that RGW's own S3 API.
+
+The same client (boto3, default settings) does the same work against both in the same run:
+- a 256 MiB upload with `upload_fileobj` (boto3's default transfer: 8 MiB parts, 10 threads),
+  and a 256 MiB single `put_object` (Kosha streams it into one multipart upload to RGW);
+- 4 KiB GETs from `--concurrency` threads for `--duration` seconds.
+Each figure is the median of --runs, with Kosha's ratio to RGW's own (targets: upload >= 0.70x,
+4 KiB GET >= 0.50x; issue 10).
+
+    python bench/rgw.py                   # starts RGW (scripts/ceph-rgw) and Kosha itself
+    python bench/rgw.py --quick           # 32 MiB, 2 s phases, 1 run
+"""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (MiB, REPO, Row, banner, base_parser, finish_args, free_port,  # noqa: E402
+                    kosha_server, median, paired_ratio, print_table, scratch_dir, wait_quiet,
+                    write_json, check)
+
+PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+def client(endpoint: str, key: str, secret: str, region: str) -> Any:
+    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key,
+                        aws_secret_access_key=secret, region_name=region)
+
+
+def upload_rate(s3: Any, bucket: str, data: bytes, single: bool) -> float:
+    key = f"big-{uuid.uuid4().hex[:8]}"
+    start = time.perf_counter()
+    if single:
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+    else:
+        s3.upload_fileobj(io.BytesIO(data), bucket, key)
+    rate = len(data) / (time.perf_counter() - start) / 1e6
+    s3.delete_object(Bucket=bucket, Key=key)
+    return rate
+
+
+def small_get_rate(make_client: Any, bucket: str, threads: int, seconds: float) -> float:
+    keys = [f"small-{i}" for i in range(64)]
+    s3 = make_client()
+    for k in keys:
+        s3.put_object(Bucket=bucket, Key=k, Body=os.urandom(4096))
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def run(n: int) -> None:
+        c = make_client()
+        c.get_object(Bucket=bucket, Key=keys[0])["Body"].read()     # connection warm
+        i = n
+        while time.perf_counter() < stop:
+            c.get_object(Bucket=bucket, Key=keys[i % len(keys)])["Body"].read()
+            counts[n] += 1
+            i += 1
+
+    start = time.perf_counter()
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    p = base_parser(__doc__.splitlines()[0])
+    p.add_argument("--mib", type=int, default=256)
+    args = finish_args(p.parse_args())
+    if args.quick:
+        args.mib = 32
+    import psycopg
+
+    with scratch_dir(args, "rgw-") as tmp:
+        ceph_dir = tmp / "ceph"
+        started = subprocess.run([str(REPO / "scripts" / "ceph-rgw"), "start", str(ceph_dir),
+                                  str(free_port()), str(free_port())],
+                                 capture_output=True, text=True, timeout=300)
+        if started.returncode != 0:
+            print(f"RGW did not start: {started.stderr}")
+            return 2
+        rgw = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
+        db = f"kosha_bench_{uuid.uuid4().hex[:8]}"
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+        admin.execute(f'CREATE DATABASE "{db}"')
+        try:
+            return run(args, tmp, rgw, PG_ADMIN.rsplit("/", 1)[0] + "/" + db)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            subprocess.run([str(REPO / "scripts" / "ceph-rgw"), "stop", str(ceph_dir)], timeout=60)
+
+
+def run(args: Any, tmp: Path, rgw: dict[str, str], db_url: str) -> int:
+    raw = lambda: client(rgw["RGW_ENDPOINT"], rgw["RGW_ACCESS_KEY"], rgw["RGW_SECRET_KEY"], "us-east-1")  # noqa: E731
+    raw().create_bucket(Bucket="direct")
+    raw().create_bucket(Bucket="kosha-blobs")
+    kosha = kosha_server(tmp / "data", tmp, "kosha-rgw", extra_env={
+        "KOSHA_DATABASE_URL": db_url, "KOSHA_ACCESS_LOG": "off",
+        "KOSHA_BLOBS": f"s3://kosha-blobs/blobs?endpoint={rgw['RGW_ENDPOINT']}",
+        "KOSHA_BLOBS_ACCESS_KEY": rgw["RGW_ACCESS_KEY"], "KOSHA_BLOBS_SECRET_KEY": rgw["RGW_SECRET_KEY"]})
+    kosha.server.start()
+    try:
+        kosha.load_credentials()
+        via = lambda: client(kosha.s3_url, kosha.access_key, kosha.secret_key, "In-Bangalore-1")  # noqa: E731
+        via().create_bucket(Bucket="bench")
+        data = os.urandom(args.mib * MiB)
+        figures: dict[str, list[float]] = {k: [] for k in (
+            "rgw up", "kosha up", "rgw put", "kosha put", "rgw get", "kosha get")}
+        banner(f"Kosha (PostgreSQL + --blobs s3 on RGW) vs RGW, boto3 defaults, {args.runs} runs")
+        for _ in range(args.runs):
+            if args.max_wait:
+                wait_quiet(args.max_wait)
+            figures["rgw up"].append(upload_rate(raw(), "direct", data, single=False))
+            figures["kosha up"].append(upload_rate(via(), "bench", data, single=False))
+            figures["rgw put"].append(upload_rate(raw(), "direct", data, single=True))
+            figures["kosha put"].append(upload_rate(via(), "bench", data, single=True))
+            figures["rgw get"].append(small_get_rate(raw, "direct", args.concurrency, args.duration))
+            figures["kosha get"].append(small_get_rate(via, "bench", args.concurrency, args.duration))
+        rows = []
+        for label, k, unit, target in ((f"{args.mib} MiB upload_fileobj", "up", "MB/s", 0.70),
+                                       (f"{args.mib} MiB put_object", "put", "MB/s", 0.70),
+                                       (f"4 KiB GET x{args.concurrency} threads", "get", "ops/s", 0.50)):
+            ratio = paired_ratio(figures[f"kosha {k}"], figures[f"rgw {k}"])
+            rows.append(Row(label, median(figures[f"kosha {k}"]), unit,
+                            ref=f"RGW {median(figures[f'rgw {k}']):.1f}", ratio=ratio,
+                            target=f">= {target:.2f}x", ok=check(ratio, ">=", target),
+                            runs=figures[f"kosha {k}"]))
+        print_table(rows)
+        write_json(args.json, {"rows": rows, "raw": figures})
+    finally:
+        kosha.server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The event message: AWS S3's format (`{"Records": [...]}`, eventVersion 2.1), so consumers
+written for AWS or MinIO work unchanged. Events of KOS REST operations carry the same shape.
+
+A record is built when the change commits (`record`), without the two fields that depend on
+where it goes and on the outbox: `s3.configurationId` and `s3.object.sequencer`. The worker
+adds them (`finish`) when it sends the event. The sequencer is the outbox sequence as 16
+upper-case hex digits: it increases with every event, so it orders the events of one key and
+stays the same when an event is delivered again (consumers de-duplicate on it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote_plus
+
+EVENT_VERSION = "2.1"
+EVENT_SOURCE = "aws:s3"   # AWS's value, which consumers check
+NULL_VERSION = "null"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who caused the change and from where (empty for the server's own work, e.g. lifecycle)."""
+    principal_id: str
+    source_ip: str
+    request_id: str
+
+
+def event_time(ts: float) -> str:
+    """ISO 8601 with milliseconds and `Z`, as AWS writes it."""
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def record(*, event_name: str, when: float, region: str, origin: Origin, bucket: str,
+           bucket_owner: str, key: str, size: int | None = None, etag: str | None = None,
+           version_id: str | None = None) -> dict[str, Any]:
+    """One record (without configurationId and sequencer). `event_name` has no `s3:` prefix."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="")}
+    if size is not None:
+        obj["size"] = size
+    if etag:
+        obj["eTag"] = etag
+    if version_id and version_id != NULL_VERSION:
+        obj["versionId"] = version_id
+    return {
+        "eventVersion": EVENT_VERSION,
+        "eventSource": EVENT_SOURCE,
+        "awsRegion": region,
+        "eventTime": event_time(when),
+        "eventName": event_name,
+        "userIdentity": {"principalId": origin.principal_id},
+        "requestParameters": {"sourceIPAddress": origin.source_ip},
+        "responseElements": {"x-amz-request-id": origin.request_id,
+                             "x-amz-id-2": origin.request_id},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": bucket_owner},
+                       "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
+    }
+
+
+def sequencer(seq: int) -> str:
+    return f"{seq:016X}"
+
+
+def finish(message: str, seq: int, configuration_id: str) -> bytes:
+    """The message as sent: the stored record with its configuration id and sequencer."""
+    rec = json.loads(message)
+    rec["s3"]["configurationId"] = configuration_id
+    rec["s3"]["object"]["sequencer"] = sequencer(seq)
+    return json.dumps({"Records": [rec]}, separators=(",", ":")).encode()

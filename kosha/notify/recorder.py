@@ -1,0 +1,114 @@
+"""Records the events of one write in the write's own transaction (the outbox pattern).
+
+A `Recorder` is made by the notification service before a write, only when a bucket the write
+touches has a configuration and a target is configured; the store's commit functions call it
+after they changed what they describe. One matching change costs one row insert (plus, on
+PostgreSQL, a shared advisory lock; see kosha.store.outbox). When the outbox holds the
+configured maximum of rows (`Gate`), the event is dropped with an ERROR log and a metric: the
+user's write never fails for a notification.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store import outbox
+from . import events, rules
+from .metrics import DROPPED
+
+log = logging.getLogger("kosha.notify")
+DROP_LOG_SECONDS = 10.0
+
+
+class Gate:
+    """The backlog limit: an estimate of the outbox's rows, refreshed every second by the
+    monitor (kosha.services.notifications), plus the rows this process recorded since.
+
+    Approximate by design (no count on the request path): a limit check may miss the rows of
+    transactions still in flight when the outbox was measured, and other processes' rows of the
+    last second, so the outbox may pass the limit by that much; it never grows without bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.measured = 0
+        self.since = 0
+        self.dropped = 0
+        self._logged = 0.0
+
+    def snapshot(self) -> int:
+        """Call before reading the outbox's size; pass the answer to `measure`."""
+        return self.since
+
+    def measure(self, rows: int, since_before: int) -> None:
+        """Rows counted by a read that began when `since` was `since_before`: inserts after
+        that moment stay counted (possibly twice, briefly: the limit errs on the safe side)."""
+        self.measured, self.since = rows, self.since - since_before
+
+    def allow(self) -> bool:
+        return self.measured + self.since < self.limit
+
+    def took(self) -> None:
+        self.since += 1
+
+    def drop(self, bucket: str, key: str, event_name: str) -> None:
+        self.dropped += 1
+        DROPPED.inc()
+        now = time.monotonic()
+        if now - self._logged >= DROP_LOG_SECONDS:
+            self._logged = now
+            log.error("notification outbox is full (%d rows, --notify-backlog-max): event %s of "
+                      "%s/%s dropped (%d dropped so far); is a target down?", self.limit,
+                      event_name, bucket, key, self.dropped)
+
+
+@dataclass
+class BucketInfo:
+    name: str
+    owner: str
+    region: str
+    configs: list[dict[str, Any]]
+
+
+@dataclass
+class Recorder:
+    gate: Gate
+    buckets: dict[str, BucketInfo]
+    targets: frozenset[str]
+    origin: events.Origin
+    when: float
+    created_event: str = "ObjectCreated:Put"
+    removed_prefix: str = "ObjectRemoved"
+    recorded: int = field(default=0)
+
+    def created(self, conn: Any, bucket: str, row: Any) -> None:
+        """A new current version (`row`: the version row just inserted)."""
+        self._emit(conn, bucket, row.key, self.created_event, size=row.size, etag=row.etag,
+                   version_id=row.version_id)
+
+    def removed(self, conn: Any, bucket: str, key: str, version_id: str | None,
+                marker_created: bool) -> None:
+        """A version deleted, or (`marker_created`) a delete marker written."""
+        name = f"{self.removed_prefix}:{'DeleteMarkerCreated' if marker_created else 'Delete'}"
+        self._emit(conn, bucket, key, name, version_id=version_id)
+
+    def _emit(self, conn: Any, bucket: str, key: str, event_name: str, **obj: Any) -> None:
+        info = self.buckets.get(bucket)
+        if info is None:
+            return
+        routes = rules.routes(info.configs, event_name, key, self.targets)
+        if not routes:
+            return
+        if not self.gate.allow():
+            self.gate.drop(bucket, key, event_name)
+            return
+        record = events.record(event_name=event_name, when=self.when, region=info.region,
+                               origin=self.origin, bucket=bucket, bucket_owner=info.owner,
+                               key=key, **obj)
+        outbox.insert_event(conn, bucket, key, event_name, json.dumps(routes),
+                            json.dumps(record, separators=(",", ":")), self.when)
+        self.gate.took()
+        self.recorded += 1

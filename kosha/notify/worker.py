@@ -1,0 +1,206 @@
+"""The delivery worker: reads the outbox in sequence order for each target, sends batches,
+and moves the target's cursor in the database only after the target took them.
+
+- At least once: a crash between a send and the cursor's move sends that batch again; the
+  `sequencer` (the outbox sequence) lets consumers drop what they saw.
+- In order: one batch at a time per target, in sequence order, so the events of one key arrive
+  in the order their changes committed.
+- A target that fails is retried with exponential backoff (capped at BACKOFF_MAX seconds); the
+  others go on. Its events wait in the outbox, in the database, across restarts.
+- Prompt: a write that recorded an event wakes the worker in this process (`wake`); events
+  recorded by other processes are found by polling every POLL_SECONDS.
+- Rows every target has passed are deleted (`purge`), a chunk at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..store import outbox
+from . import events
+from .metrics import DELIVERED, FAILURES, LAST_ERROR
+from .targets.base import Delivery, Target
+
+log = logging.getLogger("kosha.notify")
+BATCH = 100
+POLL_SECONDS = 0.15
+PURGE_SECONDS = 1.0
+SEND_TIMEOUT = 60.0
+CHECK_SECONDS = 0.5
+STOP_SECONDS = 10.0
+BACKOFF_FIRST = 0.2
+BACKOFF_MAX = 30.0
+FAILURE_LOG_SECONDS = 30.0
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after the n-th failure in a row: doubling, capped, with some jitter."""
+    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures - 1))
+    return base * random.uniform(0.8, 1.0)
+
+
+class DeliveryWorker:
+    def __init__(self, db: Any, targets: dict[str, Target], batch: int = BATCH) -> None:
+        self.db = db
+        self.targets = targets
+        self.batch = batch
+        self.wakes = {target_id: asyncio.Event() for target_id in targets}
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        for event in self.wakes.values():
+            event.set()
+
+    async def run(self, until: Callable[[], bool]) -> None:
+        """Deliver until `until()` says to stop (checked every CHECK_SECONDS): each target
+        finishes the batch it is sending, then the cursors are where the database says."""
+        self._stopping = asyncio.Event()
+        cursors = await self.db.write(outbox.ensure_cursors, list(self.targets))
+        tasks = [asyncio.create_task(self._deliver(tid, cursors[tid]), name=f"notify-{tid}")
+                 for tid in self.targets]
+        tasks.append(asyncio.create_task(self._purge_forever(), name="notify-purge"))
+        try:
+            while not until():
+                done, _ = await asyncio.wait(tasks, timeout=CHECK_SECONDS,
+                                             return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    task.result()   # a bug in a loop: raise it to the background reporter
+            self._stopping.set()
+            self.wake()
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, or less if the session ends."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _deliver(self, target_id: str, cursor: int) -> None:
+        target, wake = self.targets[target_id], self.wakes[target_id]
+        failures, logged = 0, 0.0
+        while not self._stopping.is_set():
+            wake.clear()
+            try:
+                rows = await self._rows(cursor)
+            except Exception as exc:   # the database is away: wait, then read again
+                log.warning("notification outbox read failed: %s", exc)
+                await self._pause(1.0)
+                continue
+            if not rows:
+                try:
+                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            batch = _deliveries(rows, target_id)
+            passed = rows[-1].seq
+            if batch:
+                try:
+                    await asyncio.wait_for(target.send(batch), SEND_TIMEOUT)
+                except Exception as exc:
+                    failures += 1
+                    FAILURES.labels(target_id).inc()
+                    LAST_ERROR.labels(target_id).set(time.time())
+                    done = _delivered_count(exc, len(batch))
+                    if done:
+                        DELIVERED.labels(target_id).inc(done)
+                        cursor = await self._advance(target_id, cursor, _passed_before(batch, done))
+                    now = time.monotonic()
+                    if failures == 1 or now - logged >= FAILURE_LOG_SECONDS:
+                        logged = now
+                        log.warning("delivery to notification target %s failed (%d in a row; "
+                                    "retrying): %s", target_id, failures, _describe(exc))
+                    await self._pause(backoff(failures))
+                    continue
+                DELIVERED.labels(target_id).inc(len(batch))
+            if failures:
+                log.info("notification target %s delivers again after %d failures", target_id,
+                         failures)
+                failures = 0
+            cursor = await self._advance(target_id, cursor, passed)
+
+    async def _rows(self, cursor: int) -> list[Any]:
+        upto = await self.db.read(outbox.horizon)
+        if upto <= cursor:
+            return []
+        return await self.db.read(outbox.rows_after, cursor, upto, self.batch)  # type: ignore[no-any-return]
+
+    async def _advance(self, target_id: str, cursor: int, position: int) -> int:
+        if position <= cursor:
+            return cursor
+        while True:
+            try:
+                await self.db.write(outbox.advance, target_id, position)
+                return position
+            except Exception as exc:   # not moving it only means sending these again
+                log.warning("notification cursor of %s not saved: %s", target_id, exc)
+                if self._stopping.is_set():
+                    return cursor
+                await self._pause(1.0)
+
+    async def _purge_forever(self) -> None:
+        while not self._stopping.is_set():
+            await self._pause(PURGE_SECONDS)
+            try:
+                await self.purge()
+            except Exception as exc:
+                log.warning("notification outbox purge failed: %s", exc)
+
+    async def purge(self) -> int:
+        """Delete the rows every configured target has passed; answer how many."""
+        positions = await self.db.read(outbox.cursors)
+        mine = [positions.get(tid, 0) for tid in self.targets]
+        if not mine:
+            return 0
+        upto, removed = min(mine), 0
+        while True:
+            n = await self.db.write(outbox.purge, upto)
+            removed += n
+            if n < outbox.PURGE_CHUNK:
+                return removed
+
+    async def close(self) -> None:
+        for target in self.targets.values():
+            try:
+                await target.close()
+            except Exception as exc:  # noqa: BLE001 - closing is best effort
+                log.warning("closing notification target %s: %s", target.id, exc)
+
+
+def _deliveries(rows: list[Any], target_id: str) -> list[Delivery]:
+    out = []
+    for row in rows:
+        for config_id, tid in json.loads(row.routes):
+            if tid == target_id:
+                out.append(Delivery(sequence=row.seq, bucket=row.bucket, key=row.key,
+                                    event_name=row.event_name,
+                                    body=events.finish(row.message, row.seq, config_id)))
+    return out
+
+
+def _delivered_count(exc: BaseException, size: int) -> int:
+    """How many of the batch the target says it delivered before failing (0 when unsaid)."""
+    done = getattr(exc, "delivered", 0)
+    return done if isinstance(done, int) and 0 <= done <= size else 0
+
+
+def _passed_before(batch: list[Delivery], done: int) -> int:
+    """The cursor after the first `done` deliveries: every row wholly delivered."""
+    first_unsent = batch[done].sequence if done < len(batch) else batch[-1].sequence + 1
+    return first_unsent - 1
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text else type(exc).__name__

@@ -1,0 +1,158 @@
+"""Bucket event notifications: each bucket's configuration, the operator's targets, and the
+recording and delivery of events (kosha/notify; docs/notifications.md).
+
+A bucket's configuration lives in its row (`buckets.notification`), so it reaches every write
+with the bucket itself, through the bucket cache and its invalidation: a write to a bucket
+without one costs nothing more. Reading and changing it takes `kos:GetBucketNotification` /
+`kos:PutBucketNotification` (account admins may do anything).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import request_context
+from ..notify import rules
+from ..notify.config import TargetSpec
+from ..notify.events import Origin
+from ..notify.metrics import BACKLOG, OUTBOX_ROWS
+from ..notify.recorder import BucketInfo, Gate, Recorder
+from ..store import buckets as bucket_sql
+from ..store import outbox
+from .models import Bucket
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from ..notify.worker import DeliveryWorker
+    from .container import Kosha
+
+log = logging.getLogger("kosha.notify")
+READ_ACTION = "kos:GetBucketNotification"
+WRITE_ACTION = "kos:PutBucketNotification"
+SESSION_SECONDS = 30.0
+LEASE = "notify"     # the background job's name, and its lease's
+LIFECYCLE_ORIGIN = Origin("kosha:lifecycle", "", "")
+
+
+class NotificationService:
+    def __init__(self, kosha: Kosha) -> None:
+        self.kosha = kosha
+        settings = kosha.settings
+        self.region = settings.default_region.name
+        self.specs: dict[str, TargetSpec] = {s.id: s for s in settings.notify_targets}
+        self.live = frozenset(self.specs)
+        self.arns = {spec.arn(self.region): spec for spec in self.specs.values()}
+        self.gate = Gate(settings.notify_backlog_max)
+        self.worker: DeliveryWorker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the operator's targets ----------------------------------------------------------------
+    def targets(self, principal: Principal) -> list[dict[str, str]]:
+        """Every configured target with its ARN (URL secrets masked); operator only."""
+        self.kosha.authz.require_operator(principal)
+        return [self.describe(spec) for spec in self.specs.values()]
+
+    def describe(self, spec: TargetSpec) -> dict[str, str]:
+        return {"id": spec.id, "kind": spec.kind, "arn": spec.arn(self.region), "url": spec.masked}
+
+    # -- a bucket's configuration --------------------------------------------------------------
+    async def get_config(self, principal: Principal, bucket_ref: str) -> list[dict[str, Any]]:
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, READ_ACTION, fresh=True)
+        return list(bucket.notification or [])
+
+    async def put_config(self, principal: Principal, bucket_ref: str,
+                         configs: Any) -> list[dict[str, Any]]:
+        """Replace the bucket's configuration (an empty list removes it)."""
+        checked = rules.validate(configs, self.arns)
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, WRITE_ACTION)
+        row = await self.kosha.db.write(bucket_sql.update_bucket, bucket.name,
+                                        {"notification": checked or None})
+        self.kosha.buckets.forget(bucket.name)
+        return list((row.notification if row is not None else None) or [])
+
+    # -- recording (in the write's transaction) ------------------------------------------------
+    def recorder(self, principal: Principal, buckets: list[Bucket],
+                 created_event: str = "ObjectCreated:Put") -> Recorder | None:
+        """What records this write's events, or None when no bucket it touches wants any."""
+        if not self.live or not any(b.notification for b in buckets):
+            return None
+        ctx = request_context.current()
+        origin = Origin(principal.kcid or ("anonymous" if principal.anonymous else ""),
+                        ctx.source_ip, ctx.request_id)
+        return Recorder(self.gate, {b.name: _info(b) for b in buckets if b.notification},
+                        self.live, origin, self.kosha.clock.now(), created_event)
+
+    def lifecycle_recorder(self, bucket: str, now: float) -> Recorder | None:
+        """For the expiry worker (from its thread): LifecycleExpiration events of `bucket`."""
+        if not self.live:
+            return None
+        row = self.kosha.db.read_sync(bucket_sql.get, bucket)
+        if row is None or not row.notification:
+            return None
+        found = Bucket.from_row(row)
+        return Recorder(self.gate, {bucket: _info(found)}, self.live, LIFECYCLE_ORIGIN, now,
+                        removed_prefix="LifecycleExpiration")
+
+    def committed(self, recorder: Recorder | None) -> None:
+        """After the transaction that used `recorder` committed: wake the worker if it recorded."""
+        if recorder is not None and recorder.recorded and self.worker is not None:
+            loop = self._loop
+            if loop is None:
+                return
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self.worker.wake()
+            else:
+                loop.call_soon_threadsafe(self.worker.wake)
+
+    # -- background (kosha.services.background registers these) ---------------------------------
+    def log_targets(self) -> None:
+        for spec in self.specs.values():
+            log.info("notification target %s (%s): ARN %s -> %s", spec.id, spec.kind,
+                     spec.arn(self.region), spec.masked)
+
+    async def measure(self) -> None:
+        """Every process, every second: the outbox's size for the backlog limit, and the
+        backlog gauges."""
+        before = self.gate.snapshot()
+        lo, hi = await self.kosha.db.read(outbox.span)
+        rows = hi - lo + 1 if hi else 0
+        self.gate.measure(rows, before)
+        OUTBOX_ROWS.set(rows)
+        positions = await self.kosha.db.read(outbox.cursors)
+        for target_id in self.specs:
+            BACKLOG.labels(target_id).set(max(0, hi - max(positions.get(target_id, 0), lo - 1))
+                                          if hi else 0)
+
+    def prepare(self) -> None:
+        """Build the targets (no connection yet): a bad URL or a missing client library stops
+        the server at start-up, before it listens."""
+        from ..notify.targets import make
+        from ..notify.worker import DeliveryWorker
+        targets = {tid: make(tid, spec.url) for tid, spec in self.specs.items()}
+        self.worker = DeliveryWorker(self.kosha.db, targets) if targets else None
+
+    async def deliver_pass(self) -> None:
+        """One delivery session under the `notify` lease: up to SESSION_SECONDS, ended sooner
+        when this process loses the lease (the lease service then starts no new one)."""
+        worker = self.worker
+        if worker is None:
+            return
+        self._loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + SESSION_SECONDS
+        held = self.kosha.leases.held
+        await worker.run(lambda: time.monotonic() > deadline or LEASE not in held)
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
+
+
+def _info(bucket: Bucket) -> BucketInfo:
+    return BucketInfo(bucket.name, bucket.account_id, bucket.region, list(bucket.notification or []))

@@ -1,0 +1,240 @@
+"""Blobs in an S3-compatible cluster (Ceph RGW, MinIO, AWS): one object `<prefix><blob id>` each.
+
+The client is obstore (Rust `object_store`), chosen by measuring it against boto3 in threads
+(bench/blob_clients.py, docs/benchmarks.md). A writer streams: chunks are hashed in a thread and
+handed to obstore's buffered writer, which sends a single PUT for a blob smaller than `PART` and
+otherwise a multipart upload whose parts go out as they fill (at most `PART × (CONCURRENCY + 1)`
+bytes of one upload in memory). `commit` returns only once the cluster acknowledged the whole
+blob (PUT or CompleteMultipartUpload answered), so the version row that follows never points at
+bytes the cluster does not hold. An abort abandons the multipart upload; uploads a crash left
+behind are aborted by garbage collection (`clean_tmp`, see blobs_s3_uploads.py).
+
+Blobs are immutable and named by generated ids, so copies stay metadata-only (blob_refs.py) and
+nothing here depends on the user's keys. The local disk reserve does not apply: `check_room`
+is a no-op, the cluster enforces its own quotas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+from datetime import timedelta
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import obstore
+from obstore.exceptions import BaseError
+from obstore.store import S3Store
+
+from ..errors import Unavailable
+from .blob_location import S3Credentials, S3Location
+from .blobs import CHUNK, BlobInfo, Hasher, _in_thread
+
+log = logging.getLogger("kosha.store")
+
+PART = 16 * 1024 * 1024     # multipart part size; measured in docs/benchmarks.md
+CONCURRENCY = 4             # parts of one upload in flight
+_BLOB_ID = re.compile(r"^[0-9a-f]{32}$")
+# obstore raises its own errors, and the built-in FileNotFoundError for a missing object.
+_FAILED = (BaseError, OSError)
+
+
+def unavailable(exc: BaseException) -> Unavailable:
+    """The domain error for a failed call to the cluster (detail logged, never the keys)."""
+    log.warning("blob store call failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:300]
+                if str(exc) else "")
+    return Unavailable(f"the blob store cannot be used now ({type(exc).__name__}); retry later")
+
+
+class S3BlobWriter:
+    def __init__(self, store: S3BlobStore, hashers: Iterable[Hasher]) -> None:
+        self.store = store
+        self.blob_id = os.urandom(16).hex()
+        self.size = 0
+        self._md5 = hashlib.md5()
+        self._hashers = list(hashers)
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._upload: Any = None
+
+    async def write(self, data: bytes) -> None:
+        if type(data) is not bytes:
+            data = bytes(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self.size += len(data)
+        if self._pending_size >= CHUNK:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._pending:
+            return
+        chunks, self._pending, self._pending_size = self._pending, [], 0
+        await _in_thread(self._hash, chunks)
+        try:
+            if self._upload is None:
+                self._upload = obstore.open_writer_async(
+                    self.store.client, self.store.key(self.blob_id), buffer_size=PART,
+                    max_concurrency=CONCURRENCY)
+            for chunk in chunks:
+                await self._upload.write(chunk)
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    def _hash(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self._md5.update(chunk)
+            for h in self._hashers:
+                h.update(chunk)
+
+    async def commit(self) -> BlobInfo:
+        await self._flush()
+        try:
+            if self._upload is None:   # an empty blob
+                await obstore.put_async(self.store.client, self.store.key(self.blob_id), b"")
+            else:
+                await self._upload.close()
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
+
+    async def abort(self) -> None:
+        """Abandon the upload: leaving the writer's context with an error aborts it."""
+        upload, self._upload = self._upload, None
+        if upload is not None:
+            try:
+                await upload.__aexit__(RuntimeError, RuntimeError("aborted"), None)
+            except Exception as exc:   # garbage collection aborts what is left
+                log.info("aborting a blob upload failed: %s", type(exc).__name__)
+
+
+class S3BlobStore:
+    def __init__(self, location: S3Location, credentials: S3Credentials) -> None:
+        self.location = location
+        self._credentials = credentials
+        self._client: S3Store | None = None
+        self._pid = 0
+        _ = self.client   # a configuration mistake shows at start, not at the first upload
+
+    def __repr__(self) -> str:
+        return f"S3BlobStore({self.location.display})"
+
+    @property
+    def client(self) -> S3Store:
+        """The obstore client, made in the process that uses it (its runtime does not survive a fork)."""
+        if self._client is None or self._pid != os.getpid():
+            loc, cred = self.location, self._credentials
+            config: dict[str, Any] = {"access_key_id": cred.access_key,
+                                      "secret_access_key": cred.secret_key, "region": loc.region,
+                                      "virtual_hosted_style_request": loc.virtual_hosted}
+            if cred.session_token:
+                config["session_token"] = cred.session_token
+            if loc.endpoint:
+                config["endpoint"] = loc.endpoint
+            self._client = S3Store(loc.bucket, config=config,  # type: ignore[arg-type]
+                                   client_options={"allow_http": True, "timeout": "300s",
+                                                   "connect_timeout": "10s"},
+                                   retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30),
+                                                 "backoff": {"init_backoff": timedelta(milliseconds=100),
+                                                             "max_backoff": timedelta(seconds=2),
+                                                             "base": 2.0}})
+            self._pid = os.getpid()
+        return self._client
+
+    def key(self, blob_id: str) -> str:
+        if not _BLOB_ID.match(blob_id):
+            raise ValueError("malformed blob id")
+        return self.location.prefix + blob_id
+
+    def check_room(self) -> None:
+        """Nothing to check here: the cluster enforces its own capacity and quotas."""
+
+    def probe(self) -> None:
+        """Raise Unavailable unless the cluster answers for the bucket (readiness)."""
+        try:
+            obstore.head(self.client, self.location.prefix + "kosha-readiness-probe")
+        except FileNotFoundError:
+            return
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    def open_writer(self, hashers: Iterable[Hasher] = ()) -> S3BlobWriter:
+        return S3BlobWriter(self, hashers)
+
+    async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes `start` to `end` (exclusive) of a blob: one ranged GET, streamed in ~1 MiB chunks."""
+        if end is not None and end <= start:
+            return
+        byte_range: Any = (start, end) if end is not None else {"offset": start}
+        try:
+            answer = await obstore.get_async(self.client, self.key(blob_id),
+                                             options={"range": byte_range})
+            async for chunk in answer.stream(min_chunk_size=CHUNK):
+                yield bytes(chunk)
+        except FileNotFoundError:
+            raise   # a referenced blob is missing: not a fault to wait out
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    async def delete(self, blob_ids: Iterable[str]) -> None:
+        keys = [self.key(b) for b in blob_ids]
+        if keys:
+            try:
+                await obstore.delete_async(self.client, keys)
+            except FileNotFoundError:
+                pass
+            except _FAILED as exc:
+                raise unavailable(exc) from exc
+
+    def delete_sync(self, blob_ids: Iterable[str]) -> None:
+        keys = [self.key(b) for b in blob_ids]
+        for i in range(0, len(keys), 1000):
+            try:
+                obstore.delete(self.client, keys[i:i + 1000])
+            except FileNotFoundError:
+                pass
+            except _FAILED as exc:
+                raise unavailable(exc) from exc
+
+    def list_ids(self) -> Iterator[tuple[str, float]]:
+        """Every blob under the prefix with its upload time, for garbage collection.
+
+        Names that are not blob ids (anything else an operator keeps there) are never listed,
+        so garbage collection cannot delete them.
+        """
+        prefix = self.location.prefix
+        try:
+            for batch in obstore.list(self.client, prefix or None, chunk_size=1000):
+                for meta in batch:
+                    name = meta["path"][len(prefix):]
+                    if _BLOB_ID.match(name):
+                        yield name, meta["last_modified"].timestamp()
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    def read_mark(self, name: str) -> str | None:
+        """A small text object `<prefix><name>` (blob_owner.py), or None."""
+        try:
+            return bytes(obstore.get(self.client, self.location.prefix + name).bytes()).decode().strip()
+        except FileNotFoundError:
+            return None
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    def write_mark(self, name: str, text: str) -> None:
+        try:
+            obstore.put(self.client, self.location.prefix + name, text.encode())
+        except _FAILED as exc:
+            raise unavailable(exc) from exc
+
+    def clean_tmp(self, older_than: float) -> int:
+        """Abort multipart uploads under the prefix begun before `older_than` (a crash mid-upload)."""
+        from .blobs_s3_uploads import abort_stale_uploads
+        try:
+            return abort_stale_uploads(self.location, self._credentials, older_than)
+        except Exception as exc:   # the next run tries again
+            log.warning("listing unfinished blob uploads failed: %s", type(exc).__name__)
+            return 0

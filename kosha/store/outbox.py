@@ -1,0 +1,88 @@
+"""SQL for the notification outbox and the delivery targets' cursors.
+
+`insert` runs inside the transaction of the change it describes (one row, straight on the DBAPI
+cursor like the rest of the small PUT's statements). The worker reads rows in sequence order up
+to a horizon below which every row is committed, and moves each target's cursor after delivery.
+
+The horizon: on SQLite, writers are serialised by the database, so rows commit in sequence order
+and the horizon is simply the largest sequence. On PostgreSQL two processes may take sequence
+numbers in one order and commit in the other, so an inserting transaction holds a shared
+advisory lock, and the worker takes the same lock exclusively for the instant it reads the
+largest sequence: every row numbered below it has then committed (or rolled back).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+
+from . import schema as s
+from .direct import DirectStatement
+
+t, c = s.notify_outbox, s.notify_cursors
+LOCK_KEY = 0x6B6F7368614E   # "koshaN": the outbox's advisory lock on PostgreSQL
+PURGE_CHUNK = 5000
+
+_INSERT = DirectStatement(insert(t).values(
+    bucket=bindparam("b"), key=bindparam("k"), event_name=bindparam("e"), routes=bindparam("r"),
+    message=bindparam("m"), created_at=bindparam("t")))
+_SHARED = DirectStatement(select(func.pg_advisory_xact_lock_shared(bindparam("l"))))
+_AFTER = select(t.c.seq, t.c.bucket, t.c.key, t.c.event_name, t.c.routes, t.c.message).where(
+    t.c.seq > bindparam("after"), t.c.seq <= bindparam("upto")).order_by(t.c.seq).limit(
+    bindparam("n"))
+
+
+def insert_event(conn: Connection, bucket: str, key: str, event_name: str, routes: str,
+                 message: str, now: float) -> None:
+    if conn.dialect.name == "postgresql":
+        _SHARED.run(conn, {"l": LOCK_KEY})
+    _INSERT.run(conn, {"b": bucket, "k": key, "e": event_name, "r": routes, "m": message, "t": now})
+
+
+def horizon(conn: Connection) -> int:
+    """The largest sequence below which every row is committed (0: none yet)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+    value = conn.execute(select(func.max(t.c.seq))).scalar()
+    return int(value or 0)
+
+
+def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Any]:
+    return list(conn.execute(_AFTER, {"after": after, "upto": upto, "n": limit}).all())
+
+
+def span(conn: Connection) -> tuple[int, int]:
+    """(smallest, largest) sequence in the outbox, (0, 0) when it is empty: two index probes."""
+    lo, hi = conn.execute(select(func.min(t.c.seq), func.max(t.c.seq))).one()
+    return int(lo or 0), int(hi or 0)
+
+
+def cursors(conn: Connection) -> dict[str, int]:
+    return {r.target_id: int(r.position) for r in conn.execute(select(c.c.target_id, c.c.position))}
+
+
+def ensure_cursors(conn: Connection, target_ids: list[str]) -> dict[str, int]:
+    """Every target's cursor, created at 0 for a target seen for the first time."""
+    known = cursors(conn)
+    for target_id in target_ids:
+        if target_id not in known:
+            conn.execute(insert(c).values(target_id=target_id, position=0, updated_at=time.time()))
+            known[target_id] = 0
+    return known
+
+
+def advance(conn: Connection, target_id: str, position: int) -> None:
+    """Move a cursor forward (never back: two workers racing after a lease change agree)."""
+    conn.execute(update(c).where(c.c.target_id == target_id, c.c.position < position)
+                 .values(position=position, updated_at=time.time()))
+
+
+def purge(conn: Connection, upto: int) -> int:
+    """Delete up to PURGE_CHUNK of the oldest rows at or below `upto`; answer how many."""
+    lo = conn.execute(select(func.min(t.c.seq))).scalar()
+    if lo is None or lo > upto:
+        return 0
+    result = conn.execute(delete(t).where(t.c.seq <= min(upto, int(lo) + PURGE_CHUNK - 1)))
+    return int(result.rowcount or 0)

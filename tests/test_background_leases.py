@@ -1,0 +1,82 @@
+"""Background work under a lease, with two real server processes on one data directory: only
+the lease holder runs lifecycle and GC, and when it is killed (-9) the other takes over within
+the lease time."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KoshaServer
+
+LEASE = 3.0
+FLAGS = ("--lifecycle-interval", "1", "--lease-seconds", str(LEASE), "--log-level", "info",
+         "--access-log", "off")
+
+
+def _server(data_dir: Path, tag: str) -> KoshaServer:
+    instance = KoshaServer(data_dir, *FLAGS)
+    instance.log_path = data_dir.parent / f"{tag}-server.log"
+    return instance.start()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[KoshaServer, KoshaServer]]:
+    first = _server(tmp_path / "data", "first")
+    second = _server(tmp_path / "data", "second")
+    yield first, second
+    for instance in (first, second):
+        instance.stop()
+
+
+def holder(data_dir: Path, name: str) -> str | None:
+    with sqlite3.connect(f"file:{data_dir / 'kosha.db'}?mode=ro", uri=True) as conn:
+        row = conn.execute("SELECT holder, expires_at FROM leases WHERE name = ?", (name,)).fetchone()
+    return row[0] if row is not None and row[1] >= time.time() else None
+
+
+def pid_of(lease_holder: str | None) -> int | None:
+    return None if lease_holder is None else int(lease_holder.split(":")[1])
+
+
+def runs(server: KoshaServer, job: str) -> int:
+    return server.log().count(f"background {job} run:")
+
+
+def wait_for(predicate, seconds: float) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < seconds, "condition not met in time"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_only_the_lease_holder_runs_lifecycle_and_gc(pair: tuple[KoshaServer, KoshaServer]) -> None:
+    first, second = pair
+    assert first.process is not None
+    wait_for(lambda: runs(first, "lifecycle") >= 2 and runs(first, "gc") >= 2, 10)
+    assert pid_of(holder(first.data_dir, "lifecycle")) == first.process.pid
+    assert (runs(second, "lifecycle"), runs(second, "gc")) == (0, 0)
+
+
+def test_a_killed_holder_is_replaced_within_the_lease_time(pair: tuple[KoshaServer, KoshaServer]) -> None:
+    first, second = pair
+    assert first.process is not None and second.process is not None
+    wait_for(lambda: pid_of(holder(first.data_dir, "lifecycle")) == first.process.pid, 5)
+    first.kill()
+    took = wait_for(lambda: pid_of(holder(second.data_dir, "lifecycle")) == second.process.pid,
+                    LEASE + LEASE / 3 + 2)
+    assert took <= LEASE + LEASE / 3 + 1
+    wait_for(lambda: runs(second, "lifecycle") >= 1, 5)
+
+
+def test_a_stopped_holder_hands_over_at_once(pair: tuple[KoshaServer, KoshaServer]) -> None:
+    first, second = pair
+    assert first.process is not None and second.process is not None
+    wait_for(lambda: pid_of(holder(first.data_dir, "gc")) == first.process.pid, 5)
+    first.stop()
+    assert wait_for(lambda: pid_of(holder(second.data_dir, "gc")) == second.process.pid, 5) < LEASE
