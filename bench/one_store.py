@@ -54,8 +54,32 @@ def drop_pg_database(handle: object) -> None:
     admin.close()
 
 
-def measure(tree: Path, engine: str, scratch: Path, args) -> tuple[float, float]:
-    """(4 KiB PUT ops/s, 4 KiB GET ops/s) of one server running the code in `tree`."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (less noisy than ops/s on a
+    shared machine: other processes' load slows the clock, not this process's work)."""
+    total = 0
+    for p in common.proc_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def phase(kp: common.KoshaProc, reqs: list, args) -> tuple[float, float]:
+    """(ops/s, server CPU microseconds per request) of one load phase."""
+    common.wait_quiet(args.max_wait)
+    before = cpu_seconds(kp.server.pid)
+    result = loadgen.run_load(kp.s3_url, reqs, args.concurrency, args.duration, args.engine)
+    used = cpu_seconds(kp.server.pid) - before
+    if result.bad_status or result.errors:
+        print(f"  !! {result.bad_status} answers >= 400, {result.errors} socket errors", flush=True)
+    return result.ops, used / max(1, result.requests) * 1e6
+
+
+def measure(tree: Path, engine: str, scratch: Path, args) -> dict[str, float]:
+    """4 KiB PUT and GET ops/s, and the server's CPU per request, of the code in `tree`."""
     extra = {"PYTHONPATH": str(tree)}
     handle = None
     if engine == "postgresql":
@@ -77,18 +101,13 @@ def measure(tree: Path, engine: str, scratch: Path, args) -> tuple[float, float]
         data_4k = os.urandom(4096)
         puts = loadgen.s3_requests(kp.s3_url, kp.access_key, kp.secret_key, "PUT", BUCKET, keys,
                                    data_4k, region="In-Bangalore-1")
-        common.wait_quiet(args.max_wait)
-        put = loadgen.run_load(kp.s3_url, puts, args.concurrency, args.duration, args.engine)
+        put, put_cpu = phase(kp, puts, args)
         for req in puts[:READ_KEYS]:   # the load may not have reached every key
             common.http_simple(req.method, kp.s3_url + req.path, req.body, req.headers)
         gets = loadgen.s3_requests(kp.s3_url, kp.access_key, kp.secret_key, "GET", BUCKET,
                                    keys[:READ_KEYS], region="In-Bangalore-1")
-        common.wait_quiet(args.max_wait)
-        get = loadgen.run_load(kp.s3_url, gets, args.concurrency, args.duration, args.engine)
-        if put.bad_status or get.bad_status:
-            print(f"  !! {tree.name}/{engine}: {put.bad_status} PUT and {get.bad_status} GET "
-                  "answers >= 400", flush=True)
-        return put.ops, get.ops
+        get, get_cpu = phase(kp, gets, args)
+        return {"put": put, "get": get, "put_cpu": put_cpu, "get_cpu": get_cpu}
     finally:
         kp.server.stop()
         if handle is not None:
@@ -108,15 +127,15 @@ def main() -> None:
         before = export_tree(args.before, scratch / "before")
         after = common.REPO
         for engine in args.engines.split(","):
-            figures: dict[str, list[float]] = {"put_b": [], "put_a": [], "get_b": [], "get_a": []}
+            names = ("put", "get", "put_cpu", "get_cpu")
+            figures: dict[str, list[float]] = {f"{n}_{t}": [] for n in names for t in "ba"}
             for run in range(args.runs):
                 for label, tree in (("b", before), ("a", after)):
-                    put, get = measure(tree, engine, scratch, args)
-                    figures[f"put_{label}"].append(put)
-                    figures[f"get_{label}"].append(get)
-                print(f"  {engine} run {run + 1}: PUT {figures['put_b'][-1]:.0f} -> "
-                      f"{figures['put_a'][-1]:.0f}, GET {figures['get_b'][-1]:.0f} -> "
-                      f"{figures['get_a'][-1]:.0f} ops/s", flush=True)
+                    for name, value in measure(tree, engine, scratch, args).items():
+                        figures[f"{name}_{label}"].append(value)
+                print(f"  {engine} run {run + 1}: " + ", ".join(
+                    f"{n} {figures[n + '_b'][-1]:.0f} -> {figures[n + '_a'][-1]:.0f}" for n in names),
+                    flush=True)
             for op in ("put", "get"):
                 ref = common.median(figures[f"{op}_b"])
                 now = common.median(figures[f"{op}_a"])
@@ -124,6 +143,12 @@ def main() -> None:
                                 "ops/s", ref=common.fmt(ref), ratio=now / ref if ref else None,
                                 target=">= 0.95x", ok=now >= 0.95 * ref if ref else None,
                                 runs=figures[f"{op}_a"]))
+                ref = common.median(figures[f"{op}_cpu_b"])
+                now = common.median(figures[f"{op}_cpu_a"])
+                rows.append(Row(f"{engine} server CPU per {op.upper()}", now, "us",
+                                ref=common.fmt(ref), ratio=now / ref if ref else None,
+                                target="<= 1.05x", ok=now <= 1.05 * ref if ref else None,
+                                runs=figures[f"{op}_cpu_a"]))
     common.print_table(rows, f"single process, median of {args.runs}")
     common.write_json(args.json, {"rows": rows})
 

@@ -198,10 +198,11 @@ class Database:
         another writer committed first (kosha.store.retry)."""
         for attempt in range(retry.ATTEMPTS):
             outcome = self._transaction([item], isolated=True)[0]
-            if outcome[1] is None or attempt == retry.ATTEMPTS - 1 or not retry.retryable(outcome[1]):
+            if outcome[1] is None or not retry.retryable(outcome[1]):
                 return outcome
-            retry.pause(attempt)
-        raise AssertionError("unreachable")
+            if attempt < retry.ATTEMPTS - 1:
+                retry.pause(attempt)
+        return None, retry.gave_up(outcome[1])
 
     def _transaction(self, batch: list[Any], isolated: bool) -> list[tuple[Any, BaseException | None]]:
         results: list[Any] = []

@@ -15,6 +15,8 @@ import time
 
 from sqlalchemy.exc import DBAPIError
 
+from ..errors import Unavailable
+
 ATTEMPTS = 5
 BACKOFF_SECONDS = 0.005
 _TRANSIENT_STATES = {"40001", "40P01", "55P03"}
@@ -22,13 +24,14 @@ _RACE_CONSTRAINTS = {"uq_objects_version", "ix_objects_latest", "multipart_parts
 
 
 def retryable(exc: BaseException | None) -> bool:
-    if not isinstance(exc, DBAPIError):
-        return False
-    state = getattr(exc.orig, "sqlstate", None)
+    """Whether `exc` (SQLAlchemy's, or the driver's own from a statement run on the DBAPI cursor,
+    kosha.store.direct) says another transaction's timing made this one fail."""
+    driver = exc.orig if isinstance(exc, DBAPIError) else exc
+    state = getattr(driver, "sqlstate", None)
     if state in _TRANSIENT_STATES:
         return True
     if state == "23505":
-        diag = getattr(exc.orig, "diag", None)
+        diag = getattr(driver, "diag", None)
         return getattr(diag, "constraint_name", None) in _RACE_CONSTRAINTS
     return False
 
@@ -36,3 +39,10 @@ def retryable(exc: BaseException | None) -> bool:
 def pause(attempt: int) -> None:
     """Sleep before attempt `attempt + 1`: up to 5, 10, 20, 40 ms, at random (no lockstep)."""
     time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** attempt))
+
+
+def gave_up(exc: BaseException | None) -> Unavailable:
+    """What the caller hears when every attempt lost its race: a 503 to retry, never a 500."""
+    error = Unavailable("the object is being changed by many writers at once; retry")
+    error.__cause__ = exc
+    return error
