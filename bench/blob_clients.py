@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import statistics
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
 import obstore
@@ -117,6 +119,63 @@ class Obstore:
         await r.bytes_async()
 
 
+class Crt:
+    """awscrt's S3 client (C, its own threads): 16 MiB parts; the body is a blocking stream the
+    CRT pulls from (in the server this would need a queue between the event loop and its threads)."""
+    name = "awscrt S3Client"
+
+    def __init__(self, bucket: str) -> None:
+        from awscrt.auth import AwsCredentialsProvider
+        from awscrt.io import ClientBootstrap, DefaultHostResolver, EventLoopGroup
+        from awscrt.s3 import S3Client, S3RequestTlsMode
+        group = EventLoopGroup()
+        creds = AwsCredentialsProvider.new_static(os.environ["RGW_ACCESS_KEY"], os.environ["RGW_SECRET_KEY"])
+        endpoint = os.environ["RGW_ENDPOINT"]
+        self.host = endpoint.split("://", 1)[1].rstrip("/")
+        self.bucket = bucket
+        self.c = S3Client(bootstrap=ClientBootstrap(group, DefaultHostResolver(group)), region="us-east-1",
+                          credential_provider=creds, part_size=16 * MiB, throughput_target_gbps=1,
+                          tls_mode=S3RequestTlsMode.DISABLED if endpoint.startswith("http:") else None)
+
+    async def _run(self, method: str, key: str, body: Any = None, length: int = 0,
+                   on_body: Any = None) -> None:
+        from awscrt.http import HttpHeaders, HttpRequest
+        from awscrt.s3 import S3RequestType
+        headers = [("Host", self.host)] + ([("Content-Length", str(length))] if method == "PUT" else [])
+        kind = S3RequestType.PUT_OBJECT if method == "PUT" else S3RequestType.GET_OBJECT
+        request = self.c.make_request(type=kind, on_body=on_body, request=HttpRequest(
+            method, f"/{self.bucket}/{key}", HttpHeaders(headers), body))
+        await asyncio.wrap_future(request.finished_future)
+
+    async def put_big(self, key: str, mib: int) -> None:
+        class Chunks(io.RawIOBase):
+            left = mib * MiB
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: Any) -> int:
+                n = min(len(buffer), MiB, self.left)
+                buffer[:n] = CHUNK[:n]
+                self.left -= n
+                return n
+        await self._run("PUT", key, io.BufferedReader(Chunks(), MiB), mib * MiB)
+
+    async def get_big(self, key: str) -> int:
+        got = [0]
+
+        def on_body(chunk: bytes, offset: int, **_kw: Any) -> None:
+            got[0] += len(chunk)
+        await self._run("GET", key, on_body=on_body)
+        return got[0]
+
+    async def put_small(self, key: str) -> None:
+        await self._run("PUT", key, io.BytesIO(SMALL), len(SMALL))
+
+    async def get_small(self, key: str) -> None:
+        await self._run("GET", key, on_body=lambda chunk, offset, **kw: None)
+
+
 async def measure(cand, mib: int, small_ops: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
     key = f"bench/{uuid.uuid4().hex}"
     t = time.perf_counter(); await cand.put_big(key, mib); put = mib * MiB / (time.perf_counter() - t) / 1e6
@@ -145,7 +204,7 @@ async def main() -> None:
         c.create_bucket(Bucket=a.bucket)
     except c.exceptions.BucketAlreadyOwnedByYou:
         pass
-    cands = [BotoThread(a.bucket), Obstore(a.bucket)]
+    cands = [BotoThread(a.bucket), Obstore(a.bucket), Crt(a.bucket)]
     results: dict[str, list[dict[str, float]]] = {x.name: [] for x in cands}
     for _ in range(a.runs):
         for cand in cands:

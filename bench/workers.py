@@ -1,24 +1,28 @@
 """`kosha serve --workers 1` vs `--workers 2`: 4 KiB S3 PUT and GET ops/s, SQLite and PostgreSQL.
 
 Issue 10's targets on this two-core machine: GET >= 1.6x one worker, PUT >= 1.3x. Each run starts
-a fresh server per configuration (on PostgreSQL in a database made for it), writes the 256 keys
-the GETs read, then drives 16 keep-alive clients with the load client of bench/loadgen.py (wrk
-with a Lua script replaying pre-signed SigV4 requests: the cheapest client per request, which
-matters when client and server share two cores). Configurations alternate within each run, so a
-noisy neighbour hurts them alike; medians of the runs and their ratios to one worker are printed.
+every configuration side by side (on PostgreSQL each in a database made for it), writes the 256
+keys the GETs read, then drives 16 keep-alive clients with the load client of bench/loadgen.py
+(wrk with a Lua script replaying pre-signed SigV4 requests: the cheapest client per request,
+which matters when client and server share two cores), one configuration at a time while the
+others idle. Each run measures every configuration back to back (the order rotating from run
+to run), so a noisy neighbour hurts the figures of one run alike; the ratio printed is the
+median of the per-run ratios to one worker.
 
 `--modes reuseport,shared` also measures the two ways the supervisor can hand the ports to its
 workers (kosha/supervisor.py): one SO_REUSEPORT socket per worker, or one socket for all.
 
-    python bench/workers.py                 # 3 runs, 8 s per load phase
+    python bench/workers.py                 # 5 runs, 5 s per load phase
     python bench/workers.py --quick         # 1 run, 2 s phases
     python bench/workers.py --databases sqlite --modes reuseport,shared
+    sudo python bench/workers.py --priority -10   # on a machine busy with other work
 """
 from __future__ import annotations
 
 import os
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,41 +55,78 @@ def _drop(handle: object) -> None:
         admin.close()
 
 
-def measure(kind: str, workers: int, mode: str, args, tmp: Path, tag: str) -> dict[str, float]:
-    env, handle = _database(kind)
-    env.update({"KOSHA_WORKERS": str(workers), "KOSHA_LISTEN_MODE": mode,
-                "KOSHA_ACCESS_LOG": "off"})
-    k = common.kosha_server(tmp / f"data-{tag}", tmp, f"kosha-{tag}", extra_env=env)
-    try:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree (the server, or supervisor and workers)."""
+    total = 0
+    for p in common.proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _create_keys(k: common.KoshaProc) -> None:
+    """The objects the GET phase reads (plain threads: no client library beyond the stdlib)."""
+    reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, GET_KEYS,
+                               BODY, REGION)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda r: common.http_simple(
+            "PUT", k.s3_url + r.path, r.body, r.headers)[0], reqs))
+    bad = [s for s in statuses if s != 200]
+    if bad:
+        raise RuntimeError(f"creating the GET keys: {len(bad)} answers not 200, e.g. {bad[0]}")
+
+
+class Target:
+    """One running server configuration, ready for the load phases."""
+
+    def __init__(self, kind: str, workers: int, mode: str, tmp: Path) -> None:
+        self.kind, self.workers, self.mode = kind, workers, mode
+        self.name = f"{kind} --workers {workers}" + (f" ({mode})" if workers > 1 else "")
+        tag = f"{kind}-{workers}-{mode}"
+        env, self.handle = _database(kind)
+        env.update({"KOSHA_WORKERS": str(workers), "KOSHA_LISTEN_MODE": mode,
+                    "KOSHA_ACCESS_LOG": "off"})
+        self.k = common.kosha_server(tmp / f"data-{tag}", tmp, f"kosha-{tag}", extra_env=env)
+        self.ops: dict[str, list[float]] = {"put": [], "get": []}
+        self.cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # per request
+        self.cores: dict[str, list[float]] = {"put": [], "get": []}    # CPU s per s of load
+
+    def start(self) -> Target:
+        k = self.k
         k.server.start()
         k.load_credentials()
-        create = loadgen.s3_signer(k.access_key, k.secret_key, REGION)(
-            "PUT", k.s3_url, f"/{BUCKET}")
+        create = loadgen.s3_signer(k.access_key, k.secret_key, REGION)("PUT", k.s3_url,
+                                                                        f"/{BUCKET}")
         status, body = common.http_simple("PUT", k.s3_url + f"/{BUCKET}", None, create.headers)
         if status != 200:
             raise RuntimeError(f"create bucket -> {status}: {body[:200]!r}")
-        made = loadgen.run_count(k.s3_url, loadgen.s3_requests(
-            k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, GET_KEYS, BODY, REGION), 16)
-        if made[0] != len(GET_KEYS):
-            raise RuntimeError(f"created {made[0]}/{len(GET_KEYS)} keys: {made[1][:2]}")
-        out = {}
-        for what, method, keys, body in (("put", "PUT", PUT_KEYS, BODY),
-                                         ("get", "GET", GET_KEYS, b"")):
-            if args.max_wait:
-                common.wait_quiet(args.max_wait, quiet=True)
-            reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET,
-                                       keys, body, REGION)
-            result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration,
-                                      args.engine)
-            if result.bad_status or result.errors:
-                print(f"   !! {tag} {what}: {result.bad_status} bad statuses, "
-                      f"{result.errors} errors", flush=True)
-            out[what] = result.ops
-            out[what + "_p99"] = result.p99_ms
-        return out
-    finally:
-        k.server.stop()
-        _drop(handle)
+        _create_keys(k)
+        return self
+
+    def load(self, what: str, args) -> float:
+        k = self.k
+        method, keys, body = (("PUT", PUT_KEYS, BODY) if what == "put" else ("GET", GET_KEYS, b""))
+        reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET, keys,
+                                   body, REGION)
+        before = _cpu_seconds(k.server.pid)
+        result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
+        used = _cpu_seconds(k.server.pid) - before
+        if result.requests:
+            self.cpu_ms[what].append(1000 * used / result.requests)
+            self.cores[what].append(used / result.seconds)
+        if result.bad_status or result.errors:
+            print(f"   !! {self.name} {what}: {result.bad_status} bad statuses, "
+                  f"{result.errors} errors", flush=True)
+        self.ops[what].append(result.ops)
+        return result.ops
+
+    def stop(self) -> None:
+        self.k.server.stop()
+        _drop(self.handle)
 
 
 def main() -> None:
@@ -93,46 +134,65 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--modes", default="reuseport",
                         help="socket hand-over modes measured with 2 workers: reuseport,shared")
-    args = common.finish_args(parser.parse_args())
+    parser.add_argument("--priority", type=int, default=0,
+                        help="nice value for this script, the servers and the load client (root "
+                             "may give a negative one so that a busy shared machine's other "
+                             "work does not decide the figures; PostgreSQL keeps its own)")
+    parser.set_defaults(runs=5, duration=5.0)
+    args = parser.parse_args()
+    if args.quick and args.runs == 5:
+        args.runs = 1
+    args = common.finish_args(args)
+    if args.priority:
+        os.setpriority(os.PRIO_PROCESS, 0, args.priority)   # inherited by servers and wrk
     common.banner("kosha serve --workers 1 vs 2: 4 KiB S3 PUT/GET ops/s, "
                   f"{args.concurrency} clients, {args.duration:g} s phases, "
                   f"engine {loadgen.pick_engine(args.engine)}")
-    configs = [(db, 1, "reuseport") for db in args.databases.split(",")]
-    configs += [(db, 2, m) for db in args.databases.split(",") for m in args.modes.split(",")]
-    results: dict[tuple, dict[str, list[float]]] = {c: {} for c in configs}
-    with common.scratch_dir(args, "workers-") as tmp:
-        for run in range(args.runs):
-            for config in configs:
-                kind, workers, mode = config
-                tag = f"{kind}-{workers}-{mode}-{run}"
-                try:
-                    got = measure(kind, workers, mode, args, tmp, tag)
-                except Exception as exc:   # noqa: BLE001  one failed run must not lose the rest
-                    print(f"   !! {tag}: {exc}", flush=True)
-                    continue
-                for name, value in got.items():
-                    results[config].setdefault(name, []).append(value)
-                print(f"   run {run + 1} {kind:8} workers={workers} {mode:9} "
-                      f"PUT {got['put']:7.0f}/s  GET {got['get']:7.0f}/s", flush=True)
+    modes = args.modes.split(",")
     rows = []
-    for db in args.databases.split(","):
-        base = results.get((db, 1, "reuseport"), {})
-        for what, target in (("put", 1.3), ("get", 1.6)):
-            one = common.median(base.get(what, [])) if base.get(what) else None
-            rows.append(common.Row(f"{db} 4 KiB {what.upper()} --workers 1", one, "ops/s",
-                                   runs=base.get(what, [])))
-            for mode in args.modes.split(","):
-                figures = results.get((db, 2, mode), {}).get(what, [])
-                two = common.median(figures) if figures else None
-                ratio = two / one if two and one else None
-                rows.append(common.Row(
-                    f"{db} 4 KiB {what.upper()} --workers 2 ({mode})", two, "ops/s",
-                    ref=f"{common.fmt(one)} ops/s (1 worker)", ratio=ratio,
-                    target=f">= {target}x", ok=common.check(ratio, ">=", target), runs=figures))
-    common.print_table(rows, "median of runs; ratio = 2 workers / 1 worker, same run set")
+    with common.scratch_dir(args, "workers-") as tmp:
+        for kind in args.databases.split(","):
+            targets = [Target(kind, 1, "reuseport", tmp)] + [Target(kind, 2, m, tmp) for m in modes]
+            try:
+                for t in targets:
+                    t.start()
+                for run in range(args.runs):
+                    order = targets[run % len(targets):] + targets[:run % len(targets)]
+                    for what in ("put", "get"):
+                        if args.max_wait:
+                            common.wait_quiet(args.max_wait, quiet=True)
+                        for t in order:
+                            t.load(what, args)
+                        print(f"   run {run + 1} {what.upper()}: " + ", ".join(
+                            f"{t.name} {t.ops[what][-1]:.0f}/s ({t.cores[what][-1]:.2f} cores)"
+                            for t in order), flush=True)
+            finally:
+                for t in targets:
+                    t.stop()
+            one = targets[0]
+            for what, target in (("put", 1.3), ("get", 1.6)):
+                rows.append(common.Row(f"{kind} 4 KiB {what.upper()} --workers 1",
+                                       common.median(one.ops[what]), "ops/s",
+                                       runs=one.ops[what]))
+                for t in targets:
+                    label = t.name.split(" ", 1)[1]
+                    rows.append(common.Row(f"{kind} 4 KiB {what.upper()} server CPU per request, "
+                                           + label, common.median(t.cpu_ms[what]), "ms",
+                                           runs=t.cpu_ms[what]))
+                    rows.append(common.Row(f"{kind} 4 KiB {what.upper()} server cores busy, "
+                                           + label, common.median(t.cores[what]), "cores",
+                                           runs=t.cores[what]))
+                for t in targets[1:]:
+                    ratio = common.paired_ratio(t.ops[what], one.ops[what])
+                    rows.append(common.Row(
+                        f"{kind} 4 KiB {what.upper()} --workers 2 ({t.mode})",
+                        common.median(t.ops[what]), "ops/s",
+                        ref=f"{common.fmt(common.median(one.ops[what]))} ops/s (1 worker)",
+                        ratio=ratio, target=f">= {target}x",
+                        ok=common.check(ratio, ">=", target), runs=t.ops[what]))
+    common.print_table(rows, "medians; ratio = median of the per-run ratios 2 workers / 1 worker")
     print(common.markdown_table(rows))
-    common.write_json(args.json, {"rows": [r.__dict__ for r in rows],
-                                  "raw": {"/".join(map(str, c)): v for c, v in results.items()}})
+    common.write_json(args.json, {"rows": [r.__dict__ for r in rows]})
 
 
 if __name__ == "__main__":

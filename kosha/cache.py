@@ -1,12 +1,39 @@
-"""A small in-memory cache with expiry, for the hot path's lookups (tokens, secrets, policies)."""
+"""A small in-memory cache with expiry, for the hot path's lookups (tokens, secrets, policies),
+and the process-wide switch that empties every such cache at once.
+
+Every TTLCache registers itself; `clear_all` empties them all and moves the cache epoch. The
+cache-generation watcher (kosha.services.generation) calls it when another process committed a
+change that must invalidate (a key deleted, a policy detached, a bucket made private, ...).
+
+A lookup that misses reads the database and then fills the cache; if `clear_all` ran in between,
+what it read may be from before the change, so it must not be kept: the reader takes
+`epoch()` before its read and passes it as `put(..., since=...)`, which then drops the value.
+"""
 
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+_caches: weakref.WeakSet[TTLCache[object, object]] = weakref.WeakSet()
+_epoch = 0
+
+
+def epoch() -> int:
+    """The number of `clear_all` calls so far in this process (see `TTLCache.put`'s `since`)."""
+    return _epoch
+
+
+def clear_all() -> None:
+    """Empty every cache of this process (call from the event loop's thread)."""
+    global _epoch
+    _epoch += 1
+    for cache in list(_caches):
+        cache.clear()
 
 
 class TTLCache(Generic[K, V]):
@@ -20,6 +47,7 @@ class TTLCache(Generic[K, V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._data: dict[K, tuple[float, V]] = {}
+        _caches.add(self)  # type: ignore[arg-type]
 
     def get(self, key: K) -> V | None:
         hit = self._data.get(key)
@@ -30,7 +58,10 @@ class TTLCache(Generic[K, V]):
             return None
         return hit[1]
 
-    def put(self, key: K, value: V, ttl: float | None = None) -> None:
+    def put(self, key: K, value: V, ttl: float | None = None, since: int | None = None) -> None:
+        """Remember `value`; not if `since` (the `epoch()` read before it) is no longer current."""
+        if since is not None and since != _epoch:
+            return
         if len(self._data) >= self.max_entries:
             self._shrink()
         self._data[key] = (time.monotonic() + (self.ttl if ttl is None else ttl), value)

@@ -7,7 +7,7 @@ every item due strictly before `now`; the SQL selects those items as `since < cu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -54,3 +54,15 @@ def marker_due(versions: Sequence[Any], removed: Sequence[tuple[Any, float]]) ->
     if len(removed) != len(versions) - 1:
         return None
     return max((when for _row, when in removed), default=versions[0].last_modified)
+
+
+def matches(rule_filter: Mapping[str, Any] | None, size: int, tags: Mapping[str, str] | None) -> bool:
+    """Whether a version passes a rule's filter beyond its prefix: every tag it names (same
+    value), and the sizes (strictly greater than `size_gt`, strictly less than `size_lt`)."""
+    if not rule_filter:
+        return True
+    above, below = rule_filter.get("size_gt"), rule_filter.get("size_lt")
+    if (above is not None and not size > above) or (below is not None and not size < below):
+        return False
+    have = tags or {}
+    return all(have.get(k) == v for k, v in (rule_filter.get("tags") or {}).items())

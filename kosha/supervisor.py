@@ -1,8 +1,8 @@
 """`kosha serve --workers N`: one supervisor process and N worker processes on the same two ports.
 
 The supervisor binds both ports once (a clear error if one is taken, before anything changes),
-migrates the schema and bootstraps the operator once (one set of root credentials, however many
-workers), then starts N workers (`python -m kosha.worker`), handing them the listening sockets.
+has the schema migrated and the operator bootstrapped once, by a short-lived process (one set of
+root credentials, however many workers), then starts N workers (`python -m kosha.worker`), handing them the listening sockets.
 The kernel spreads the connections over the workers. It serves nothing itself; it restarts a
 worker that dies (at once the first time, then with a growing pause while it keeps dying young,
 so a crash loop does not spin) and, on SIGTERM or SIGINT, stops the workers gracefully: they stop
@@ -80,11 +80,9 @@ class Supervisor:
         self.metrics_dir = ""
 
     def run(self) -> int:
-        from .server import tls_context
-        tls_context(self.settings)   # a bad certificate fails here, once, not in N crash loops
         self._bind()
         self._prepare()
-        self.metrics_dir = tempfile.mkdtemp(prefix="kosha-metrics-")
+        self.metrics_dir = _metrics_dir()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
@@ -108,9 +106,9 @@ class Supervisor:
     def _bind(self) -> None:
         """Bind every socket now. A plain bind first: it fails if anything, even another
         SO_REUSEPORT server of the same user, holds a port, which must not share our traffic."""
-        from .server import check_ports_free
         settings = self.settings
-        check_ports_free(settings)
+        for port, what in ((settings.port, "KOS API"), (settings.s3_port, "S3")):
+            listen(settings.host, port, what, reuse_port=False).close()
         shared = (env("LISTEN_MODE") or "reuseport").strip().lower() == "shared"
         kos = s3 = None
         for index in range(settings.workers):
@@ -121,18 +119,16 @@ class Supervisor:
             self.slots.append(Slot(index, kos, s3))
 
     def _prepare(self) -> None:
-        """The start-up work done once for all workers: schema migration and bootstrap."""
-        from .services.container import Kosha
-        kosha = Kosha(self.settings)
-        try:
-            kosha.start()
-            try:
-                kosha.notifications.prepare()   # a bad target fails here, once
-            except (ValueError, ImportError) as exc:
-                raise SystemExit(f"kosha: {exc}") from None
-            kosha.notifications.log_targets()
-        finally:
-            kosha.close()
+        """The start-up work done once for all workers, in a process of its own (so that the
+        supervisor stays small and holds no database connection): the TLS certificate and the
+        notification targets checked, the schema migrated, the operator bootstrapped."""
+        process = subprocess.Popen([sys.executable, "-m", "kosha.worker"], stdin=subprocess.PIPE)
+        assert process.stdin is not None
+        process.stdin.write(pickle.dumps({"settings": self.settings, "prepare": True}))
+        process.stdin.close()
+        code = process.wait()
+        if code != 0:
+            raise SystemExit(code if code > 0 else 1)   # the reason is on stderr already
 
     def _start(self, slot: Slot) -> None:
         payload = pickle.dumps({"settings": self.settings, "index": slot.index,
@@ -195,6 +191,30 @@ class Supervisor:
     def _buried(self, pid: int) -> None:
         from prometheus_client.multiprocess import mark_process_dead
         mark_process_dead(pid, self.metrics_dir)
+
+
+def _metrics_dir() -> str:
+    """A private directory for the workers' metric files, named after this supervisor's pid;
+    those of supervisors that died without cleaning up (kill -9) are removed first."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        owner = name.split("-")[2] if name.startswith("kosha-metrics-") and name.count("-") >= 3 \
+            else ""
+        if owner.isdigit() and not _alive(int(owner)):
+            path = os.path.join(base, name)
+            if os.path.isdir(path) and os.stat(path).st_uid == os.getuid():
+                shutil.rmtree(path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"kosha-metrics-{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _exit_text(code: int) -> str:

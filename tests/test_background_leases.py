@@ -1,16 +1,20 @@
-"""Background work under a lease, with two real server processes on one data directory: only
-the lease holder runs lifecycle and GC, and when it is killed (-9) the other takes over within
-the lease time."""
+"""Background work with two real server processes on one data directory: only the lease holder
+runs lifecycle and GC, and when it is killed (-9) the other takes over within the lease time; the
+temporary file of an upload whose process was killed is removed by the survivor within seconds,
+while a live writer's is left alone."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.api.kos_helpers import create_bucket, temp_files
+from tests.api.test_write_path import operator, stream_upload
 from tests.conftest import KoshaServer
 
 LEASE = 3.0
@@ -80,3 +84,35 @@ def test_a_stopped_holder_hands_over_at_once(pair: tuple[KoshaServer, KoshaServe
     wait_for(lambda: pid_of(holder(first.data_dir, "gc")) == first.process.pid, 5)
     first.stop()
     assert wait_for(lambda: pid_of(holder(second.data_dir, "gc")) == second.process.pid, 5) < LEASE
+
+
+def test_a_killed_writer_s_temporary_file_is_removed_by_a_survivor_within_seconds(
+        pair: tuple[KoshaServer, KoshaServer]) -> None:
+    first, second = pair
+    client = operator(first)
+    bucket = create_bucket(client)["bucketName"]
+    stop = threading.Event()
+
+    def slow_chunks():  # type: ignore[no-untyped-def]
+        while not stop.is_set():
+            yield b"\xab" * (1 << 20)
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=lambda: _quietly(lambda: stream_upload(client, bucket, "big", slow_chunks())))
+    sender.start()
+    try:
+        wait_for(lambda: bool(temp_files(first.data_dir)), 30)
+        time.sleep(2.5)  # the survivor's temp-file pass runs every second: a live writer's stays
+        assert temp_files(first.data_dir)
+        first.kill()
+        wait_for(lambda: not temp_files(first.data_dir), 5)
+    finally:
+        stop.set()
+        sender.join(timeout=30)
+
+
+def _quietly(action) -> None:  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except Exception:  # the connection dies with the server
+        pass

@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import hashlib
 import ipaddress
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -226,3 +228,19 @@ def test_unreadable_key_refuses_to_start_with_a_clear_message(tmp_path: Path) ->
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert done.returncode != 0 and "cannot load the TLS certificate" in done.stderr
+
+
+def test_bucket_policy_sees_secure_transport_over_https(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}))
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="k")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"

@@ -214,3 +214,30 @@ def test_a_second_server_cannot_join_the_ports(start_server: Callable[..., Kosha
     assert intruder.returncode != 0
     assert "cannot listen" in intruder.stderr
     assert _fresh_get(f"{first.kos_url}/healthz").status_code == 200
+
+
+def test_a_failed_start_up_stops_the_supervisor_with_its_message(tmp_path: Any) -> None:
+    started = subprocess.run(
+        [sys.executable, "-m", "kosha", "serve", "--workers", "2", "--data", str(tmp_path / "d"),
+         "--port", "0", "--s3-port", "0"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO), "KOSHA_ROOT_ACCESS_KEY": "not a key!"})
+    assert started.returncode == 2
+    assert "KOSHA_ROOT_ACCESS_KEY must be" in started.stderr
+    assert "Started server process" not in started.stderr
+
+
+def test_metric_files_of_a_killed_supervisor_are_removed_at_the_next_start(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kosha.supervisor import _metrics_dir
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"kosha-metrics-{dead.pid}-x"
+    stale.mkdir()
+    (stale / "counter_1.db").write_bytes(b"\0" * 8)
+    alive = tmp_path / f"kosha-metrics-{os.getpid()}-y"
+    alive.mkdir()
+    fresh = _metrics_dir()
+    assert not stale.exists() and alive.exists()
+    assert fresh.startswith(str(tmp_path / f"kosha-metrics-{os.getpid()}-"))

@@ -10,9 +10,11 @@ S3 rule ↔ KOS rule dict::
     NoncurrentVersionExpiration/NoncurrentDays, NewerNoncurrentVersions
                                          ↔ noncurrent_days, newer_noncurrent_versions
     AbortIncompleteMultipartUpload/DaysAfterInitiation ↔ delete_incomplete_mpu
+    Filter Tag/And/ObjectSize* (and its form)    ↔ filter
+    Expiration/Date                      ↔ expiration_date
+    Transition, NoncurrentVersionTransition ↔ transitions, noncurrent_transitions
 
-What the rules cannot express (transitions, date-based expiry, tag and size filters) is
-NotImplemented, not silently dropped.
+(services.lifecycle_s3). A rule reads back as it was written: the filter in the form it was put.
 """
 
 from __future__ import annotations
@@ -23,16 +25,13 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from typing import Any
 
-from ..errors import Invalid, NotFound, NotImplementedYet
+from ..errors import Invalid, NotFound
+from ..services.models import STORAGE_CLASSES
 from . import xml
 from .request import S3Request, S3Response, empty_response, xml_response
 from .xml import el
 
 MAX_RULES = 1000
-
-
-def _not_impl(what: str) -> NotImplementedYet:
-    return NotImplementedYet(f"Lifecycle {what} is not supported", s3_code="NotImplemented")
 
 
 def _positive(node: Any, name: str, what: str) -> int | None:
@@ -59,30 +58,23 @@ def parse_rules(body: bytes) -> list[dict[str, Any]]:
         status = xml.text(node, "Status")
         if status is None or status.strip() not in ("Enabled", "Disabled"):
             raise xml.malformed()
-        prefix = _prefix(node)
+        prefix, rule_filter = _filter(node)
         rule: dict[str, Any] = {
             "name": rid, "enabled": status.strip() == "Enabled", "prefix": prefix,
             "expiration_days": None, "expired_obj_delete_marker": None,
             "noncurrent_days": None, "newer_noncurrent_versions": None,
-            "delete_incomplete_mpu": None,
+            "delete_incomplete_mpu": None, "filter": rule_filter,
+            "transitions": _transitions(node), "noncurrent_transitions": _noncurrent_transitions(node),
         }
         exp = xml.child(node, "Expiration")
-        # Validate what we then refuse, so that a wrong document is a 400 rather than a 501.
-        for dated in ([exp] if exp is not None else []) + xml.children(node, "Transition"):
-            _check_date(dated)
-        if xml.child(node, "Transition") is not None or \
-                xml.child(node, "NoncurrentVersionTransition") is not None:
-            raise _not_impl("transitions")
         if exp is not None:
-            if xml.child(exp, "Date") is not None:
-                raise _not_impl("expiration by date")
             days = _positive(exp, "Days", "Days")
+            date = _date(exp)
             marker = xml.bool_text(exp, "ExpiredObjectDeleteMarker")
-            if days is None and marker is None:
-                raise xml.malformed()
-            if days is not None and marker is not None:
+            if sum(v is not None for v in (days, date, marker)) != 1:
                 raise xml.malformed()
             rule["expiration_days"] = days
+            rule["expiration_date"] = date
             rule["expired_obj_delete_marker"] = marker
         nc = xml.child(node, "NoncurrentVersionExpiration")
         if nc is not None:
@@ -97,7 +89,8 @@ def parse_rules(body: bytes) -> list[dict[str, Any]]:
             if days is None:
                 raise xml.malformed()
             rule["delete_incomplete_mpu"] = days
-        if exp is None and nc is None and abort is None:
+        if exp is None and nc is None and abort is None and not rule["transitions"] \
+                and not rule["noncurrent_transitions"]:
             raise Invalid("At least one action needs to be specified in a rule",
                           s3_code="InvalidRequest")
         rules.append(rule)
@@ -108,11 +101,11 @@ def parse_rules(body: bytes) -> list[dict[str, Any]]:
     return rules
 
 
-def _check_date(node: Any) -> None:
-    """A rule's `Date`: ISO 8601, at midnight UTC (S3's rule), else 400 InvalidArgument."""
+def _date(node: Any) -> float | None:
+    """A `Date`: ISO 8601, at midnight UTC (S3's rule), else 400 InvalidArgument."""
     raw = xml.text(node, "Date")
     if raw is None:
-        return
+        return None
     try:
         when = datetime.fromisoformat(raw.strip())
     except ValueError:
@@ -123,27 +116,73 @@ def _check_date(node: Any) -> None:
             (when.astimezone(UTC).time() != dt_time(0, 0)):
         raise Invalid("'Date' must be at midnight GMT", s3_code="InvalidArgument",
                       ArgumentName="Date", ArgumentValue=raw)
+    return when.timestamp()
 
 
-def _prefix(node: Any) -> str:
+def _storage_class(node: Any) -> str:
+    value = (xml.text(node, "StorageClass") or "").strip()
+    if value not in STORAGE_CLASSES:
+        raise Invalid("The storage class you specified is not valid",
+                      s3_code="InvalidStorageClass")
+    return value
+
+
+def _transitions(node: Any) -> list[dict[str, Any]]:
+    steps = []
+    for item in xml.children(node, "Transition"):
+        days, date = xml.int_text(item, "Days"), _date(item)
+        if (days is None) == (date is None) or (days is not None and days < 0):
+            raise xml.malformed()
+        steps.append({"days": days, "storage_class": _storage_class(item)} if days is not None
+                     else {"date": date, "storage_class": _storage_class(item)})
+    return steps
+
+
+def _noncurrent_transitions(node: Any) -> list[dict[str, Any]]:
+    steps = []
+    for item in xml.children(node, "NoncurrentVersionTransition"):
+        days = xml.int_text(item, "NoncurrentDays")
+        if days is None or days < 0:
+            raise xml.malformed()
+        step = {"noncurrent_days": days, "storage_class": _storage_class(item)}
+        newer = _positive(item, "NewerNoncurrentVersions", "NewerNoncurrentVersions")
+        if newer is not None:
+            step["newer_noncurrent_versions"] = newer
+        steps.append(step)
+    return steps
+
+
+def _filter(node: Any) -> tuple[str, dict[str, Any]]:
+    """The rule's prefix, and its filter: the tags and sizes it adds and the form it took."""
     legacy = xml.text(node, "Prefix")
     filt = xml.child(node, "Filter")
     if filt is None:
-        return legacy or ""
+        return legacy or "", {"form": "legacy" if legacy is not None else "empty"}
     if legacy is not None:
         raise xml.malformed()
-    if xml.child(filt, "Tag") is not None:
-        raise _not_impl("tag filters")
-    if xml.child(filt, "ObjectSizeGreaterThan") is not None or \
-            xml.child(filt, "ObjectSizeLessThan") is not None:
-        raise _not_impl("object size filters")
     and_node = xml.child(filt, "And")
-    if and_node is not None:
-        if xml.children(and_node, "Tag") or xml.child(and_node, "ObjectSizeGreaterThan") \
-                is not None or xml.child(and_node, "ObjectSizeLessThan") is not None:
-            raise _not_impl("tag and size filters")
-        return xml.text(and_node, "Prefix") or ""
-    return xml.text(filt, "Prefix") or ""
+    conditions = [name for name in ("Prefix", "Tag", "And", "ObjectSizeGreaterThan",
+                                    "ObjectSizeLessThan") if xml.child(filt, name) is not None]
+    if len(conditions) > 1 or len(xml.children(filt, "Tag")) > 1:
+        raise xml.malformed()
+    scope = and_node if and_node is not None else filt
+    tags = {}
+    for tag in xml.children(scope, "Tag"):
+        key, value = xml.text(tag, "Key"), xml.text(tag, "Value")
+        if key is None or value is None or key in tags:
+            raise Invalid("Duplicate Tag Keys are not allowed.", s3_code="InvalidRequest") \
+                if key in tags else xml.malformed()
+        tags[key] = value
+    form = {"Prefix": "prefix", "Tag": "tag", "And": "and"}.get(conditions[0], "size") \
+        if conditions else "empty"
+    rule_filter: dict[str, Any] = {"form": form}
+    if tags:
+        rule_filter["tags"] = tags
+    for element, name in (("ObjectSizeGreaterThan", "size_gt"), ("ObjectSizeLessThan", "size_lt")):
+        value = xml.int_text(scope, element)
+        if value is not None:
+            rule_filter[name] = value
+    return xml.text(scope, "Prefix") or "", rule_filter
 
 
 def _get(rule: Any, name: str) -> Any:
@@ -152,31 +191,67 @@ def _get(rule: Any, name: str) -> Any:
     return getattr(rule, name, None)
 
 
+def _filter_xml(prefix: str, rule_filter: dict[str, Any] | None) -> str:
+    rule_filter = rule_filter or {}
+    form = rule_filter.get("form") or "prefix"
+    if form == "legacy":
+        return el("Prefix", prefix)
+    tags = "".join(f"<Tag>{el('Key', k)}{el('Value', v)}</Tag>"
+                   for k, v in (rule_filter.get("tags") or {}).items())
+    sizes = "".join(el(element, rule_filter[name]) for element, name in (
+        ("ObjectSizeGreaterThan", "size_gt"), ("ObjectSizeLessThan", "size_lt"))
+        if rule_filter.get(name) is not None)
+    if form == "and":
+        inner = f"<And>{el('Prefix', prefix) if prefix else ''}{tags}{sizes}</And>"
+    elif form == "empty" and not prefix:
+        inner = ""
+    elif form in ("tag", "size"):
+        inner = tags + sizes
+    else:
+        inner = el("Prefix", prefix)
+    return f"<Filter>{inner}</Filter>"
+
+
+def _date_xml(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _rule_xml(r: Any) -> str:
+    parts = ["<Rule>", el("ID", _get(r, "name") or _get(r, "id") or ""),
+             _filter_xml(_get(r, "prefix") or "", _get(r, "filter")),
+             el("Status", "Enabled" if _get(r, "enabled") in (True, None) else "Disabled")]
+    days, marker, date = (_get(r, "expiration_days"), _get(r, "expired_obj_delete_marker"),
+                          _get(r, "expiration_date"))
+    if days is not None or marker or date is not None:
+        inner = el("Days", days) if days is not None else ""
+        inner += el("Date", _date_xml(date)) if date is not None else ""
+        inner += el("ExpiredObjectDeleteMarker", True) if marker else ""
+        parts.append(f"<Expiration>{inner}</Expiration>")
+    for step in _get(r, "transitions") or []:
+        when = el("Days", step["days"]) if step.get("days") is not None \
+            else el("Date", _date_xml(step["date"]))
+        parts.append(f"<Transition>{when}{el('StorageClass', step['storage_class'])}</Transition>")
+    for step in _get(r, "noncurrent_transitions") or []:
+        newer = step.get("newer_noncurrent_versions")
+        parts.append("<NoncurrentVersionTransition>" + el("NoncurrentDays", step["noncurrent_days"])
+                     + (el("NewerNoncurrentVersions", newer) if newer else "")
+                     + el("StorageClass", step["storage_class"]) + "</NoncurrentVersionTransition>")
+    nc_days = _get(r, "noncurrent_days")
+    if nc_days is not None:
+        newer = _get(r, "newer_noncurrent_versions")
+        parts.append("<NoncurrentVersionExpiration>" + el("NoncurrentDays", nc_days)
+                     + (el("NewerNoncurrentVersions", newer) if newer else "")
+                     + "</NoncurrentVersionExpiration>")
+    mpu = _get(r, "delete_incomplete_mpu")
+    if mpu is not None:
+        parts.append("<AbortIncompleteMultipartUpload>" + el("DaysAfterInitiation", mpu)
+                     + "</AbortIncompleteMultipartUpload>")
+    parts.append("</Rule>")
+    return "".join(parts)
+
+
 def document(rules: list[Any]) -> bytes:
-    items = []
-    for r in rules:
-        parts = ["<Rule>", el("ID", _get(r, "name") or _get(r, "id") or ""),
-                 f"<Filter>{el('Prefix', _get(r, 'prefix') or '')}</Filter>",
-                 el("Status", "Enabled" if _get(r, "enabled") in (True, None) else "Disabled")]
-        days, marker = _get(r, "expiration_days"), _get(r, "expired_obj_delete_marker")
-        if days is not None or marker:
-            inner = el("Days", days) if days is not None else ""
-            if marker:
-                inner += el("ExpiredObjectDeleteMarker", True)
-            parts.append(f"<Expiration>{inner}</Expiration>")
-        nc_days = _get(r, "noncurrent_days")
-        if nc_days is not None:
-            newer = _get(r, "newer_noncurrent_versions")
-            parts.append("<NoncurrentVersionExpiration>" + el("NoncurrentDays", nc_days)
-                         + (el("NewerNoncurrentVersions", newer) if newer else "")
-                         + "</NoncurrentVersionExpiration>")
-        mpu = _get(r, "delete_incomplete_mpu")
-        if mpu is not None:
-            parts.append("<AbortIncompleteMultipartUpload>" + el("DaysAfterInitiation", mpu)
-                         + "</AbortIncompleteMultipartUpload>")
-        parts.append("</Rule>")
-        items.append("".join(parts))
-    return xml.doc("LifecycleConfiguration", items)
+    return xml.doc("LifecycleConfiguration", [_rule_xml(r) for r in rules])
 
 
 async def _call(fn: Any, *args: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Invalid, KoshaError, NotImplementedYet
-from ..services.models import ObjectVersion
+from ..services.models import STORAGE_CLASSES, ObjectVersion
 from . import tagging
 from .acl import canned_from_headers
 from .request import S3Request, S3Response, empty_response
@@ -15,10 +15,6 @@ MAX_SINGLE_PUT = 5 * 1024 ** 3
 MAX_USER_META = 2048
 STORED_HEADERS = ("content-encoding", "content-disposition", "content-language",
                   "cache-control", "expires")
-STORAGE_CLASSES = frozenset({
-    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-    "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
-})
 SSE_HEADERS = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm",
                "x-amz-server-side-encryption-aws-kms-key-id")
 

@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Invalid, NotFound
 from ..ids import new_access_key, new_secret_key, user_krn
 from ..store import identity as sql
-from ..cache import TTLCache
+from ..store.generation import invalidating
+from ..cache import TTLCache, epoch
 from .principal import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
@@ -76,14 +77,15 @@ class AccessKeyService:
         cached = self._secrets.get(access_key)
         if cached is not None:
             return None if cached is _UNKNOWN else cached
+        since = epoch()
         row = await self.kosha.db.read(sql.get_access_key, access_key)
         if row is None or row.status != ACTIVE:
-            self._secrets.put(access_key, _UNKNOWN, UNKNOWN_CACHE_SECONDS)
+            self._secrets.put(access_key, _UNKNOWN, UNKNOWN_CACHE_SECONDS, since=since)
             return None
         found = (self.kosha.secrets.decrypt(row.secret),
                  Principal(account_id=row.account_id, kcid=row.kcid, is_admin=bool(row.is_admin),
                            is_operator=bool(row.is_operator), access_key=row.access_key))
-        self._secrets.put(access_key, found)
+        self._secrets.put(access_key, found, since=since)
         return found
 
     async def verify(self, access_key: str, secret_key: str) -> Principal | None:
@@ -103,7 +105,7 @@ class AccessKeyService:
             values, secret = self.new_key_values(principal.kcid, principal.account_id,
                                                  key_name=key_name, region=region, tier=tier)
             try:
-                await self.kosha.db.write(sql.insert_access_key, values)
+                await self.kosha.db.write(invalidating(sql.insert_access_key), values)
             except IntegrityError:
                 continue   # a generated key collided with an existing one: draw again
             self._secrets.pop(values["access_key"])
@@ -141,7 +143,7 @@ class AccessKeyService:
         return len(keys)
 
     async def _delete(self, keys: Strings) -> None:
-        ended = await self.kosha.db.write(sql.delete_access_keys, keys)
+        ended = await self.kosha.db.write(invalidating(sql.delete_access_keys), keys)
         self.forget(keys, ended)
 
     def forget(self, keys: Strings, session_hashes: Strings) -> None:

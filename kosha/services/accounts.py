@@ -32,6 +32,7 @@ from ..config import env
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from ..ids import new_account_id, new_kcid, user_krn
 from ..store import identity as sql
+from ..store.generation import invalidating
 from .access_keys import AccessKey
 from .principal import Principal
 
@@ -211,7 +212,7 @@ class AccountService:
         await self._managed_user(principal, account_id, kcid)
         if kcid == principal.kcid and not admin:
             raise Conflict("you cannot take away your own admin rights")
-        row = await self.kosha.db.write(sql.set_admin, kcid, admin, _is_operator(account_id, admin))
+        row = await self.kosha.db.write(invalidating(sql.set_admin), kcid, admin, _is_operator(account_id, admin))
         self.kosha.access_keys.forget(*await self.kosha.db.read(sql.credentials_of, kcid))
         attached = await self.kosha.db.read(sql.policies_by_user, [kcid])
         return User.from_row(row, attached.get(kcid))
@@ -221,7 +222,7 @@ class AccountService:
         await self._managed_user(principal, account_id, kcid)
         if kcid == principal.kcid:
             raise Conflict("you cannot delete yourself")
-        self.kosha.access_keys.forget(*await self.kosha.db.write(sql.delete_user, kcid))
+        self.kosha.access_keys.forget(*await self.kosha.db.write(invalidating(sql.delete_user), kcid))
         self.kosha.authz.forget()
 
     async def _managed_account(self, principal: Principal, account_id: str) -> Row[Any]:

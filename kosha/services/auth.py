@@ -20,7 +20,9 @@ names, for local emulation only.
 
 This runs on every request, so a warm request costs one SHA-256 and a dict lookup: principals are
 cached per token hash for a few seconds. Ending a session in this process forgets it at once;
-other processes sharing the database notice within `TOKEN_CACHE_SECONDS`.
+other processes sharing the database clear their caches when the cache generation moves
+(kosha.services.generation, within a fraction of a second), and at worst after
+`TOKEN_CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import jwt
 
 from ..errors import Forbidden, Unauthenticated
 from ..store import identity as sql
-from ..cache import TTLCache
+from ..cache import TTLCache, epoch
 from .principal import Principal
 
 if TYPE_CHECKING:
@@ -107,12 +109,13 @@ class AuthService:
         """The principal of an existing customer user (401 if there is none), cached briefly."""
         principal = self._users.get(kcid)
         if principal is None:
+            since = epoch()
             row = await self.kosha.db.read(sql.get_user, kcid)
             if row is None:
                 raise Unauthenticated("unknown customer user")
             principal = Principal(account_id=row.account_id, kcid=row.kcid,
                                   is_admin=bool(row.is_admin), is_operator=bool(row.is_operator))
-            self._users.put(kcid, principal)
+            self._users.put(kcid, principal, since=since)
         return principal
 
     def csrf_token(self, session_token: str) -> str:
@@ -130,9 +133,10 @@ class AuthService:
         now = self.kosha.clock.now()
         verified = self._tokens.get(key)
         if verified is None:
+            since = epoch()
             verified = await (self._from_jwt(token) if token.count(".") == 2
                               else self._from_session(key, now))
-            self._tokens.put(key, verified)
+            self._tokens.put(key, verified, since=since)
         if now >= verified.expires_at:
             self._tokens.pop(key)
             raise Unauthenticated("the session or token has expired")

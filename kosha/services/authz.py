@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Forbidden, Unauthenticated, Unprocessable
 from ..store import identity as sql
-from ..cache import TTLCache
+from ..cache import TTLCache, epoch
 from .policy_conditions import ConditionError, Lookup, Predicate, compile_conditions, holds, is_operator
 from .principal import Principal
 from .request_facts import current
@@ -390,8 +390,9 @@ class Authorizer:
     async def _for_user(self, kcid: str) -> CompiledPolicies:
         compiled = self._compiled.get(kcid)
         if compiled is None:
+            since = epoch()
             rows = await self.kosha.db.read(sql.policies_of_user, kcid)
             compiled = compile_policies((r.statements, r.conditions, r.policy_krn, r.name)
                                         for r in rows)
-            self._compiled.put(kcid, compiled)
+            self._compiled.put(kcid, compiled, since=since)
         return compiled

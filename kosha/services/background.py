@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
+from .generation import POLL_SECONDS
 from .leases import Pass, call_pass
 
 if TYPE_CHECKING:
     from .container import Kosha
 
 log = logging.getLogger("kosha.background")
+PRUNE_SECONDS = 300.0
+TEMP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ class Background:
     @staticmethod
     def _reporter(job: Job) -> Callable[[Any, BaseException | None], None]:
         def done(result: Any, error: BaseException | None) -> None:
-            if error is not None:
+            if error is not None and not job.report:
+                log.debug("background %s run failed: %s", job.name, error)
+            elif error is not None:
                 log.error("background %s run failed: %s", job.name, error, exc_info=error)
                 if job.report:
                     metrics.background_done(job.name, None, failed=True)
@@ -90,8 +95,16 @@ class Background:
 def register_standard_jobs(kosha: Kosha) -> None:
     """Every kind of background work the server runs. Add new ones here."""
     interval = max(1, kosha.settings.lifecycle_interval)
+    kosha.background.register("cache-generation", kosha.generation.poll, POLL_SECONDS,
+                              lease=False, report=False)
     kosha.background.register("lifecycle", kosha.lifecycle.run_once, interval)
     kosha.background.register("gc", kosha.objects.collect_garbage, interval)
+    clean_dead_writers = getattr(kosha.blobs, "clean_dead_writers", None)
+    if clean_dead_writers is not None:  # every process, for the temporary files of its own host
+        kosha.background.register("temp-files", clean_dead_writers, min(interval, TEMP_SECONDS),
+                                  lease=False, report=False)
+    kosha.background.register("activation-failures", kosha.sessions.limiter.prune, PRUNE_SECONDS,
+                              report=False)
     if kosha.notifications.specs:   # event delivery, and every process's view of its backlog
         kosha.background.register("notify", kosha.notifications.deliver_pass, 0.05, report=False)
         kosha.background.register("notify-backlog", kosha.notifications.measure, 1.0,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Forbidden, Invalid, NotFound
 from ..store import buckets as bucket_sql
 from ..store import objects as object_sql
+from ..store.generation import invalidating
 from . import acl as acls
 from .models import Bucket
 from .policy_eval import ALLOW, DENY, BucketPolicy, caller, parse, resource_arn
@@ -347,7 +348,7 @@ class BucketAccess:
         return acls.encode(grants, bucket.owner)
 
     async def _set(self, bucket: Bucket, **values: Any) -> None:
-        row = await self.kosha.db.write(bucket_sql.update_bucket, bucket.name, values)
+        row = await self.kosha.db.write(invalidating(bucket_sql.update_bucket), bucket.name, values)
         self.kosha.buckets.forget(bucket.name)
         if row is None:
             raise NotFound(f"bucket {bucket.name!r} not found", s3_code="NoSuchBucket")

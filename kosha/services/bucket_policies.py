@@ -6,20 +6,22 @@ REST API is not governed by it (the published text scopes it to S3).
 
 `check_s3_access` runs on every S3 request, so each bucket's parsed networks (or the fact that it
 has no policy) are cached in memory. A change made in this process takes effect at once; one made
-by another server process sharing the database within `CACHE_SECONDS`.
+by another server process sharing the database when the cache generation moves
+(kosha.services.generation), at worst after `CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..cache import TTLCache, epoch
 from ..clock import iso
 from ..errors import Forbidden, Invalid, NotFound
 from ..ids import bucket_policy_krn
 from ..store import bucket_policies as sql
+from ..store.generation import invalidating
 from .models import Bucket
 from .principal import Principal
 
@@ -89,7 +91,7 @@ def policy_json(bucket: Bucket, row: Row[Any]) -> dict[str, Any]:
 class BucketPolicyService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
-        self._cache: dict[str, tuple[float, _Compiled | None]] = {}
+        self._cache: TTLCache[str, tuple[_Compiled | None]] = TTLCache(CACHE_SECONDS)
 
     # -- KOS REST ---------------------------------------------------------------------------
     async def get(self, principal: Principal, bucket_ref: str) -> dict[str, Any]:
@@ -106,7 +108,7 @@ class BucketPolicyService:
         ro = parse_networks(read_only_ips if read_only_ips is not None else [], FIELDS[1])
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutBucketPolicy")
         now = self.kosha.clock.now()
-        row = await self.kosha.db.write(sql.insert_policy, dict(
+        row = await self.kosha.db.write(invalidating(sql.insert_policy), dict(
             bucket=bucket.name, krn=bucket_policy_krn(bucket.region, bucket.account_id, bucket.name),
             read_write_ips=rw, read_only_ips=ro, created_at=now, updated_at=now))
         self.forget(bucket.name)
@@ -122,7 +124,7 @@ class BucketPolicyService:
             values["read_only_ips"] = parse_networks(read_only_ips, FIELDS[1])
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutBucketPolicy")
         values["updated_at"] = self.kosha.clock.now()
-        row = await self.kosha.db.write(sql.update_policy, bucket.name, values)
+        row = await self.kosha.db.write(invalidating(sql.update_policy), bucket.name, values)
         self.forget(bucket.name)
         if row is None:
             raise NotFound(f"bucket {bucket.name!r} has no bucket policy")
@@ -130,7 +132,7 @@ class BucketPolicyService:
 
     async def delete(self, principal: Principal, bucket_ref: str) -> None:
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:DeleteBucketPolicy")
-        removed = await self.kosha.db.write(sql.delete_policy, bucket.name)
+        removed = await self.kosha.db.write(invalidating(sql.delete_policy), bucket.name)
         self.forget(bucket.name)
         if not removed:
             raise NotFound(f"bucket {bucket.name!r} has no bucket policy")
@@ -148,15 +150,15 @@ class BucketPolicyService:
                             s3_code="AccessDenied")
 
     def forget(self, bucket_name: str) -> None:
-        self._cache.pop(bucket_name, None)
+        self._cache.pop(bucket_name)
 
     async def _compiled(self, bucket_name: str) -> _Compiled | None:
         hit = self._cache.get(bucket_name)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
+        if hit is not None:
+            return hit[0]
+        since = epoch()
         row = await self.kosha.db.read(sql.get, bucket_name)
         compiled = None if row is None else _Compiled(
             tuple(_network(e) for e in row.read_write_ips), tuple(_network(e) for e in row.read_only_ips))
-        self._cache[bucket_name] = (now, compiled)
+        self._cache.put(bucket_name, (compiled,), since=since)
         return compiled

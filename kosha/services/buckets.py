@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..ids import bucket_krn, bucket_name_from_ref, validate_bucket_name
 from ..store import buckets as sql
-from ..cache import TTLCache
+from ..store.generation import invalidating
+from ..cache import TTLCache, epoch
 from . import acl as acls
 from .models import Bucket
 from .principal import Principal
@@ -38,12 +39,13 @@ class BucketService:
         hit = None if fresh else self._cache.get(name)
         if hit is not None:
             return hit
+        since = epoch()
         row = await self.kosha.db.read(sql.get, name)
         if row is None:
             self._cache.pop(name)
             return None
         bucket = Bucket.from_row(row)
-        self._cache.put(name, bucket)
+        self._cache.put(name, bucket, since=since)
         return bucket
 
     async def peek(self, name: str) -> Bucket | None:
@@ -163,7 +165,7 @@ class BucketService:
                 values["acl"] = self.kosha.access.anonymous_access_acl(bucket, bool(anonymous_access))
         if cors is not None or clear_cors:
             values["cors"] = cors
-        row = await self.kosha.db.write(sql.update_bucket, bucket.name, values)
+        row = await self.kosha.db.write(invalidating(sql.update_bucket), bucket.name, values)
         self.forget(bucket.name)
         if row is None:
             raise NotFound(f"bucket {bucket.name!r} not found", s3_code="NoSuchBucket")
@@ -172,7 +174,7 @@ class BucketService:
     async def delete(self, principal: Principal, ref: str, otp: str | None = None) -> None:
         bucket = await self.resolve(principal, ref, "kos:DeleteBucket")
         await self.kosha.accounts.require_otp(principal, otp)
-        freed = await self.kosha.db.write(_delete_if_empty, bucket.name)
+        freed = await self.kosha.db.write(invalidating(_delete_if_empty), bucket.name)
         self.forget(bucket.name)
         await self.kosha.blobs.delete(freed)
 

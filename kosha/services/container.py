@@ -34,6 +34,7 @@ class Kosha:
         from .bucket_policies import BucketPolicyService
         from .buckets import BucketService
         from .crypto import SecretBox
+        from .generation import GenerationWatcher
         from .health import HealthService
         from .leases import LeaseService
         from .lifecycle import LifecycleService
@@ -73,6 +74,7 @@ class Kosha:
         self.health = HealthService(self)
         self.notifications = NotificationService(self)
         self.leases = LeaseService(self)
+        self.generation = GenerationWatcher(self)
         self.background = Background(self)
         register_standard_jobs(self)
 
@@ -99,6 +101,7 @@ class Kosha:
         if not prepared:
             self.db.create_schema()
             self.accounts.bootstrap()
+        self.generation.baseline()
         self.reserve.hold()
 
     def close(self) -> None:

@@ -43,9 +43,14 @@ def holder_id() -> str:
 class LeaseService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
-        self.holder = holder_id()
+        self.named: str | None = None  # a fixed holder name (tests); else this process's
         self.ttl = float(kosha.settings.lease_seconds)
         self.held: set[str] = set()
+
+    @property
+    def holder(self) -> str:
+        """Worked out on each use: a process forked after this object was made has its own pid."""
+        return self.named or holder_id()
 
     @property
     def renew_every(self) -> float:
@@ -77,21 +82,28 @@ class LeaseService:
     async def run_while_held(self, name: str, pass_fn: Pass, every: float,
                              on_done: Callable[[Any, BaseException | None], None] | None = None) -> None:
         """Forever: hold lease `name` when it is free, and while held run `pass_fn` every `every`
-        seconds (the first `every` seconds after start). Passes never overlap; the lease is
-        renewed while one runs. `on_done(result, error)` hears of each pass. Cancel to stop
-        (the lease is then released)."""
-        last = time.monotonic()
+        seconds (the first `every` seconds after start). The lease is tried or renewed every
+        `ttl / 3` seconds whatever `every` is (a pass every 50 ms costs no write per pass);
+        passes never overlap, and the lease is renewed while one runs. `on_done(result, error)`
+        hears of each pass. Cancel to stop (the lease is then released)."""
+        last_pass = time.monotonic()
+        next_try = 0.0
+        held = False
         running: asyncio.Task[Any] | None = None
         try:
             while True:
-                held = await self.acquire(name)
+                now = time.monotonic()
+                if now >= next_try:
+                    held = await self.acquire(name)
+                    next_try = now + self.renew_every
                 if running is not None and running.done():
                     _report(running, on_done)
                     running = None
-                if held and running is None and time.monotonic() - last >= every:
-                    last = time.monotonic()
+                if held and running is None and time.monotonic() - last_pass >= every:
+                    last_pass = time.monotonic()
                     running = asyncio.create_task(call_pass(pass_fn))
-                await _sleep_or_finish(running, min(self.renew_every, max(every, 0.05)))
+                due = next_try if running is not None or not held else min(next_try, last_pass + every)
+                await _sleep_or_finish(running, max(due - time.monotonic(), 0.01))
         finally:
             if running is not None:
                 running.cancel()

@@ -21,12 +21,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import lifecycle_due as due
-from ..cache import TTLCache
+from ..cache import TTLCache, epoch
 from ..clock import http_date
 from ..errors import Invalid, NotFound
 from ..ids import new_id
 from ..store import lifecycle as sql
+from ..store.generation import invalidating
 from . import lifecycle_preview
+from .lifecycle_s3 import S3_FIELDS, check_s3_fields, s3_fields_json
 from .models import Bucket, ObjectVersion
 from .principal import Principal
 
@@ -41,7 +43,8 @@ READ_ACTION = "kos:GetLifecycle"
 WRITE_ACTION = "kos:PutLifecycle"
 DAY_FIELDS = ("expiration_days", "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu")
 RULE_FIELDS = ("name", "enabled", "prefix", "expiration_days", "expired_obj_delete_marker",
-               "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu", "attribute")
+               "noncurrent_days", "newer_noncurrent_versions", "delete_incomplete_mpu", "attribute",
+               *S3_FIELDS)
 MAX_NAME = 255
 MAX_PREFIX_BYTES = 1024
 MAX_DAYS = 1_000_000   # ~2,700 years: due dates stay within what datetimes and SQL integers hold
@@ -60,6 +63,7 @@ def rule_json(row: Row[Any]) -> dict[str, Any]:
         "noncurrent_days": row.noncurrent_days,
         "newer_noncurrent_versions": row.newer_noncurrent_versions,
         "delete_incomplete_mpu": row.delete_incomplete_mpu, "attribute": row.attribute,
+        **s3_fields_json(row),
     }
 
 
@@ -88,10 +92,14 @@ def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("'attribute' must be a string of at most 64 characters")
     if rule.get("newer_noncurrent_versions") is not None and rule.get("noncurrent_days") is None:
         raise Invalid("'newer_noncurrent_versions' needs 'noncurrent_days'")
+    check_s3_fields(rule)
     if (rule.get("expiration_days") is None and not rule.get("expired_obj_delete_marker")
-            and rule.get("noncurrent_days") is None and rule.get("delete_incomplete_mpu") is None):
+            and rule.get("noncurrent_days") is None and rule.get("delete_incomplete_mpu") is None
+            and rule.get("expiration_date") is None and not rule.get("transitions")
+            and not rule.get("noncurrent_transitions")):
         raise Invalid("a lifecycle rule needs at least one action: expiration_days, "
-                      "expired_obj_delete_marker, noncurrent_days or delete_incomplete_mpu")
+                      "expired_obj_delete_marker, noncurrent_days, delete_incomplete_mpu, "
+                      "expiration_date or transitions")
     values = {f: rule.get(f) for f in RULE_FIELDS}
     values.update(name=name.strip(), prefix=prefix,
                   enabled=True if rule.get("enabled") is None else rule["enabled"])
@@ -116,8 +124,8 @@ def _header_text(value: str) -> str:
 class LifecycleService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
-        # bucket -> ((prefix, expiration_days, name), ...) of its enabled expiring rules
-        self._expiring: TTLCache[str, tuple[tuple[str, int, str], ...]] = TTLCache(
+        # bucket -> its enabled rules that expire current versions
+        self._expiring: TTLCache[str, tuple[Row[Any], ...]] = TTLCache(
             RULES_MEMO_SECONDS, RULES_MEMO_BUCKETS)
 
     async def _bucket(self, principal: Principal, bucket_ref: str, action: str) -> Bucket:
@@ -136,7 +144,7 @@ class LifecycleService:
     async def create_rule(self, principal: Principal, bucket_ref: str, rule: dict[str, Any]) -> dict[str, Any]:
         values = validate_rule(rule)
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        row = await self.kosha.db.write(sql.insert_rule, self._row(bucket, values))
+        row = await self.kosha.db.write(invalidating(sql.insert_rule), self._row(bucket, values))
         self._expiring.pop(bucket.name)
         return rule_json(row)
 
@@ -148,13 +156,13 @@ class LifecycleService:
         merged = {**rule_json(current), **{k: v for k, v in changes.items() if k in RULE_FIELDS}}
         if merged["name"] is None:
             merged["name"] = current.name
-        row = await self.kosha.db.write(sql.update_rule, bucket.name, rule_id, validate_rule(merged))
+        row = await self.kosha.db.write(invalidating(sql.update_rule), bucket.name, rule_id, validate_rule(merged))
         self._expiring.pop(bucket.name)
         return rule_json(_found(row, rule_id))
 
     async def delete_rule(self, principal: Principal, bucket_ref: str, rule_id: str) -> None:
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        removed = await self.kosha.db.write(sql.delete_rule, bucket.name, rule_id)
+        removed = await self.kosha.db.write(invalidating(sql.delete_rule), bucket.name, rule_id)
         self._expiring.pop(bucket.name)
         if not removed:
             raise _missing(rule_id)
@@ -170,7 +178,7 @@ class LifecycleService:
             raise Invalid(f"at most {MAX_RULES} lifecycle rules per bucket", s3_code="MalformedXML")
         checked = [validate_rule(rule) for rule in rules]
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        rows = await self.kosha.db.write(sql.replace_rules, bucket.name,
+        rows = await self.kosha.db.write(invalidating(sql.replace_rules), bucket.name,
                                          [self._row(bucket, values) for values in checked])
         self._expiring.pop(bucket.name)
         return [rule_json(r) for r in rows]
@@ -178,7 +186,7 @@ class LifecycleService:
     async def delete_rules(self, principal: Principal, bucket_ref: str) -> None:
         """Remove every rule of the bucket (S3 DeleteBucketLifecycle)."""
         bucket = await self._bucket(principal, bucket_ref, WRITE_ACTION)
-        await self.kosha.db.write(sql.delete_all, bucket.name)
+        await self.kosha.db.write(invalidating(sql.delete_all), bucket.name)
         self._expiring.pop(bucket.name)
 
     # -- what the rules will do ---------------------------------------------------------------
@@ -216,15 +224,17 @@ class LifecycleService:
             return None
         rules = self._expiring.get(bucket)
         if rules is None:
-            rows = await self.kosha.db.read(sql.expiring_rules, bucket)
-            rules = tuple((r.prefix or "", r.expiration_days, r.name) for r in rows)
-            self._expiring.put(bucket, rules)
+            since = epoch()
+            rules = tuple(await self.kosha.db.read(sql.expiring_rules, bucket))
+            self._expiring.put(bucket, rules, since=since)
         soonest: tuple[float, str] | None = None
-        for prefix, days, name in rules:
-            if version.key.startswith(prefix):
-                when = due.due_at(version.last_modified, days)
+        for rule in rules:
+            if version.key.startswith(rule.prefix or "") and \
+                    due.matches(rule.filter, version.size, version.tags):
+                when = due.due_at(version.last_modified, rule.expiration_days) \
+                    if rule.expiration_days is not None else rule.expiration_date
                 if soonest is None or when < soonest[0]:
-                    soonest = (when, name)
+                    soonest = (when, rule.name)
         if soonest is None:
             return None
         return f'expiry-date="{http_date(soonest[0])}", rule-id="{_header_text(soonest[1])}"'
@@ -237,11 +247,11 @@ class LifecycleService:
         """Apply every enabled rule once, as of `now` (default: the clock). Call from a thread.
 
         Answers counts: rules applied, current versions expired, noncurrent versions removed,
-        delete markers removed, multipart uploads aborted.
+        delete markers removed, multipart uploads aborted, versions moved to another class.
         """
         now = self.kosha.clock.now() if now is None else now
         totals = {"rules": 0, "expired": 0, "noncurrent_removed": 0, "delete_markers_removed": 0,
-                  "uploads_aborted": 0}
+                  "uploads_aborted": 0, "transitioned": 0}
         for rule in self.kosha.db.read_sync(sql.enabled_rules):
             totals["rules"] += 1
             try:
@@ -251,22 +261,43 @@ class LifecycleService:
         return totals
 
     def _apply(self, rule: Row[Any], now: float, totals: dict[str, int]) -> None:
-        bucket, prefix = rule.bucket, rule.prefix or ""
+        bucket, prefix, flt = rule.bucket, rule.prefix or "", rule.filter or None
         events = self.kosha.notifications.lifecycle_recorder(bucket, now)
-        if rule.expiration_days is not None:
-            cutoff = due.cutoff(now, rule.expiration_days)
-            totals["expired"] += self._until_done(
-                lambda conn: sql.expire_current(conn, bucket, prefix, cutoff, now, events), events)
+        cutoff = _expiry_cutoff(rule, now)
+        if cutoff is not None:
+            totals["expired"] += self._by_page(
+                lambda conn, after: sql.expire_current(conn, bucket, prefix, cutoff, now, events,
+                                                       flt, after), events)
         if rule.noncurrent_days is not None:
-            totals["noncurrent_removed"] += self._noncurrent(rule, now, events)
+            keep, days = rule.newer_noncurrent_versions or 0, rule.noncurrent_days
+            totals["noncurrent_removed"] += self._by_page(
+                lambda conn, after: sql.expire_noncurrent(conn, bucket, prefix, days, keep, after,
+                                                          now, events, flt), events)
         if rule.expired_obj_delete_marker:
             totals["delete_markers_removed"] += self._until_done(
                 lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now, events),
                 events)
         if rule.delete_incomplete_mpu is not None:
-            cutoff = due.cutoff(now, rule.delete_incomplete_mpu)
+            mpu_cutoff = due.cutoff(now, rule.delete_incomplete_mpu)
             totals["uploads_aborted"] += self._until_done(
-                lambda conn: sql.abort_stale_uploads(conn, bucket, prefix, cutoff))
+                lambda conn: sql.abort_stale_uploads(conn, bucket, prefix, mpu_cutoff))
+        totals["transitioned"] += self._transitions(rule, now)
+
+    def _transitions(self, rule: Row[Any], now: float) -> int:
+        """Storage-class changes: metadata only, every class is stored alike (docs/lifecycle)."""
+        bucket, prefix, flt, moved = rule.bucket, rule.prefix or "", rule.filter or None, 0
+        for step in rule.transitions or []:
+            cutoff = due.cutoff(now, step["days"]) if step.get("days") is not None else \
+                (now if now >= step["date"] else None)
+            if cutoff is not None:
+                moved += self._by_page(lambda conn, after, c=cutoff, sc=step["storage_class"]:
+                                       sql.transition_current(conn, bucket, prefix, c, sc, flt, after))
+        for step in rule.noncurrent_transitions or []:
+            moved += self._by_page(
+                lambda conn, after, st=step: sql.transition_noncurrent(
+                    conn, bucket, prefix, st["noncurrent_days"],
+                    st.get("newer_noncurrent_versions") or 0, st["storage_class"], after, now, flt))
+        return moved
 
     def _until_done(self, step: Callable[[Any], tuple[int, list[str], bool]], events: Any = None) -> int:
         """Run a batched step in write transactions until it reports nothing more to do."""
@@ -279,15 +310,23 @@ class LifecycleService:
             if not more or count == 0:
                 return done
 
-    def _noncurrent(self, rule: Row[Any], now: float, events: Any = None) -> int:
-        keep = rule.newer_noncurrent_versions or 0
+    def _by_page(self, step: Callable[[Any, str | None], tuple[int, list[str], str | None]],
+                 events: Any = None) -> int:
+        """Run a keyset-paged step, one write transaction per page, until its cursor is None."""
         done, after = 0, None
         while True:
-            count, freed, after = self.kosha.db.write_sync(
-                sql.expire_noncurrent, rule.bucket, rule.prefix or "", rule.noncurrent_days, keep,
-                after, now, events)
+            count, freed, after = self.kosha.db.write_sync(step, after)
             self.kosha.notifications.committed(events)
             self.kosha.blobs.delete_sync(freed)
             done += count
             if after is None:
                 return done
+
+
+def _expiry_cutoff(rule: Row[Any], now: float) -> float | None:
+    """Current versions last modified before this are due: by age, or all once the date passed."""
+    if rule.expiration_days is not None:
+        return due.cutoff(now, rule.expiration_days)
+    if rule.expiration_date is not None and now >= rule.expiration_date:
+        return now
+    return None

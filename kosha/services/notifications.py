@@ -22,6 +22,7 @@ from ..notify.metrics import BACKLOG, OUTBOX_ROWS
 from ..notify.recorder import BucketInfo, Gate, Recorder
 from ..store import buckets as bucket_sql
 from ..store import outbox
+from ..store.generation import invalidating
 from .models import Bucket
 from .principal import Principal
 
@@ -68,7 +69,7 @@ class NotificationService:
         """Replace the bucket's configuration (an empty list removes it)."""
         checked = rules.validate(configs, self.arns)
         bucket = await self.kosha.buckets.resolve(principal, bucket_ref, WRITE_ACTION)
-        row = await self.kosha.db.write(bucket_sql.update_bucket, bucket.name,
+        row = await self.kosha.db.write(invalidating(bucket_sql.update_bucket), bucket.name,
                                         {"notification": checked or None})
         self.kosha.buckets.forget(bucket.name)
         return list((row.notification if row is not None else None) or [])

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Invalid, NotFound, Unprocessable
 from ..ids import new_id, policy_krn
 from ..store import identity as sql
+from ..store.generation import invalidating
 from .authz import ACTIONS, Decision, known_action, normalize_conditions, normalize_statements
 from .principal import Principal
 
@@ -112,7 +113,7 @@ class PolicyService:
 
     async def delete(self, principal: Principal, ref: str, account_id: str | None = None) -> None:
         row = await self._row(principal, ref, account_id)
-        await self.kosha.db.write(sql.delete_policy, row.policy_krn)
+        await self.kosha.db.write(invalidating(sql.delete_policy), row.policy_krn)
         self.kosha.authz.forget()
 
     async def attach(self, principal: Principal, policy_refs: Any, users: Any,
@@ -168,7 +169,7 @@ class PolicyService:
             if strangers:
                 raise Invalid(f"policy {row.policy_krn} belongs to account {row.account_id}; users "
                               f"{', '.join(strangers)} are not of that account")
-        await self.kosha.db.write(change, [(r.policy_krn, k) for r in rows for k in kcids])
+        await self.kosha.db.write(invalidating(change), [(r.policy_krn, k) for r in rows for k in kcids])
         self.kosha.authz.forget()
         return await self._with_users(rows)
 
@@ -202,7 +203,7 @@ class PolicyService:
     async def _write_named(self, fn: Any, name: str, *args: Any) -> Row[Any]:
         """Run an insert or update whose only possible conflict is the name."""
         try:
-            return await self.kosha.db.write(fn, *args)
+            return await self.kosha.db.write(invalidating(fn), *args)
         except IntegrityError:
             raise Conflict(f"a policy named {name!r} already exists in this account") from None
 

@@ -6,33 +6,28 @@ the refresh token) rotates both tokens and extends the lifetime; `deactivate` en
 `status` reports one (an ended or expired session is reported with `active` false, not as an
 error; an unknown token is 404).
 
-Failed activations are limited in memory (`FailureLimiter`), counted per key and address pair,
-per key and per address, so that neither a stranger nor a neighbour can lock anyone out: see
-docs/hardening.md, section L. The limit is per process, which is what a single-node or sticky
-deployment needs.
+Failed activations are limited per key and address pair, per key and per address, so that
+neither a stranger nor a neighbour can lock anyone out (docs/hardening.md, section L); the counts
+are in the database, shared by every server process (kosha.services.activation_limits).
 """
 
 from __future__ import annotations
 
 import hmac
-import math
-import time
-from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound, TooManyRequests, Unauthenticated
+from ..errors import NotFound, Unauthenticated
 from ..ids import new_token
 from ..store import identity as sql
+from ..store.generation import invalidating
+from .activation_limits import ActivationLimiter
 from .auth import token_hash
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
 
     from .container import Kosha
-
-FAILURE_WINDOW = 60.0
-MAX_TRACKED = 100_000   # subjects per count kept before the ones with no recent failure are dropped
 
 
 @dataclass(frozen=True)
@@ -50,94 +45,30 @@ class Session:
                    expires_at=row.expires_at, last_active_at=row.last_active_at)
 
 
-class FailureLimiter:
-    """Failed activations in a sliding window, counted per (key, address), per key, per address.
-
-    An address at `pair_limit` failures on a key is refused that key. The key and address counts
-    only refuse attempts from an address that has itself failed on that key: a key under attack
-    from many addresses stays usable from the holder's address, and an address spraying keys
-    (a shared NAT, a proxy) is slowed on those keys only, never on the keys of its neighbours.
-    """
-
-    def __init__(self, pair_limit: int, key_limit: int, address_limit: int,
-                 window: float = FAILURE_WINDOW) -> None:
-        self.window = window
-        self._pairs = _Window(pair_limit, window)
-        self._keys = _Window(key_limit, window)
-        self._addresses = _Window(address_limit, window)
-
-    def check(self, key: str, address: str) -> None:
-        """Raise 429 if this address may not try this key now."""
-        now = time.monotonic()
-        pair = self._pairs.recent((key, address), now)
-        if not pair:
-            return
-        for count, subject in ((self._pairs, (key, address)), (self._keys, key),
-                               (self._addresses, address)):
-            times = count.recent(subject, now)
-            if len(times) >= count.limit:
-                wait = max(1, math.ceil(times[0] + self.window - now))
-                raise TooManyRequests("too many failed session activations; retry later",
-                                      retry_after=wait)
-
-    def fail(self, key: str, address: str) -> None:
-        now = time.monotonic()
-        self._pairs.add((key, address), now)
-        self._keys.add(key, now)
-        self._addresses.add(address, now)
-
-    def succeed(self, key: str, address: str) -> None:
-        self._pairs.forget((key, address))
-
-
-class _Window:
-    """Times of the recent failures of each subject, at most `limit` kept per subject."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = max(1, limit)
-        self.window = window
-        self._times: dict[Any, deque[float]] = {}
-
-    def recent(self, subject: Any, now: float) -> deque[float]:
-        times = self._times.get(subject)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def add(self, subject: Any, now: float) -> None:
-        if len(self._times) >= MAX_TRACKED:
-            self._times = {s: t for s, t in self._times.items() if self.recent(s, now)}
-        self._times.setdefault(subject, deque(maxlen=self.limit)).append(now)
-
-    def forget(self, subject: Any) -> None:
-        self._times.pop(subject, None)
-
-
 class SessionService:
     def __init__(self, kosha: Kosha) -> None:
         self.kosha = kosha
         settings = kosha.settings
-        self.limiter = FailureLimiter(settings.activation_failures_per_key_address,
-                                      settings.activation_failures_per_key,
-                                      settings.activation_failures_per_address)
+        self.limiter = ActivationLimiter(kosha, settings.activation_failures_per_key_address,
+                                         settings.activation_failures_per_key,
+                                         settings.activation_failures_per_address)
 
     async def activate(self, access_key: str, secret_key: str, client: str = "") -> Session:
         """A new session for the key (ending its previous one); 401 on wrong credentials."""
-        self.limiter.check(access_key, client)
+        failed_before = await self.limiter.check(access_key, client)
         principal = await self.kosha.access_keys.verify(access_key, secret_key)
         if principal is None:
-            self.limiter.fail(access_key, client)
+            await self.limiter.fail(access_key, client)
             raise Unauthenticated("invalid access key or secret key")
-        self.limiter.succeed(access_key, client)
+        if failed_before:
+            await self.limiter.succeed(access_key, client)
         now = self.kosha.clock.now()
         token, refresh = new_token(), new_token()
         values = dict(token_hash=token_hash(token), refresh_hash=token_hash(refresh),
                       access_key=access_key, kcid=principal.kcid, account_id=principal.account_id,
                       active=True, created_at=now, expires_at=now + self.kosha.settings.session_lifetime,
                       last_active_at=now)
-        ended = await self.kosha.db.write(sql.open_session, values)
+        ended = await self.kosha.db.write(invalidating(sql.open_session), values)
         self.kosha.auth.forget(*ended)
         return Session(active=True, created_at=now, expires_at=values["expires_at"],
                        last_active_at=now, token=token, refresh_token=refresh)
@@ -154,7 +85,7 @@ class SessionService:
         token, refresh = new_token(), new_token()
         values = dict(token_hash=token_hash(token), refresh_hash=token_hash(refresh),
                       expires_at=now + self.kosha.settings.session_lifetime, last_active_at=now)
-        if not await self.kosha.db.write(sql.rotate_session, key, row.refresh_hash, values):
+        if not await self.kosha.db.write(invalidating(sql.rotate_session), key, row.refresh_hash, values):
             raise NotFound("session not found")   # refreshed or ended concurrently
         self.kosha.auth.forget(key)
         return Session(active=True, created_at=row.created_at, expires_at=values["expires_at"],
@@ -162,7 +93,7 @@ class SessionService:
 
     async def deactivate(self, token: str) -> None:
         key = token_hash(token)
-        ended = await self.kosha.db.write(sql.end_session, key, self.kosha.clock.now())
+        ended = await self.kosha.db.write(invalidating(sql.end_session), key, self.kosha.clock.now())
         self.kosha.auth.forget(key)
         if not ended:
             raise NotFound("session not found, or already ended")

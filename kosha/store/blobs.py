@@ -15,6 +15,7 @@ import asyncio
 import errno
 import hashlib
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -79,7 +80,7 @@ class LocalBlobWriter:
         self._hashers = list(hashers)
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._tmp = store.tmp_dir / self.blob_id
+        self._tmp = store.tmp_dir / temp_name(self.blob_id)
         self._fd: int | None = None
 
     async def write(self, data: bytes) -> None:
@@ -147,6 +148,32 @@ class LocalBlobWriter:
             os.unlink(self._tmp)
         except OSError:  # gone, or a read-only disk: garbage collection removes what is left
             pass
+
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+
+
+def temp_name(blob_id: str) -> str:
+    """A write's temporary file: the blob id, then this host and process (see clean_dead_writers)."""
+    return f"{blob_id}.{_HOST}.{os.getpid()}"
+
+
+def temp_owner(name: str) -> tuple[str, int] | None:
+    """(host, pid) of the writer of a temporary file, if its name says."""
+    parts = name.split(".")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user: alive
+        return True
+    return True
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:
@@ -254,6 +281,21 @@ class LocalBlobStore:
                 continue
             for entry in os.scandir(sub):
                 yield entry.name, entry.stat().st_mtime
+
+    def clean_dead_writers(self) -> int:
+        """Remove temporary files whose writer was a process of this host that is gone (killed
+        mid-upload): their names carry host and pid, so this need not wait for `clean_tmp`'s
+        age. Files of other hosts (a shared filesystem) are left to their own host, and to age."""
+        removed = 0
+        for entry in os.scandir(self.tmp_dir):
+            owner = temp_owner(entry.name)
+            if owner is not None and owner[0] == _HOST and not _alive(owner[1]):
+                try:
+                    os.unlink(entry.path)
+                    removed += 1
+                except FileNotFoundError:  # another process of this host removed it first
+                    pass
+        return removed
 
     def read_mark(self, name: str) -> str | None:
         """A small text file beside the blob directories (blob_owner.py), or None."""

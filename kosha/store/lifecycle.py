@@ -75,8 +75,10 @@ def delete_all(conn: Connection, bucket: str) -> None:
 
 def expiring_rules(conn: Connection, bucket: str) -> list[Row[Any]]:
     """The bucket's enabled rules that expire current versions, in the order the worker applies them."""
-    return list(conn.execute(select(r.c.prefix, r.c.expiration_days, r.c.name).where(
-        r.c.bucket == bucket, r.c.enabled, r.c.expiration_days.is_not(None))
+    return list(conn.execute(select(r.c.prefix, r.c.expiration_days, r.c.expiration_date, r.c.name,
+                                    r.c.filter).where(
+        r.c.bucket == bucket, r.c.enabled,
+        r.c.expiration_days.is_not(None) | r.c.expiration_date.is_not(None))
         .order_by(r.c.created_at)).all())
 
 
@@ -92,9 +94,20 @@ def _under(column: Any, prefix: str) -> list[Any]:
     return [column.startswith(prefix, autoescape=True)] if prefix else []
 
 
-def _current_due(bucket: str, prefix: str, cutoff: float) -> list[Any]:
+def _sizes(rule_filter: Any) -> list[Any]:
+    """A filter's size bounds, in SQL; its tags are checked in Python (lifecycle_due.matches)."""
+    rule_filter = rule_filter or {}
+    out = []
+    if rule_filter.get("size_gt") is not None:
+        out.append(o.c.size > rule_filter["size_gt"])
+    if rule_filter.get("size_lt") is not None:
+        out.append(o.c.size < rule_filter["size_lt"])
+    return out
+
+
+def _current_due(bucket: str, prefix: str, cutoff: float, rule_filter: Any = None) -> list[Any]:
     return [o.c.bucket == bucket, o.c.is_latest, o.c.is_delete_marker.is_(False),
-            o.c.last_modified < cutoff, *_under(o.c.key, prefix)]
+            o.c.last_modified < cutoff, *_under(o.c.key, prefix), *_sizes(rule_filter)]
 
 
 def _noncurrent_due(bucket: str, prefix: str, cutoff: float) -> list[Any]:
@@ -115,7 +128,7 @@ def _stale_uploads(bucket: str, prefix: str, cutoff: float) -> list[Any]:
 
 
 _VERSION_COLUMNS = (o.c.key, o.c.version_id, o.c.is_latest, o.c.is_delete_marker, o.c.size,
-                    o.c.last_modified)
+                    o.c.last_modified, o.c.storage_class, o.c.tags)
 
 
 def _noncurrent_keys(conn: Connection, bucket: str, prefix: str, cutoff: float,
@@ -133,44 +146,95 @@ def _versions(conn: Connection, bucket: str, keys: list[str]) -> list[Row[Any]]:
                              .order_by(o.c.key, o.c.seq.desc())).all())
 
 
+def _current_page(conn: Connection, bucket: str, prefix: str, cutoff: float, rule_filter: Any,
+                  after_key: str | None, *extra: Any) -> tuple[list[Row[Any]], str | None]:
+    """Up to BATCH current versions due before `cutoff` after `after_key`, those passing the
+    filter's tags, and the cursor of the next page (None when done)."""
+    where = [*_current_due(bucket, prefix, cutoff, rule_filter), *extra]
+    if after_key is not None:
+        where.append(o.c.key > after_key)
+    rows = conn.execute(select(o.c.key, o.c.version_id, o.c.size, o.c.tags).where(*where)
+                        .order_by(o.c.key).limit(BATCH)).all()
+    cursor = rows[-1].key if len(rows) == BATCH else None
+    return [row for row in rows if due.matches(rule_filter, row.size, row.tags)], cursor
+
+
 def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, now: float,
-                   events: obj_sql.Events | None = None) -> tuple[int, list[str], bool]:
-    """Expire up to BATCH current versions last modified before `cutoff`, as a DELETE would.
+                   events: obj_sql.Events | None = None, rule_filter: Any = None,
+                   after_key: str | None = None) -> tuple[int, list[str], str | None]:
+    """Expire the current versions of one page last modified before `cutoff`, as a DELETE would.
 
     In a versioned bucket that writes a delete marker (the data stays as a noncurrent version);
-    otherwise the version goes. Answers (expired, freed blobs, whether more may remain).
+    otherwise the version goes. Answers (expired, freed blobs, the next page's cursor or None).
     """
-    rows = conn.execute(select(o.c.key).where(*_current_due(bucket, prefix, cutoff))
-                        .order_by(o.c.key).limit(BATCH)).all()
+    rows, cursor = _current_page(conn, bucket, prefix, cutoff, rule_filter, after_key)
     freed: list[str] = []
-    for (key,) in rows:
-        locks.lock_keys(conn, bucket, [key])   # then look again: another process may have
-        current = obj_sql.latest(conn, bucket, key)   # written it since it was found due
-        if current is None or current.is_delete_marker or current.last_modified >= cutoff:
+    expired = 0
+    for row in rows:
+        locks.lock_keys(conn, bucket, [row.key])   # then look again: another process may have
+        current = obj_sql.latest(conn, bucket, row.key)   # written it since it was found due
+        if current is None or current.version_id != row.version_id or current.last_modified >= cutoff:
             continue
-        _vid, _marker, more = obj_sql.delete_version(conn, bucket, key, None, now, events=events)
+        _vid, _marker, more = obj_sql.delete_version(conn, bucket, row.key, None, now, events=events)
         freed += more
-    return len(rows), freed, len(rows) == BATCH
+        expired += 1
+    return expired, freed, cursor
+
+
+def transition_current(conn: Connection, bucket: str, prefix: str, cutoff: float,
+                       storage_class: str, rule_filter: Any = None, after_key: str | None = None
+                       ) -> tuple[int, list[str], str | None]:
+    """Move one page of current versions due before `cutoff` to `storage_class`: a metadata
+    change (every class is stored alike). Answers (moved, no freed blobs, next cursor)."""
+    rows, cursor = _current_page(conn, bucket, prefix, cutoff, rule_filter, after_key,
+                                 o.c.storage_class != storage_class)
+    for row in rows:
+        _set_class(conn, bucket, row.key, row.version_id, storage_class)
+    return len(rows), [], cursor
+
+
+def _set_class(conn: Connection, bucket: str, key: str, version_id: str, storage_class: str) -> None:
+    conn.execute(update(o).where(o.c.bucket == bucket, o.c.key == key, o.c.version_id == version_id)
+                 .values(storage_class=storage_class))
 
 
 def expire_noncurrent(conn: Connection, bucket: str, prefix: str, days: int, keep: int,
-                      after_key: str | None, now: float, events: obj_sql.Events | None = None
-                      ) -> tuple[int, list[str], str | None]:
+                      after_key: str | None, now: float, events: obj_sql.Events | None = None,
+                      rule_filter: Any = None) -> tuple[int, list[str], str | None]:
     """Remove the noncurrent versions `lifecycle_due.noncurrent_dues` says are due at `now`.
 
     Works through up to BATCH keys after `after_key`; answers (removed, freed blobs, last key
     seen or None when done).
     """
-    keys = _noncurrent_keys(conn, bucket, prefix, due.cutoff(now, days), after_key)
     removed, freed = 0, []
-    for key in keys:
-        locks.lock_keys(conn, bucket, [key])
-        for row, when in due.noncurrent_dues(_versions(conn, bucket, [key]), days, keep):
-            if when < now:
-                freed += obj_sql.delete_version(conn, bucket, key, row.version_id, now,
-                                                events=events)[2]
-                removed += 1
+    keys, dues = _noncurrent_dues(conn, bucket, prefix, days, keep, after_key, now, rule_filter)
+    for key, row in dues:
+        freed += obj_sql.delete_version(conn, bucket, key, row.version_id, now, events=events)[2]
+        removed += 1
     return removed, freed, keys[-1] if len(keys) == BATCH else None
+
+
+def transition_noncurrent(conn: Connection, bucket: str, prefix: str, days: int, keep: int,
+                          storage_class: str, after_key: str | None, now: float,
+                          rule_filter: Any = None) -> tuple[int, list[str], str | None]:
+    """Move the noncurrent versions due at `now` to `storage_class` (metadata only)."""
+    moved = 0
+    keys, dues = _noncurrent_dues(conn, bucket, prefix, days, keep, after_key, now, rule_filter)
+    for key, row in dues:
+        if row.storage_class != storage_class:
+            _set_class(conn, bucket, key, row.version_id, storage_class)
+            moved += 1
+    return moved, [], keys[-1] if len(keys) == BATCH else None
+
+
+def _noncurrent_dues(conn: Connection, bucket: str, prefix: str, days: int, keep: int,
+                     after_key: str | None, now: float, rule_filter: Any
+                     ) -> tuple[list[str], list[tuple[str, Row[Any]]]]:
+    keys = _noncurrent_keys(conn, bucket, prefix, due.cutoff(now, days), after_key)
+    found = [(key, row) for key in keys
+             for row, when in due.noncurrent_dues(_versions(conn, bucket, [key]), days, keep)
+             if when < now and due.matches(rule_filter, row.size, row.tags)]
+    return keys, found
 
 
 def remove_lone_delete_markers(conn: Connection, bucket: str, prefix: str, now: float,

@@ -162,6 +162,10 @@ lifecycle_rules = Table(
     Column("newer_noncurrent_versions", Integer),
     Column("delete_incomplete_mpu", Integer),
     Column("attribute", String(64)),
+    Column("filter", JSON),             # S3 Filter beyond the prefix: tags, sizes, its XML form
+    Column("expiration_date", Float),   # S3 Expiration/Date (midnight UTC)
+    Column("transitions", JSON),        # [{days|date, storage_class}], current versions
+    Column("noncurrent_transitions", JSON),  # [{noncurrent_days, newer_noncurrent_versions, storage_class}]
     Column("created_at", Float, nullable=False),
     UniqueConstraint("bucket", "name", name="uq_lifecycle_name"),
 )

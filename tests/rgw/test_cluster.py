@@ -69,6 +69,13 @@ def test_what_one_process_writes_the_others_read_at_once(cluster: Cluster) -> No
         assert gone.value.response["Error"]["Code"] in ("404", "NoSuchKey")
 
 
+def test_each_process_is_ready_and_holds_no_disk_reserve(cluster: Cluster) -> None:
+    for server in cluster.servers:
+        answer = httpx.get(f"{server.kos_url}/readyz", timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert not (server.data_dir / "reserve").exists()   # nothing of Kosha's grows on this disk
+
+
 @pytest.mark.xfail(reason="same-key PUTs through several processes race (UniqueViolation, 500) until "
                           "the store-race fix of issue 10 item 2 is on main", strict=False)
 def test_concurrent_writers_of_the_same_keys_end_with_usedcapacity_equal_to_the_listed_sizes(

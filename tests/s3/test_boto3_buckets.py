@@ -155,11 +155,6 @@ def test_bucket_lifecycle(s3, bucket):
                                                            "NewerNoncurrentVersions": 2}
     assert by_id["old"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
     assert by_id["markers"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
-    with pytest.raises(ClientError) as e:
-        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
-            {"ID": "t", "Status": "Enabled", "Filter": {"Prefix": ""},
-             "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}]})
-    assert err(e) == (501, "NotImplemented")
     s3.delete_bucket_lifecycle(Bucket=bucket)
     with pytest.raises(ClientError):
         s3.get_bucket_lifecycle_configuration(Bucket=bucket)

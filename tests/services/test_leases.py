@@ -117,7 +117,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 def _holder(live: Live, name: str, ttl: float) -> LeaseService:
     service = LeaseService(live.kosha)
-    service.holder, service.ttl = name, ttl
+    service.named, service.ttl = name, ttl
     return service
 
 

@@ -87,7 +87,7 @@ def test_disabled_rules_do_nothing(live: Live, t0: float) -> None:
     live.put(bucket, "k")
     created = rule(live, bucket, expiration_days=1, enabled=False)
     assert run(live, t0, 5) == {"rules": 0, "expired": 0, "noncurrent_removed": 0,
-                                "delete_markers_removed": 0, "uploads_aborted": 0}
+                                "delete_markers_removed": 0, "uploads_aborted": 0, "transitioned": 0}
     live.run(live.kosha.lifecycle.update_rule(ADMIN, bucket, created["id"], {"enabled": True}))
     assert run(live, t0, 5)["expired"] == 1
 
