@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -74,11 +73,11 @@ def _start_together(start: Callable[..., Any], engine: str, databases: Callable[
 def patient_starts(server_factory: Any) -> Iterator[None]:
     """Servers started together get longer than conftest's START_TIMEOUT to answer: each must
     come up, and on a loaded machine three at once can take more than its 30 s."""
-    module = sys.modules[type(server_factory).__module__]
-    saved = module.START_TIMEOUT
-    module.START_TIMEOUT = max(saved, START_SECONDS)
+    fixtures = type(server_factory).__call__.__globals__   # conftest's own globals: another
+    saved = fixtures["START_TIMEOUT"]                          # conftest may hold its name
+    fixtures["START_TIMEOUT"] = max(saved, START_SECONDS)
     yield
-    module.START_TIMEOUT = saved
+    fixtures["START_TIMEOUT"] = saved
 
 
 @pytest.fixture(scope="module", params=ENGINES)
