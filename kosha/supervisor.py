@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings, env
@@ -51,7 +51,6 @@ class Slot:
     started: float = 0.0
     failures: int = 0
     restart_at: float = 0.0
-    pids: list[int] = field(default_factory=list)
 
 
 def listen(host: str, port: int, what: str, reuse_port: bool) -> socket.socket:
@@ -139,7 +138,6 @@ class Supervisor:
         process.stdin.write(payload)   # settings hold secrets: a pipe, never argv or environment
         process.stdin.close()
         slot.process, slot.started = process, time.monotonic()
-        slot.pids.append(process.pid)
 
     def _watch(self) -> None:
         now = time.monotonic()

@@ -244,3 +244,15 @@ def test_bucket_policy_sees_secure_transport_over_https(s3: Any, bucket: str) ->
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="k")
     assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_workers_serve_https_too(server_factory: Callable[..., Any],
+                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    cert, key = make_self_signed(tmp_path_factory.mktemp("tls-workers"))
+    several = server_factory("--workers", "2", "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        r = httpx.get(several.s3_url + "/", verify=several.verify)
+        assert (r.status_code, "<Code>AccessDenied</Code>" in r.text) == (403, True)
+        assert httpx.get(several.kos_url + "/healthz", verify=several.verify).status_code == 200
+    finally:
+        several.stop()

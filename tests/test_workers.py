@@ -67,7 +67,7 @@ def _children(pid: int) -> set[int]:
 def _metric(text: str, name: str) -> dict[str, float]:
     """`{labels: value}` of one metric family in Prometheus text."""
     found = {}
-    for match in re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.M):
+    for match in re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.MULTILINE):
         found[match.group(1) or ""] = float(match.group(2))
     return found
 
@@ -210,7 +210,7 @@ def test_a_second_server_cannot_join_the_ports(start_server: Callable[..., Kosha
     intruder = subprocess.run(
         [sys.executable, "-m", "kosha", "serve", "--workers", "2", "--data", str(tmp_path / "d"),
          "--port", str(first.port), "--s3-port", str(first.s3_port)],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+        check=False, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert intruder.returncode != 0
     assert "cannot listen" in intruder.stderr
     assert _fresh_get(f"{first.kos_url}/healthz").status_code == 200
@@ -220,7 +220,7 @@ def test_a_failed_start_up_stops_the_supervisor_with_its_message(tmp_path: Any) 
     started = subprocess.run(
         [sys.executable, "-m", "kosha", "serve", "--workers", "2", "--data", str(tmp_path / "d"),
          "--port", "0", "--s3-port", "0"],
-        capture_output=True, text=True, timeout=60,
+        check=False, capture_output=True, text=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(REPO), "KOSHA_ROOT_ACCESS_KEY": "not a key!"})
     assert started.returncode == 2
     assert "KOSHA_ROOT_ACCESS_KEY must be" in started.stderr
@@ -241,3 +241,38 @@ def test_metric_files_of_a_killed_supervisor_are_removed_at_the_next_start(
     fresh = _metrics_dir()
     assert not stale.exists() and alive.exists()
     assert fresh.startswith(str(tmp_path / f"kosha-metrics-{os.getpid()}-"))
+
+
+def test_sigterm_waits_no_longer_than_the_graceful_timeout(
+        start_server: Callable[..., KoshaServer]) -> None:
+    server = start_server("--workers", "2", "--graceful-timeout", "1")
+    s3 = _s3(server)
+    s3.create_bucket(Bucket="endless")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "endless", "Key": "k"},
+                                    ExpiresIn=300)
+    sent_first = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        for _ in range(60):
+            yield b"z" * 4096
+            sent_first.set()
+            time.sleep(0.5)
+    answer: list[Any] = []
+
+    def upload() -> None:
+        try:
+            answer.append(httpx.put(url, content=body(), timeout=60,
+                                    headers={"content-length": str(60 * 4096)}))
+        except httpx.HTTPError as exc:
+            answer.append(exc)
+    thread = threading.Thread(target=upload, daemon=True)
+    thread.start()
+    assert sent_first.wait(10)
+    assert server.process is not None
+    stopping = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(20) == 0
+    assert time.monotonic() - stopping < 5   # the workers stopped by themselves, not killed
+    thread.join(20)
+    assert answer and not (isinstance(answer[0], httpx.Response)
+                           and answer[0].status_code == 200)

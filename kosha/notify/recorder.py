@@ -83,6 +83,8 @@ class Recorder:
     created_event: str = "ObjectCreated:Put"
     removed_prefix: str = "ObjectRemoved"
     recorded: int = field(default=0)
+    _heads: dict[tuple[str, str], str] = field(default_factory=dict)
+    _routes: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
 
     def created(self, conn: Any, bucket: str, row: Any) -> None:
         """A new current version (`row`: the version row just inserted)."""
@@ -105,10 +107,16 @@ class Recorder:
         if not self.gate.allow():
             self.gate.drop(bucket, key, event_name)
             return
-        record = events.record(event_name=event_name, when=self.when, region=info.region,
-                               origin=self.origin, bucket=bucket, bucket_owner=info.owner,
-                               key=key, **obj)
-        outbox.insert_event(conn, bucket, key, event_name, json.dumps(routes),
-                            json.dumps(record, separators=(",", ":")), self.when)
+        head = self._heads.get((bucket, event_name))
+        if head is None:
+            head = self._heads[(bucket, event_name)] = events.head(
+                event_name=event_name, when=self.when, region=info.region, origin=self.origin,
+                bucket=bucket, bucket_owner=info.owner)
+        chosen = tuple((c, t) for c, t in routes)
+        routes_text = self._routes.get(chosen)
+        if routes_text is None:
+            routes_text = self._routes[chosen] = json.dumps(routes)
+        outbox.insert_event(conn, bucket, key, event_name, routes_text,
+                            events.with_object(head, key, **obj), self.when)
         self.gate.took()
         self.recorded += 1

@@ -33,6 +33,8 @@ POLL_SECONDS = 0.15
 PURGE_SECONDS = 1.0
 SEND_TIMEOUT = 60.0
 CHECK_SECONDS = 0.5
+COALESCE_SECONDS = 0.005
+CURSOR_SAVE_SECONDS = 0.5
 STOP_SECONDS = 10.0
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 30.0
@@ -87,54 +89,68 @@ class DeliveryWorker:
             pass
 
     async def _deliver(self, target_id: str, cursor: int) -> None:
+        """One target's loop. `sent` is how far it delivered; `cursor` how far the database
+        knows: saved at most every CURSOR_SAVE_SECONDS while busy and at once when idle, so a
+        busy target does not add a write per batch (a crash re-sends at most that much)."""
         target, wake = self.targets[target_id], self.wakes[target_id]
-        failures, logged = 0, 0.0
-        while not self._stopping.is_set():
-            wake.clear()
-            try:
-                rows = await self._rows(cursor)
-            except Exception as exc:   # the database is away: wait, then read again
-                log.warning("notification outbox read failed: %s", exc)
-                await self._pause(1.0)
-                continue
-            if not rows:
+        failures, logged, saved_at = 0, 0.0, time.monotonic()
+        sent = cursor
+        try:
+            while not self._stopping.is_set():
+                wake.clear()
                 try:
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-                except asyncio.TimeoutError:
-                    pass
-                continue
-            batch = _deliveries(rows, target_id)
-            passed = rows[-1].seq
-            if batch:
-                try:
-                    await asyncio.wait_for(target.send(batch), SEND_TIMEOUT)
-                except Exception as exc:
-                    failures += 1
-                    FAILURES.labels(target_id).inc()
-                    LAST_ERROR.labels(target_id).set(time.time())
-                    done = _delivered_count(exc, len(batch))
-                    if done:
-                        DELIVERED.labels(target_id).inc(done)
-                        cursor = await self._advance(target_id, cursor, _passed_before(batch, done))
-                    now = time.monotonic()
-                    if failures == 1 or now - logged >= FAILURE_LOG_SECONDS:
-                        logged = now
-                        log.warning("delivery to notification target %s failed (%d in a row; "
-                                    "retrying): %s", target_id, failures, _describe(exc))
-                    await self._pause(backoff(failures))
+                    rows = await self._rows(sent)
+                except Exception as exc:   # the database is away: wait, then read again
+                    log.warning("notification outbox read failed: %s", exc)
+                    await self._pause(1.0)
                     continue
-                DELIVERED.labels(target_id).inc(len(batch))
-            if failures:
-                log.info("notification target %s delivers again after %d failures", target_id,
-                         failures)
-                failures = 0
-            cursor = await self._advance(target_id, cursor, passed)
+                if not rows:
+                    cursor = await self._advance(target_id, cursor, sent)
+                    try:
+                        await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                    except asyncio.TimeoutError:
+                        continue
+                    await asyncio.sleep(COALESCE_SECONDS)   # let the burst that woke us grow
+                    continue
+                sent, failures, logged = await self._send(target_id, target, rows, sent,
+                                                          failures, logged)
+                if sent > cursor and time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
+                    cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
+        finally:
+            if sent > cursor:
+                await asyncio.shield(self._advance(target_id, cursor, sent))
+
+    async def _send(self, target_id: str, target: Target, rows: list[Any], sent: int,
+                    failures: int, logged: float) -> tuple[int, int, float]:
+        """Send the target's events among `rows`; answers (how far it delivered, failures in a
+        row, when a failure was last logged)."""
+        batch = _deliveries(rows, target_id)
+        if batch:
+            try:
+                await asyncio.wait_for(target.send(batch), SEND_TIMEOUT)
+            except Exception as exc:
+                failures += 1
+                FAILURES.labels(target_id).inc()
+                LAST_ERROR.labels(target_id).set(time.time())
+                done = _delivered_count(exc, len(batch))
+                if done:
+                    DELIVERED.labels(target_id).inc(done)
+                    sent = max(sent, _passed_before(batch, done))
+                now = time.monotonic()
+                if failures == 1 or now - logged >= FAILURE_LOG_SECONDS:
+                    logged = now
+                    log.warning("delivery to notification target %s failed (%d in a row; "
+                                "retrying): %s", target_id, failures, _describe(exc))
+                await self._pause(backoff(failures))
+                return sent, failures, logged
+            DELIVERED.labels(target_id).inc(len(batch))
+        if failures:
+            log.info("notification target %s delivers again after %d failures", target_id,
+                     failures)
+        return rows[-1].seq, 0, logged
 
     async def _rows(self, cursor: int) -> list[Any]:
-        upto = await self.db.read(outbox.horizon)
-        if upto <= cursor:
-            return []
-        return await self.db.read(outbox.rows_after, cursor, upto, self.batch)  # type: ignore[no-any-return]
+        return await self.db.read(outbox.next_rows, cursor, self.batch)  # type: ignore[no-any-return]
 
     async def _advance(self, target_id: str, cursor: int, position: int) -> int:
         if position <= cursor:

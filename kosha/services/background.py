@@ -106,6 +106,6 @@ def register_standard_jobs(kosha: Kosha) -> None:
     kosha.background.register("activation-failures", kosha.sessions.limiter.prune, PRUNE_SECONDS,
                               report=False)
     if kosha.notifications.specs:   # event delivery, and every process's view of its backlog
-        kosha.background.register("notify", kosha.notifications.deliver_pass, 0.05, report=False)
+        kosha.background.register("notify", kosha.notifications.deliver_pass, 1.0, report=False)
         kosha.background.register("notify-backlog", kosha.notifications.measure, 1.0,
                                   lease=False, report=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from .. import request_context
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("kosha.notify")
 READ_ACTION = "kos:GetBucketNotification"
 WRITE_ACTION = "kos:PutBucketNotification"
-SESSION_SECONDS = 30.0
 LEASE = "notify"     # the background job's name, and its lease's
 LIFECYCLE_ORIGIN = Origin("kosha:lifecycle", "", "")
 
@@ -140,15 +138,14 @@ class NotificationService:
         self.worker = DeliveryWorker(self.kosha.db, targets) if targets else None
 
     async def deliver_pass(self) -> None:
-        """One delivery session under the `notify` lease: up to SESSION_SECONDS, ended sooner
-        when this process loses the lease (the lease service then starts no new one)."""
+        """Deliver for as long as this process holds the `notify` lease (the lease service
+        renews it while this runs, and starts the next pass within a second of taking it)."""
         worker = self.worker
         if worker is None:
             return
         self._loop = asyncio.get_running_loop()
-        deadline = time.monotonic() + SESSION_SECONDS
         held = self.kosha.leases.held
-        await worker.run(lambda: time.monotonic() > deadline or LEASE not in held)
+        await worker.run(lambda: LEASE not in held)
 
     async def close(self) -> None:
         if self.worker is not None:

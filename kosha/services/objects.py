@@ -344,7 +344,8 @@ class ObjectService:
         if deployment is not None:
             check_owner(self.kosha.blobs, deployment, self.kosha.blob_location.display)
         cutoff = self.kosha.clock.now() - grace_seconds
-        tmp_removed = self.kosha.blobs.clean_tmp(cutoff)
+        dead_writers = getattr(self.kosha.blobs, "clean_dead_writers", None)
+        tmp_removed = (dead_writers() if dead_writers is not None else 0) + self.kosha.blobs.clean_tmp(cutoff)
         candidates = [blob_id for blob_id, mtime in self.kosha.blobs.list_ids() if mtime < cutoff]
         orphans: list[str] = []
         for i in range(0, len(candidates), 500):

@@ -53,9 +53,20 @@ def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Any]
     return list(conn.execute(_AFTER, {"after": after, "upto": upto, "n": limit}).all())
 
 
+def next_rows(conn: Connection, after: int, limit: int) -> list[Any]:
+    """Up to `limit` committed rows after `after`, in sequence order, none skipped: one read."""
+    if conn.dialect.name != "postgresql":   # SQLite commits in sequence order
+        return rows_after(conn, after, 2**62, limit)
+    upto = horizon(conn)
+    conn.commit()                           # the exclusive lock ends here, before the read
+    return rows_after(conn, after, upto, limit) if upto > after else []
+
+
 def span(conn: Connection) -> tuple[int, int]:
-    """(smallest, largest) sequence in the outbox, (0, 0) when it is empty: two index probes."""
-    lo, hi = conn.execute(select(func.min(t.c.seq), func.max(t.c.seq))).one()
+    """(smallest, largest) sequence in the outbox, (0, 0) when it is empty: two index probes
+    (SQLite reads min() and max() from the index only when each is alone in its SELECT)."""
+    lo, hi = conn.execute(select(select(func.min(t.c.seq)).scalar_subquery(),
+                                 select(func.max(t.c.seq)).scalar_subquery())).one()
     return int(lo or 0), int(hi or 0)
 
 

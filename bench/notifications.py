@@ -1,0 +1,145 @@
+"""4 KiB S3 PUT ops/s with a bucket notification to a webhook configured, against the same
+server setup without one, in the same run (issue 9's target: >= 90 %).
+
+Each run starts fresh servers in turn: "plain" (no target), "webhook" (a target
+`hook=http://127.0.0.1:<port>/events`, the bucket configured for s3:ObjectCreated:*, and a
+receiver process, bench/notify_receiver.py, answering 204: one POST per event, the default),
+"webhook-batch" (the same with `?batch=100`: up to 100 waiting events per POST), and
+"record-only" (the same configuration, but nothing listens on the target's port: the worker
+backs off, so the figure is the request path's own cost, the outbox row, without delivery). The load is 16 keep-alive clients
+replaying pre-signed SigV4 PUTs (bench/loadgen.py: wrk when installed). With the webhook, the
+delivery worker runs in the server's own event loop during the load, so its cost is in the
+figure; after the load the script waits for the receiver to have every event and reports how
+long the delivery lagged behind the writes. Configurations alternate within each run (a noisy
+neighbour hurts both alike); medians of the runs and their ratio are printed.
+
+    python bench/notifications.py            # 3 runs, 8 s per load phase
+    python bench/notifications.py --quick    # 1 run, 2 s
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+import loadgen  # noqa: E402
+
+REGION = "In-Bangalore-1"
+BUCKET = "bench"
+BODY = bytes(range(256)) * 16          # 4 KiB
+KEYS = [f"p/{i:06d}" for i in range(20000)]
+CONFIG = ('<NotificationConfiguration><QueueConfiguration><Id>bench</Id>'
+          f'<Queue>arn:kosha:sqs:{REGION}:hook:webhook</Queue>'
+          '<Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>')
+
+
+def _s3(k: common.KoshaProc, method: str, path: str, body: bytes = b"") -> None:
+    req = loadgen.s3_signer(k.access_key, k.secret_key, REGION)(method, k.s3_url, path, body)
+    status, answer = common.http_simple(method, k.s3_url + path, body or None, req.headers)
+    if status != 200:
+        raise RuntimeError(f"{method} {path} -> {status}: {answer[:300]!r}")
+
+
+def _received(port: int) -> int:
+    status, body = common.http_simple("GET", f"http://{common.HOST}:{port}/count")
+    return int(json.loads(body)["events"]) if status == 200 else -1
+
+
+MODES = {"plain": None, "record-only": "", "webhook": "", "webhook-batch": "?batch=100"}
+
+
+def measure(mode: str, args, tmp: Path, tag: str) -> dict[str, float]:
+    with_hook = MODES[mode] is not None
+    receiver = None
+    env = {"KOSHA_ACCESS_LOG": "off"}
+    port = common.free_port()
+    if with_hook and mode != "record-only":
+        receiver = common.Server(f"receiver-{tag}",
+                                 [common.PY, str(common.BENCH_DIR / "notify_receiver.py"), str(port)],
+                                 f"http://{common.HOST}:{port}/count", log_dir=tmp).start()
+    if with_hook:
+        env["KOSHA_NOTIFY_TARGETS"] = f"hook=http://{common.HOST}:{port}/events{MODES[mode]}"
+    k = common.kosha_server(tmp / f"data-{tag}", tmp, f"kosha-{tag}", extra_env=env)
+    try:
+        k.server.start()
+        k.load_credentials()
+        _s3(k, "PUT", f"/{BUCKET}")
+        if with_hook:
+            _s3(k, "PUT", f"/{BUCKET}?notification=", CONFIG.encode())
+        if args.max_wait:
+            common.wait_quiet(args.max_wait, quiet=True)
+        reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, KEYS,
+                                   BODY, REGION)
+        result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
+        ended = time.monotonic()
+        if result.bad_status or result.errors:
+            print(f"   !! {tag}: {result.bad_status} bad statuses, {result.errors} errors",
+                  flush=True)
+        out = {"ops": result.ops, "p99": result.p99_ms}
+        if receiver is not None:
+            written = round(result.ops * args.duration)
+            deadline = ended + 120
+            got = _received(port)
+            while got < written * 0.99 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                got = _received(port)
+            out["lag_s"] = time.monotonic() - ended
+            out["delivered"] = got
+            out["written"] = written
+        return out
+    finally:
+        k.server.stop()
+        if receiver is not None:
+            receiver.stop()
+
+
+def main() -> None:
+    parser = common.base_parser(__doc__.splitlines()[0])
+    args = common.finish_args(parser.parse_args())
+    common.banner("4 KiB S3 PUT ops/s, webhook notification vs none, "
+                  f"{args.concurrency} clients, {args.duration:g} s phases, "
+                  f"engine {loadgen.pick_engine(args.engine)}")
+    ops: dict[str, list[float]] = {mode: [] for mode in MODES}
+    lag: dict[str, list[float]] = {mode: [] for mode in MODES}
+    with common.scratch_dir(args, "notify-") as tmp:
+        for run in range(args.runs):
+            for mode in MODES:
+                tag = f"{mode}-{run}"
+                try:
+                    got = measure(mode, args, tmp, tag)
+                except Exception as exc:   # noqa: BLE001  one failed run must not lose the rest
+                    print(f"   !! {tag}: {exc}", flush=True)
+                    continue
+                ops[mode].append(got["ops"])
+                line = f"   run {run + 1} {mode:13} PUT {got['ops']:7.0f}/s p99 {got['p99']:.1f} ms"
+                if "lag_s" in got:
+                    lag[mode].append(got["lag_s"])
+                    line += (f"  delivered {got['delivered']}/~{got['written']} "
+                             f"{got['lag_s']:.1f} s after the load ended")
+                print(line, flush=True)
+    plain = common.median(ops["plain"]) if ops["plain"] else None
+    rows = [common.Row("4 KiB S3 PUT, no notification", plain, "ops/s", runs=ops["plain"])]
+    for mode, label in (("record-only", "target down (recording only)"),
+                        ("webhook", "one event per POST (default)"),
+                        ("webhook-batch", "?batch=100")):
+        value = common.median(ops[mode]) if ops[mode] else None
+        ratio = value / plain if value and plain else None
+        rows.append(common.Row(f"4 KiB S3 PUT, webhook {label}", value, "ops/s",
+                               ref=f"{common.fmt(plain)} ops/s (none)", ratio=ratio,
+                               target=">= 0.90x", ok=common.check(ratio, ">=", 0.9),
+                               runs=ops[mode]))
+        if mode == "record-only":
+            continue
+        rows.append(common.Row(f"delivery lag after the load, {label}",
+                               common.median(lag[mode]) if lag[mode] else None, "s",
+                               runs=lag[mode], note="until the receiver had >= 99 % of the events"))
+    common.print_table(rows, "median of runs; ratio = with notifications / none, same run set")
+    print(common.markdown_table(rows))
+    common.write_json(args.json, {"rows": [r.__dict__ for r in rows], "ops": ops, "lag": lag})
+
+
+if __name__ == "__main__":
+    main()
