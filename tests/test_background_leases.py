@@ -5,12 +5,15 @@ while a live writer's is left alone."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import uuid
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.api.kos_helpers import create_bucket, temp_files
@@ -22,8 +25,11 @@ FLAGS = ("--lifecycle-interval", "1", "--lease-seconds", str(LEASE), "--log-leve
          "--access-log", "off")
 
 
-def _server(data_dir: Path, tag: str) -> KoshaServer:
-    instance = KoshaServer(data_dir, *FLAGS)
+ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+def _server(data_dir: Path, tag: str, *extra: str) -> KoshaServer:
+    instance = KoshaServer(data_dir, *FLAGS, *extra)
     instance.log_path = data_dir.parent / f"{tag}-server.log"
     return instance.start()
 
@@ -37,9 +43,16 @@ def pair(tmp_path: Path) -> Iterator[tuple[KoshaServer, KoshaServer]]:
         instance.stop()
 
 
-def holder(data_dir: Path, name: str) -> str | None:
-    with sqlite3.connect(f"file:{data_dir / 'kosha.db'}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT holder, expires_at FROM leases WHERE name = ?", (name,)).fetchone()
+def holder(data_dir: Path, name: str, postgres_url: str | None = None) -> str | None:
+    """The live holder of lease `name`, read from the store's own row."""
+    query = "SELECT holder, expires_at FROM leases WHERE name = %s"
+    if postgres_url is not None:
+        import psycopg
+        with psycopg.connect(postgres_url) as pg:
+            row = pg.execute(query, (name,)).fetchone()
+    else:
+        with sqlite3.connect(f"file:{data_dir / 'kosha.db'}?mode=ro", uri=True) as conn:
+            row = conn.execute(query.replace("%s", "?"), (name,)).fetchone()
     return row[0] if row is not None and row[1] >= time.time() else None
 
 
@@ -67,6 +80,14 @@ def test_only_the_lease_holder_runs_lifecycle_and_gc(pair: tuple[KoshaServer, Ko
     assert (runs(second, "lifecycle"), runs(second, "gc")) == (0, 0)
 
 
+def test_metrics_say_which_process_holds_each_lease(pair: tuple[KoshaServer, KoshaServer]) -> None:
+    first, second = pair
+    assert first.process is not None
+    wait_for(lambda: pid_of(holder(first.data_dir, "gc")) == first.process.pid, 5)
+    assert 'kosha_lease_held{lease="gc"} 1.0' in httpx.get(f"{first.kos_url}/metrics").text
+    assert 'kosha_lease_held{lease="gc"} 0.0' in httpx.get(f"{second.kos_url}/metrics").text
+
+
 def test_a_killed_holder_is_replaced_within_the_lease_time(pair: tuple[KoshaServer, KoshaServer]) -> None:
     first, second = pair
     assert first.process is not None and second.process is not None
@@ -76,6 +97,33 @@ def test_a_killed_holder_is_replaced_within_the_lease_time(pair: tuple[KoshaServ
                     LEASE + LEASE / 3 + 2)
     assert took <= LEASE + LEASE / 3 + 1
     wait_for(lambda: runs(second, "lifecycle") >= 1, 5)
+
+
+def test_a_killed_holder_is_replaced_within_the_lease_time_on_postgresql(tmp_path: Path) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {exc}")
+    name = f"kosha_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    servers: list[KoshaServer] = []
+    try:
+        servers = [_server(tmp_path / "data", tag, "--database-url", url) for tag in ("first", "second")]
+        first, second = servers
+        assert first.process is not None and second.process is not None
+        wait_for(lambda: pid_of(holder(first.data_dir, "lifecycle", url)) == first.process.pid, 5)
+        first.kill()
+        took = wait_for(lambda: pid_of(holder(second.data_dir, "lifecycle", url)) == second.process.pid,
+                        LEASE + LEASE / 3 + 2)
+        assert took <= LEASE + LEASE / 3 + 1
+        wait_for(lambda: runs(second, "lifecycle") >= 1, 5)
+    finally:
+        for instance in servers:
+            instance.stop()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def test_a_stopped_holder_hands_over_at_once(pair: tuple[KoshaServer, KoshaServer]) -> None:

@@ -1,8 +1,10 @@
-"""AWS Signature Version 4 for Kosha's S3 API: request auth, payload integrity, checksums.
+"""AWS Signature Version 4 (and Version 2, `v2.py`) for Kosha's S3 API: request auth, payload
+integrity, checksums.
 
 Typical use from an S3 request handler::
 
-    auth = parse_request_auth(method, scope["raw_path"], scope["query_string"], scope["headers"])
+    auth = (parse_v2_auth(method, raw_path, query_string, headers, bucket)
+            or parse_request_auth(method, raw_path, query_string, headers))
     signed = None
     if auth is not None:
         secret = lookup_secret(auth.access_key)          # None -> raise invalid_access_key(...)
@@ -16,6 +18,7 @@ from kosha.s3.signature.checksum import (
 )
 from kosha.s3.signature.payload import Payload, strip_aws_chunked, wrap_payload
 from kosha.s3.signature.streaming import ChunkedDecoder
+from kosha.s3.signature.v2 import V2Auth, parse_v2_auth
 from kosha.s3.signature.v4 import (
     INVALID_ACCESS_KEY_MESSAGE, SIGNATURE_MISMATCH_MESSAGE, AuthorizationHeader, RequestAuth,
     SignedRequest, invalid_access_key, parse_authorization, parse_request_auth, presign_url,
@@ -27,5 +30,5 @@ __all__ = [
     "Payload", "RequestAuth", "SIGNATURE_MISMATCH_MESSAGE", "SignedRequest",
     "checksum_from_headers", "composite_checksum", "invalid_access_key", "new_checksum",
     "parse_authorization", "parse_request_auth", "presign_url", "strip_aws_chunked",
-    "verify_header_auth", "wrap_payload",
+    "verify_header_auth", "wrap_payload", "V2Auth", "parse_v2_auth",
 ]

@@ -449,7 +449,8 @@ def parse_request_auth(method: str, raw_path: str | bytes, raw_query: str | byte
     resolves to a secret before calling ``verify``. ``raw_path``/``raw_query`` are the request
     target exactly as received (ASGI ``scope["raw_path"]`` and ``scope["query_string"]``);
     ``headers`` may be ASGI's ``[(bytes, bytes), ...]`` (values are taken as latin-1).
-    Raises Invalid for malformed or unsupported (SigV2, SigV4a) credentials.
+    Raises Invalid for malformed or unsupported (SigV4a) credentials, and for Signature V2,
+    which is not this module's: the S3 app asks ``kosha.s3.signature.v2.parse_v2_auth`` first.
     """
     hm = header_map(headers)
     authz = first(hm, "authorization")
