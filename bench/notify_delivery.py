@@ -218,6 +218,8 @@ async def paced_latency(kp: common.KoshaProc, kos: Kos, bucket: str, target: str
                 item = await rc.blpop(["events"], timeout=0.5)
                 if item:
                     note(item[1])
+                    for body in await rc.lpop("events", 500) or []:
+                        note(body)
         consumer = asyncio.create_task(pop())
 
     headers = kos.hdrs(**{"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
@@ -317,7 +319,7 @@ def one_run(args, tmp: Path, run: int, R: dict) -> None:
         R["raw_nats"].append(asyncio.run(raw_nats(nats_b.port, n)))
         print(f"   run {run}: bare clients: Redis {R['raw_redis'][-1]:,.0f}/s, NATS "
               f"{R['raw_nats'][-1]:,.0f}/s", flush=True)
-        time.sleep(1.0)   # let the worker's purge of the drained outbox settle
+        time.sleep(3.0)   # let the worker's purge of the drained outbox finish
         for rate in args.rates:
             for target, broker in (("r", redis_b), ("n", nats_b)):
                 p50, p99, got, sent, achieved = asyncio.run(paced_latency(

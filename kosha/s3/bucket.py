@@ -81,7 +81,9 @@ async def create_bucket(req: S3Request) -> S3Response:
         # S3 regions that are not ours (us-east-1, eu-west-1, ... from clients configured for
         # AWS) land in the default region rather than failing every such client.
         region = known.name if known is not None else None
-    await req.kosha.buckets.create(req.principal, req.bucket, region=region, acl=acl)
+    ownership = req.headers.get("x-amz-object-ownership")
+    await req.kosha.buckets.create(req.principal, req.bucket, region=region, acl=acl,
+                                   ownership=ownership.strip() if ownership else None)
     resp = empty_response(200)
     resp.add("location", "/" + req.bucket)
     return resp

@@ -33,7 +33,7 @@ from . import acl as acls
 from .models import Bucket
 from .policy_eval import ALLOW, DENY, BucketPolicy, caller, parse, resource_arn
 from .principal import Principal
-from .request_facts import current
+from .request_facts import current, is_request
 
 if TYPE_CHECKING:
     from .container import Kosha
@@ -121,6 +121,16 @@ class BucketAccess:
         own = not principal.anonymous and bucket.account_id == principal.account_id
         if own and principal.can_do_anything and not bucket.policy:
             return                                        # the common case, decided at once
+        facts = current()
+        memo = (bucket.name, action, key, version_id)
+        if memo in facts.granted:
+            return
+        await self._authorize(principal, bucket, action, key, version_id, own)
+        if is_request(facts):
+            facts.granted.add(memo)
+
+    async def _authorize(self, principal: Principal, bucket: Bucket, action: str,
+                         key: str | None, version_id: str | None, own: bool) -> None:
         s3_action = self.s3_action(action)
         if own and principal.can_do_anything and s3_action.lower() in _POLICY_ACTIONS:
             return    # an admin can always repair the policy that locks it out (AWS: root)
@@ -144,7 +154,27 @@ class BucketAccess:
             raise self.refusal(principal, bucket)
         if verdict == ALLOW or await self._acl_allows(principal, bucket, s3_action, key, version_id):
             return
+        if policy is not None and await self._may_learn_missing(policy, principal, bucket,
+                                                                s3_action, key, version_id):
+            return        # the handler answers 404 NoSuchKey
         raise self.refusal(principal, bucket)
+
+    async def _may_learn_missing(self, policy: BucketPolicy, principal: Principal, bucket: Bucket,
+                                 s3_action: str, key: str | None, version_id: str | None) -> bool:
+        """A read of a missing key by a caller the policy lets list that key's prefix
+        (`s3:ListBucket` with `s3:prefix` = the key) is a 404, not a 403, as on S3."""
+        if key is None or OBJECT_PERMISSION.get(s3_action.lower()) != acls.READ:
+            return False
+        row = await self._version(bucket, key, version_id)
+        if row is not None and not row.is_delete_marker:
+            return False
+        facts = current()
+
+        def lookup(name: str) -> Any:
+            return [key] if name == "s3:prefix" else facts.value(name, principal.kcid, None)
+
+        return policy.evaluate(caller(principal.kcid, principal.account_id), "s3:ListBucket",
+                               resource_arn(bucket.name), lookup) == ALLOW
 
     async def _evaluate(self, policy: BucketPolicy, principal: Principal, bucket: Bucket,
                         s3_action: str, key: str | None, version_id: str | None) -> str | None:
@@ -232,17 +262,20 @@ class BucketAccess:
         await self._set(bucket, policy=None)
 
     async def policy_is_public(self, principal: Principal, ref: str) -> bool:
+        """Public through its policy or, as RGW answers, through an ACL grant to a group."""
         bucket = await self.kosha.buckets.resolve(principal, ref, "kos:GetBucketPolicy", fresh=True)
         policy = self.policy_of(bucket)
-        if policy is None:
-            raise NotFound("The bucket policy does not exist", s3_code="NoSuchBucketPolicy")
-        return policy.is_public
+        return (policy is not None and policy.is_public) or acls.is_public(self.bucket_grants(bucket))
 
     # -- ownership controls and the public access block -------------------------------------
     async def put_ownership(self, principal: Principal, ref: str, ownership: str) -> None:
         if ownership not in OWNERSHIPS:
             raise Invalid(f"Invalid ObjectOwnership {ownership!r}", s3_code="MalformedXML")
         bucket = await self.kosha.buckets.resolve(principal, ref, "kos:UpdateBucket")
+        if ownership == "BucketOwnerEnforced" and not _only_owner(
+                acls.decode(bucket.acl, bucket.owner), bucket.owner):
+            raise Invalid("The bucket ACL grants access to others: set it to private before "
+                          "disabling ACLs", s3_code="InvalidBucketAclWithObjectOwnership")
         await self._set(bucket, ownership=ownership)
 
     async def get_ownership(self, principal: Principal, ref: str) -> str:
@@ -282,9 +315,11 @@ class BucketAccess:
 
     def _admit(self, bucket: Bucket, grants: acls.Grants, canned: str | None) -> None:
         """Ownership and public-access-block rules on an ACL being set."""
-        if bucket.ownership == "BucketOwnerEnforced" and canned not in (
-                None, "private", "bucket-owner-full-control") and not _only_owner(grants, bucket.owner):
-            raise acl_not_supported()
+        if bucket.ownership == "BucketOwnerEnforced":
+            fine = (canned in ("private", "bucket-owner-full-control") if canned is not None
+                    else _only_owner(grants, bucket.owner))
+            if not fine:
+                raise acl_not_supported()
         if acls.is_public(grants) and self.flag(bucket, "BlockPublicAcls"):
             raise _access_denied()
 

@@ -17,6 +17,7 @@ from ..store import buckets as sql
 from ..store.generation import invalidating
 from ..cache import TTLCache, epoch
 from . import acl as acls
+from .bucket_access import OWNERSHIPS
 from .models import Bucket
 from .principal import Principal
 
@@ -98,8 +99,10 @@ class BucketService:
                      tier: str | None = None, description: str | None = None,
                      tags: dict[str, Any] | None = None, versioning: bool = False,
                      anonymous_access: bool = False, acl: str | acls.Grants | None = None,
-                     allocated_capacity: int | None = None) -> Bucket:
+                     allocated_capacity: int | None = None, ownership: str | None = None) -> Bucket:
         name = validate_bucket_name(name)
+        if ownership is not None and ownership not in OWNERSHIPS:
+            raise Invalid(f"Invalid x-amz-object-ownership {ownership!r}", s3_code="InvalidArgument")
         settings = self.kosha.settings
         chosen = settings.region(region) if region else settings.default_region
         if chosen is None:
@@ -117,6 +120,9 @@ class BucketService:
             anonymous_access = anonymous_access or acls.grants_all_users_read(grants)
         else:
             acl = _check_acl(acl or ("public-read" if anonymous_access else "private"))
+        if ownership == "BucketOwnerEnforced" and (acl != "private" or anonymous_access):
+            raise Invalid("ACLs are disabled by BucketOwnerEnforced: create the bucket private",
+                          s3_code="InvalidBucketAclWithObjectOwnership")
         await self.kosha.authz.require(principal, "kos:CreateBucket",
                                        bucket_krn(chosen.name, principal.account_id, principal.kcid, name))
         values = dict(
@@ -126,6 +132,7 @@ class BucketService:
             versioning="Enabled" if versioning else "", acl=acl,
             anonymous_access=bool(anonymous_access) or acl.startswith("public-read"),
             status="active", allocated_capacity=allocated_capacity, used_capacity=0,
+            ownership=ownership,
             object_count=0, created_at=self.kosha.clock.now(),
         )
         try:
@@ -180,6 +187,8 @@ class BucketService:
 
 
 def _delete_if_empty(conn: Any, name: str) -> list[str]:
+    if not sql.lock(conn, name):
+        raise NotFound(f"bucket {name!r} not found", s3_code="NoSuchBucket")
     if not sql.is_empty(conn, name):
         raise Conflict(f"bucket {name!r} is not empty: delete its objects (and their versions) first",
                        s3_code="BucketNotEmpty")

@@ -240,7 +240,7 @@ def _check_part_number(n: int) -> None:
 def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], request: CompletionChecksums,
               now: float, pre: objects_sql.Preconditions | None, min_part_size: int,
               events: objects_sql.Events | None = None) -> Any:
-    sql.get_upload(conn, upload.bucket, upload.key, upload.upload_id)
+    sql.get_upload(conn, upload.bucket, upload.key, upload.upload_id, lock=True)
     stored = {r.part_number: r for r in sql.parts(conn, upload.upload_id)}
     chosen = []
     for i, (number, etag) in enumerate(wanted):
@@ -257,6 +257,7 @@ def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], request:
     content = objects_sql.Content(
         size=sum(r.size for r in chosen), etag=f"{digest}-{len(chosen)}",
         blobs=[[r.blob_id, r.size] for r in chosen], part_sizes=[r.size for r in chosen],
+        part_checksums=[r.checksums[alg] for r in chosen] if (alg := upload.checksum_algorithm) else None,
         blob_mode="adopt")
     attrs = dict(content_type=upload.content_type or "application/octet-stream",
                  storage_class=upload.storage_class, headers=upload.headers, user_meta=upload.user_meta,

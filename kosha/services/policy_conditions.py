@@ -22,6 +22,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 Values = Sequence[str] | None          # a key's values in the request; None: absent
@@ -46,6 +47,28 @@ def glob_regex(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
         middle = "".join(f"(?>.*?{p})" for p in parts[1:-1])
         body = f"{parts[0]}{middle}.*{parts[-1]}"
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_matcher(patterns: list[str], *, ignore_case: bool = False) -> Callable[[str], bool]:
+    """A predicate for "matches one of these globs", with the common shapes (an exact string,
+    a prefix followed by one `*`, `*` alone) as plain string operations instead of a regex."""
+    if not ignore_case and len(patterns) == 1:
+        p = patterns[0]
+        if p == "*":
+            return lambda s: True
+        if "?" not in p:
+            stars = p.count("*")
+            if stars == 0:
+                return p.__eq__
+            if stars == 1 and p.endswith("*"):
+                prefix = p[:-1]
+                return lambda s: s.startswith(prefix)
+    if len(patterns) == 1:
+        regex = glob_regex(patterns[0], ignore_case=ignore_case)
+    else:
+        regex = re.compile("|".join(f"(?:{glob_regex(p).pattern})" for p in patterns),
+                           re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return lambda s: regex.fullmatch(s) is not None
 
 
 def _segment(text: str) -> str:
@@ -77,11 +100,13 @@ def _date(value: str) -> float:
     return parsed.timestamp()
 
 
-def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _network(value: str) -> tuple[int, int, int]:
+    """(version, network address, netmask) as integers."""
     try:
-        return ipaddress.ip_network(value.strip(), strict=False)
+        n = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         raise ConditionError(f"{value!r} is not an IP address or CIDR range") from None
+    return n.version, int(n.network_address), int(n.netmask)
 
 
 def _bool(value: str) -> str:
@@ -104,7 +129,10 @@ def _str_eq_ic(v: str, ops: list[Any]) -> bool:
 
 
 def _str_like(v: str, ops: list[Any]) -> bool:
-    return any(p.fullmatch(v) for p in ops)
+    for p in ops:
+        if p.fullmatch(v) is not None:
+            return True
+    return False
 
 
 def _numeric(compare: Callable[[float, float], bool]) -> Test:
@@ -127,12 +155,26 @@ def _dated(compare: Callable[[float, float], bool]) -> Test:
     return test
 
 
-def _in_network(v: str, ops: list[Any]) -> bool:
+@lru_cache(maxsize=4096)
+def _address(v: str) -> tuple[int, int] | None:
+    """A client address as (version, integer), parsed once per address: parsing (and the
+    ipaddress module's `in`) cost more than the whole rest of a statement."""
     try:
-        address = ipaddress.ip_address(v)
+        a = ipaddress.ip_address(v)
     except ValueError:
+        return None
+    return a.version, int(a)
+
+
+def _in_network(v: str, ops: list[Any]) -> bool:
+    address = _address(v)
+    if address is None:
         return False
-    return any(address.version == n.version and address in n for n in ops)
+    version, number = address
+    for n_version, n_address, n_mask in ops:
+        if n_version == version and number & n_mask == n_address:
+            return True
+    return False
 
 
 def _eq(a: float, b: float) -> bool:
@@ -232,6 +274,18 @@ def _compile_one(operator: str, key: str, values: list[str]) -> Predicate:
         raise ConditionError(f"unknown condition operator {operator!r}")
     parse, test, negated = _OPERATORS[name]
     operands = [parse(v) for v in values]
+    if not qualifier:
+        missing = if_exists or negated
+
+        def simple(get: Lookup) -> bool:     # the common case, without the qualifier branches
+            found = get(key)
+            if not found:
+                return missing
+            if len(found) == 1:
+                return test(found[0], operands) != negated
+            return any(test(v, operands) for v in found) != negated
+
+        return simple
 
     def predicate(get: Lookup) -> bool:
         found = get(key)
@@ -244,6 +298,8 @@ def _compile_one(operator: str, key: str, values: list[str]) -> Predicate:
         if qualifier == "forallvalues":
             hits = [test(v, operands) for v in found]
             return all(not h for h in hits) if negated else all(hits)
+        if len(found) == 1:
+            return test(found[0], operands) != negated
         hit = any(test(v, operands) for v in found)
         return not hit if negated else hit
 
@@ -274,4 +330,7 @@ def keys_of(block: Any) -> set[str]:
 
 
 def holds(predicates: tuple[Predicate, ...], get: Lookup) -> bool:
-    return all(p(get) for p in predicates)
+    for p in predicates:
+        if not p(get):
+            return False
+    return True

@@ -24,11 +24,14 @@ case-insensitively, resources exactly). An explicit Deny of any statement beats 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..errors import Invalid
-from .policy_conditions import ConditionError, Lookup, Predicate, compile_conditions, glob_regex, holds, keys_of
+from .policy_conditions import (ConditionError, Lookup, Predicate, compile_conditions, glob_matcher,
+                                glob_regex, keys_of)
 
 ALLOW = "Allow"
 DENY = "Deny"
@@ -83,6 +86,7 @@ class Caller:
 ANONYMOUS_CALLER = Caller(frozenset())
 
 
+@lru_cache(maxsize=4096)
 def caller(kcid: str, account_id: str) -> Caller:
     if not kcid:
         return ANONYMOUS_CALLER
@@ -95,22 +99,15 @@ class CompiledStatement:
     effect: str
     principals: frozenset[str] | None      # None: everyone
     not_principal: bool
-    actions: Any                           # compiled pattern (case-insensitive)
+    actions: Callable[[str], bool]         # matches an action (case-insensitive)
     not_action: bool
-    resources: Any
+    resources: Callable[[str], bool]       # matches a resource
     not_resource: bool
     conditions: tuple[Predicate, ...]
     public: bool
 
-    def applies(self, who: Caller, action: str, resource: str, lookup: Lookup) -> bool:
-        named = self.principals is None or not self.principals.isdisjoint(who.ids)
-        if named == self.not_principal:
-            return False
-        if (self.actions.fullmatch(action) is None) != self.not_action:
-            return False
-        if (self.resources.fullmatch(resource) is None) != self.not_resource:
-            return False
-        return not self.conditions or holds(self.conditions, lookup)
+    def covers(self, action: str) -> bool:
+        return self.actions(action) != self.not_action
 
 
 @dataclass(frozen=True)
@@ -119,15 +116,50 @@ class BucketPolicy:
     statements: tuple[CompiledStatement, ...]
     is_public: bool
     needs_existing_tags: bool
+    # action -> the statements that cover it, Denies first; filled as actions are seen (the
+    # actions are the operations' names, a small fixed set)
+    _by_action: dict[str, tuple[CompiledStatement, ...]] = field(default_factory=dict,
+                                                                compare=False, repr=False)
 
     def evaluate(self, who: Caller, action: str, resource: str, lookup: Lookup) -> str | None:
         """DENY if any applicable statement denies, else ALLOW if one allows, else None."""
+        candidates = self._by_action.get(action)
+        if candidates is None:
+            covering = [s for s in self.statements if s.covers(action)]
+            candidates = tuple(sorted(covering, key=lambda s: s.effect != DENY))
+            if len(self._by_action) < 512:
+                self._by_action[action] = candidates
+        if not candidates:
+            return None
+        seen: dict[str, Any] = {}
+
+        def get(key: str) -> Any:
+            if key in seen:
+                return seen[key]
+            value = seen[key] = lookup(key)
+            return value
+
+        # this loop is the whole per-request cost of a bucket policy: kept free of calls
+        ids = who.ids
         verdict = None
-        for statement in self.statements:
-            if statement.applies(who, action, resource, lookup):
-                if statement.effect == DENY:
-                    return DENY
-                verdict = ALLOW
+        for st in candidates:
+            if verdict is not None and st.effect == ALLOW:
+                break                       # Denies come first: one Allow is enough
+            named = st.principals is None or not st.principals.isdisjoint(ids)
+            if named == st.not_principal:
+                continue
+            if st.resources(resource) == st.not_resource:
+                continue
+            failed = False
+            for condition in st.conditions:
+                if not condition(get):
+                    failed = True
+                    break
+            if failed:
+                continue
+            if st.effect == DENY:
+                return DENY
+            verdict = ALLOW
         return verdict
 
 
@@ -182,6 +214,8 @@ def _statement(s: Any, bucket: str) -> CompiledStatement:
     if not isinstance(sid, str):
         raise malformed("Sid must be a string")
     principal_key = _one_of(s, "Principal", "NotPrincipal")
+    if principal_key == "NotPrincipal" and effect == ALLOW:
+        raise malformed("NotPrincipal is only allowed with Effect Deny")
     action_key = _one_of(s, "Action", "NotAction")
     resource_key = _one_of(s, "Resource", "NotResource")
     principals = _principals(s[principal_key])
@@ -203,8 +237,8 @@ def _statement(s: Any, bucket: str) -> CompiledStatement:
               and not (keys & _RESTRICTING_KEYS))
     return CompiledStatement(
         sid, effect, principals, principal_key == "NotPrincipal",
-        _union(actions, ignore_case=True), action_key == "NotAction",
-        _union(resources, ignore_case=False), resource_key == "NotResource", conditions, public)
+        glob_matcher(actions, ignore_case=True), action_key == "NotAction",
+        glob_matcher(resources), resource_key == "NotResource", conditions, public)
 
 
 def _one_of(s: dict[str, Any], a: str, b: str) -> str:
@@ -230,14 +264,6 @@ def _check_resource(resource: str, bucket: str) -> None:
     name = resource[len("arn:aws:s3:::"):].split("/", 1)[0]
     if glob_regex(name).fullmatch(bucket) is None:
         raise malformed(f"Policy has invalid resource: {resource}")
-
-
-def _union(patterns: list[str], *, ignore_case: bool) -> Any:
-    if len(patterns) == 1:
-        return glob_regex(patterns[0], ignore_case=ignore_case)
-    import re
-    parts = "|".join(f"(?:{glob_regex(p).pattern})" for p in patterns)
-    return re.compile(parts, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def principal_ids(value: str) -> frozenset[str] | None:

@@ -31,6 +31,9 @@ class RequestFacts:
     s3_action: str | None = None                      # and its s3: name
     username: str | None = None
     now: float | None = None                          # for tests of aws:CurrentTime
+    # (bucket, action, key, version) already authorized in this request: a handler and the
+    # service it calls may both ask, and the answer cannot change within the request
+    granted: set[tuple[str, str, str | None, str | None]] = field(default_factory=set)
 
     @property
     def on_s3(self) -> bool:
@@ -107,6 +110,11 @@ _current: ContextVar[RequestFacts] = ContextVar("kosha_request_facts", default=_
 
 def current() -> RequestFacts:
     return _current.get()
+
+
+def is_request(facts: RequestFacts) -> bool:
+    """Were these facts set by a request (not the process-wide default)?"""
+    return facts is not _DEFAULT
 
 
 def set_current(facts: RequestFacts) -> None:

@@ -184,6 +184,24 @@ def test_ownership_controls_round_trip(s3: Any, bucket: str) -> None:
     s3.delete_bucket_ownership_controls(Bucket=bucket)
 
 
+def test_create_bucket_with_object_ownership(s3: Any) -> None:
+    from s3_helpers import empty_bucket, unique_bucket
+    name = unique_bucket()
+    s3.create_bucket(Bucket=name, ObjectOwnership="BucketOwnerEnforced")
+    try:
+        rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+        assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    finally:
+        empty_bucket(s3, name)
+
+
+def test_enforcing_ownership_on_a_bucket_with_a_public_acl_is_refused(s3: Any, bucket: str) -> None:
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    with pytest.raises(ClientError) as e:
+        set_ownership(s3, bucket, "BucketOwnerEnforced")
+    assert err(e) == (400, "InvalidBucketAclWithObjectOwnership")
+
+
 def test_bucket_owner_enforced_refuses_acls(s3: Any, bucket: str) -> None:
     set_ownership(s3, bucket, "BucketOwnerEnforced")
     with pytest.raises(ClientError) as e:
@@ -197,11 +215,10 @@ def test_bucket_owner_enforced_refuses_acls(s3: Any, bucket: str) -> None:
 
 def test_bucket_owner_enforced_makes_the_bucket_owner_own_objects(
         s3: Any, s3_user: Any, other_s3: Any, other_user: Any, bucket: str) -> None:
-    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{other_user.kcid}"')
     set_ownership(s3, bucket, "BucketOwnerEnforced")
-    with pytest.raises(ClientError) as e:       # ACLs are disabled: the WRITE grant is void
-        other_s3.put_object(Bucket=bucket, Key="theirs", Body=b"t")
-    assert err(e) == (403, "AccessDenied")
+    with pytest.raises(ClientError) as e:       # ACLs are disabled: only a policy lets others in
+        s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{other_user.kcid}"')
+    assert err(e) == (400, "AccessControlListNotSupported")
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [{
         "Effect": "Allow", "Principal": {"AWS": other_user.kcid}, "Action": "s3:PutObject",
         "Resource": f"arn:aws:s3:::{bucket}/*"}]}))

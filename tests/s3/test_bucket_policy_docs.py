@@ -55,6 +55,24 @@ def test_put_get_delete_bucket_policy_round_trip(s3: Any, bucket: str) -> None:
     assert err(e) == (404, "NoSuchBucketPolicy")
 
 
+def test_policy_status_without_a_policy_follows_the_acl(s3: Any, bucket: str) -> None:
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+    s3.put_bucket_acl(Bucket=bucket, ACL="authenticated-read")
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+
+
+def test_head_of_a_missing_key_the_policy_lets_list_is_404(s3: Any, other_s3: Any,
+                                                           bucket: str) -> None:
+    put_policy(s3, bucket, allow({"AWS": "*"}, "s3:ListBucket", f"arn:aws:s3:::{bucket}",
+                                 Condition={"StringLike": {"s3:prefix": "public/*"}}))
+    with pytest.raises(ClientError) as e:
+        other_s3.head_object(Bucket=bucket, Key="public/missing")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as e:
+        other_s3.head_object(Bucket=bucket, Key="private/missing")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
 def test_malformed_policy_is_refused(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as e:
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kosha.errors import Invalid
-from kosha.services.policy_conditions import glob_regex
+from kosha.services.policy_conditions import glob_matcher, glob_regex
 from kosha.services.policy_eval import ALLOW, DENY, caller, parse, resource_arn
 
 ALICE = caller("alice", "acct1")
@@ -99,6 +99,8 @@ def test_bucket_resource_is_not_an_object_resource() -> None:
     doc(stmt(Condition={"IpAddress": {"aws:SourceIp": "not-an-ip"}})),
     doc(stmt(Condition={"NumericLessThan": {"s3:max-keys": "ten"}})),
     doc(stmt(principal={"Alien": "x"})), doc({**stmt(), "Extra": 1}),
+    doc({"Effect": "Allow", "NotPrincipal": {"AWS": "bob"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::b/*"}),
 ])
 def test_malformed_policies_are_refused(bad: str) -> None:
     with pytest.raises(Invalid) as e:
@@ -219,6 +221,13 @@ _subject = st.text(alphabet="abc./", max_size=14)
 def test_wildcards_match_as_fnmatch_restricted_to_star_and_question_mark(pattern: str,
                                                                          subject: str) -> None:
     assert (glob_regex(pattern).fullmatch(subject) is not None) == fnmatch.fnmatchcase(subject, pattern)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_glob_text, min_size=1, max_size=3), _subject)
+def test_glob_matcher_shortcuts_agree_with_fnmatch(patterns: list[str], subject: str) -> None:
+    expected = any(fnmatch.fnmatchcase(subject, p) for p in patterns)
+    assert glob_matcher(patterns)(subject) == expected
 
 
 def test_wildcard_matching_stays_linear_on_hostile_patterns() -> None:
