@@ -94,6 +94,12 @@ BACKGROUND_ITEMS = Counter("kosha_background_items",
 BACKGROUND_LAST_SUCCESS = Gauge("kosha_background_last_success_time_seconds",
                                 "When a background task last finished without error (Unix time).",
                                 ["task"], registry=REGISTRY, multiprocess_mode="max")
+LEASE_HELD = Gauge("kosha_lease_held", "Whether this process holds the lease of a background job "
+                   "(summed over live processes: how many hold it, 1 when healthy).",
+                   ["lease"], registry=REGISTRY, multiprocess_mode="livesum")
+CACHE_CLEARS = Counter("kosha_cache_invalidations",
+                       "Times this process emptied its caches because another process committed a "
+                       "change (the cache generation moved).", registry=REGISTRY)
 
 
 def background_done(task: str, counts: dict[str, int] | None, failed: bool = False) -> None:

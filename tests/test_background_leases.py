@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.api.kos_helpers import create_bucket, temp_files
@@ -77,6 +78,14 @@ def test_only_the_lease_holder_runs_lifecycle_and_gc(pair: tuple[KoshaServer, Ko
     wait_for(lambda: runs(first, "lifecycle") >= 2 and runs(first, "gc") >= 2, 10)
     assert pid_of(holder(first.data_dir, "lifecycle")) == first.process.pid
     assert (runs(second, "lifecycle"), runs(second, "gc")) == (0, 0)
+
+
+def test_metrics_say_which_process_holds_each_lease(pair: tuple[KoshaServer, KoshaServer]) -> None:
+    first, second = pair
+    assert first.process is not None
+    wait_for(lambda: pid_of(holder(first.data_dir, "gc")) == first.process.pid, 5)
+    assert 'kosha_lease_held{lease="gc"} 1.0' in httpx.get(f"{first.kos_url}/metrics").text
+    assert 'kosha_lease_held{lease="gc"} 0.0' in httpx.get(f"{second.kos_url}/metrics").text
 
 
 def test_a_killed_holder_is_replaced_within_the_lease_time(pair: tuple[KoshaServer, KoshaServer]) -> None:

@@ -37,6 +37,28 @@ def _part_range(version: ObjectVersion, part_number: int) -> tuple[int, int]:
     return start, start + sizes[part_number - 1]
 
 
+def _part_checksums(version: ObjectVersion) -> dict[int, dict[str, str]]:
+    """Each part's checksum of a multipart object created with an algorithm, by part number."""
+    algorithm = next(iter(version.checksums), None)
+    if algorithm is None or not version.part_checksums:
+        return {}
+    return {n: {algorithm: value} for n, value in enumerate(version.part_checksums, start=1)}
+
+
+def _checksum_headers(resp: S3Response, version: ObjectVersion, part_number: int | None,
+                      whole: bool) -> None:
+    """With ChecksumMode=ENABLED: the object's checksum on a whole read; a part's on a read
+    of one part of a multipart object (S3 answers both with the object's checksum type)."""
+    if part_number is not None and version.part_sizes:
+        sums = _part_checksums(version).get(part_number, {})
+    else:
+        sums = version.checksums if whole else {}
+    for alg, value in sums.items():
+        resp.add("x-amz-checksum-" + alg.lower(), value)
+    if sums:
+        resp.add("x-amz-checksum-type", checksum_type(version.checksums))
+
+
 def object_headers(resp: S3Response, version: ObjectVersion, versioned: bool,
                    overrides: dict[str, str] | None = None) -> None:
     add = resp.add
@@ -117,11 +139,8 @@ async def _get(req: S3Request, head: bool) -> S3Response:
         resp.add("content-range", f"bytes {start}-{end - 1}/{size}")
     if part_number is not None and version.part_sizes:
         resp.add("x-amz-mp-parts-count", len(version.part_sizes))
-    if version.checksums and start == 0 and end == size and \
-            req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
-        for alg, value in version.checksums.items():
-            resp.add("x-amz-checksum-" + alg.lower(), value)
-        resp.add("x-amz-checksum-type", checksum_type(version.checksums))
+    if req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        _checksum_headers(resp, version, part_number, whole=start == 0 and end == size)
     resp.add("content-length", end - start)
     if head:
         return resp
@@ -183,7 +202,10 @@ async def get_object_attributes(req: S3Request) -> S3Response:
         sizes = version.part_sizes
         page = list(enumerate(sizes, start=1))[marker:marker + max_parts]
         truncated = marker + len(page) < len(sizes)
-        parts = "".join(f"<Part>{el('PartNumber', n)}{el('Size', size)}</Part>"
+        part_sums = _part_checksums(version)
+        parts = "".join(f"<Part>{el('PartNumber', n)}{el('Size', size)}"
+                        + "".join(el("Checksum" + alg.upper(), value)
+                                  for alg, value in part_sums.get(n, {}).items()) + "</Part>"
                         for n, size in page)
         children.append(
             "<ObjectParts>" + el("PartsCount", len(sizes)) + el("PartNumberMarker", marker)

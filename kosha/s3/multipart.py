@@ -32,7 +32,7 @@ def _upload_id(req: S3Request) -> str:
 
 def _no_such_upload(e: KoshaError, req: S3Request) -> KoshaError:
     """The services say NotFound; S3 says NoSuchUpload for a missing upload id."""
-    if e.status == 404 and e.s3_code not in ("NoSuchBucket", "NoSuchUpload"):
+    if e.status == 404 and e.s3_code not in ("NoSuchBucket", "NoSuchUpload", "NoSuchKey"):
         from ..errors import NotFound
         return NotFound("The specified upload does not exist. The upload ID may be invalid, or "
                         "the upload may have been aborted or completed.",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .. import cache
+from .. import cache, metrics
 from ..store import generation as sql
 
 if TYPE_CHECKING:
@@ -44,4 +44,5 @@ class GenerationWatcher:
             if self.seen is not None:
                 cache.clear_all()
                 self.clears += 1
+                metrics.CACHE_CLEARS.inc()
             self.seen = value

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..store import leases as sql
 
 if TYPE_CHECKING:
@@ -68,12 +69,14 @@ class LeaseService:
         elif not held and name in self.held:
             log.warning("lease %s lost by %s", name, self.holder)
         (self.held.add if held else self.held.discard)(name)
+        metrics.LEASE_HELD.labels(name).set(1 if held else 0)
         return held
 
     async def release(self, name: str) -> None:
         """Give `name` up so that another process takes it at once (clean shutdown)."""
         if name in self.held:
             self.held.discard(name)
+            metrics.LEASE_HELD.labels(name).set(0)
             await self.kosha.db.write(sql.release, name, self.holder)
 
     async def holder_of(self, name: str) -> str | None:

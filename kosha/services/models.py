@@ -66,6 +66,7 @@ class ObjectVersion:
     blobs: list[list[Any]] = field(default_factory=list)   # [[blob_id, size], ...]
     inline_data: bytes | None = None
     part_sizes: list[int] | None = None
+    part_checksums: list[str] | None = None
     seq: int = 0
 
     @classmethod
@@ -78,7 +79,8 @@ class ObjectVersion:
             last_modified=m["last_modified"], headers=m["headers"] or {},
             user_meta=m["user_meta"] or {}, checksums=m["checksums"] or {}, tags=m["tags"] or {},
             acl=m["acl"], owner=m["owner"], blobs=m["blobs"] or [],
-            inline_data=m["inline_data"], part_sizes=m["part_sizes"], seq=m["seq"],
+            inline_data=m["inline_data"], part_sizes=m["part_sizes"],
+            part_checksums=m.get("part_checksums"), seq=m["seq"],
         )
 
     @property

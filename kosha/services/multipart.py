@@ -257,6 +257,7 @@ def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], request:
     content = objects_sql.Content(
         size=sum(r.size for r in chosen), etag=f"{digest}-{len(chosen)}",
         blobs=[[r.blob_id, r.size] for r in chosen], part_sizes=[r.size for r in chosen],
+        part_checksums=[r.checksums[alg] for r in chosen] if (alg := upload.checksum_algorithm) else None,
         blob_mode="adopt")
     attrs = dict(content_type=upload.content_type or "application/octet-stream",
                  storage_class=upload.storage_class, headers=upload.headers, user_meta=upload.user_meta,

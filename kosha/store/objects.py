@@ -48,6 +48,7 @@ class Content:
     blobs: list[list[Any]]
     inline_data: bytes | None = None
     part_sizes: list[int] | None = None
+    part_checksums: list[str] | None = None
     blob_mode: str = "new"        # new: insert blob rows; share: take a reference; adopt: take over
                                   # the references of a completed upload's parts
 
@@ -201,7 +202,7 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
     inserted = conn.execute(_INSERT, dict(
         values, bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=False,
         size=content.size, etag=content.etag, blobs=content.blobs, inline_data=content.inline_data,
-        part_sizes=content.part_sizes, last_modified=now))
+        part_sizes=content.part_sizes, part_checksums=content.part_checksums, last_modified=now))
     row = inserted.one()
     _adjust_usage(conn, bucket, bytes_delta + content.size, count_delta + 1, state.allocated_capacity)
     if events is not None:
@@ -221,7 +222,8 @@ def copy_version(conn: Connection, src_bucket: str, src_key: str, src_version: s
              ("content_type", "storage_class", "headers", "user_meta", "checksums", "tags", "acl", "owner")}
     attrs.update(overrides)
     content = Content(size=src.size, etag=src.etag, blobs=src.blobs or [],
-                      inline_data=src.inline_data, part_sizes=src.part_sizes, blob_mode="share")
+                      inline_data=src.inline_data, part_sizes=src.part_sizes,
+                      part_checksums=src.part_checksums, blob_mode="share")
     return commit_version(conn, dst_bucket, dst_key, content, attrs, now, pre, events)
 
 

@@ -114,6 +114,7 @@ objects = Table(
     Column("blobs", JSON),            # [[blob_id, size], ...]; one entry, or one per multipart part
     Column("inline_data", LargeBinary),
     Column("part_sizes", JSON),       # multipart objects: sizes of the parts, for partNumber reads
+    Column("part_checksums", JSON),   # and each part's checksum of the upload's algorithm
     UniqueConstraint("bucket", "key", "version_id", name="uq_objects_version"),
 )
 Index("ix_objects_latest", objects.c.bucket, objects.c.key,

@@ -180,3 +180,21 @@ def test_a_copied_part_carries_the_uploads_checksum(s3: Any, bucket: str) -> Non
     done = s3.complete_multipart_upload(Bucket=bucket, Key="cp", UploadId=uid, MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]}]})
     assert done["ChecksumCRC32C"] == b64("CRC32C", source)
+
+
+@pytest.mark.parametrize("algorithm,kind", [("SHA256", "COMPOSITE"), ("CRC32", "FULL_OBJECT")])
+def test_reading_one_part_answers_that_parts_checksum(s3: Any, bucket: str, algorithm: str,
+                                                      kind: str) -> None:
+    parts = [os.urandom(5 * MiB), b"second part"]
+    upload(s3, bucket, "p", parts, algorithm, kind)
+    second = s3.get_object(Bucket=bucket, Key="p", PartNumber=2, ChecksumMode="ENABLED")
+    assert second["Body"].read() == parts[1]
+    assert (second[f"Checksum{algorithm}"], second["ChecksumType"]) == (b64(algorithm, parts[1]), kind)
+
+
+def test_object_attributes_list_each_parts_checksum(s3: Any, bucket: str) -> None:
+    parts = [os.urandom(5 * MiB), b"tail"]
+    upload(s3, bucket, "a", parts, "SHA256")
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="a", ObjectAttributes=["ObjectParts"])
+    assert [(p["PartNumber"], p["ChecksumSHA256"]) for p in attrs["ObjectParts"]["Parts"]] == \
+        [(1, b64("SHA256", parts[0])), (2, b64("SHA256", parts[1]))]

@@ -146,3 +146,14 @@ def test_list_uploads_prefix_delimiter(s3, bucket):
     assert [u["Key"] for u in r["Uploads"]] == ["a/1", "a/2"]
     for k, uid in ids.items():
         s3.abort_multipart_upload(Bucket=bucket, Key=k, UploadId=uid)
+
+
+def test_a_completion_if_match_with_no_current_object_is_no_such_key(s3, bucket):
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="c")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="c", UploadId=uid, PartNumber=1, Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="c", UploadId=uid, IfMatch="*",
+                                     MultipartUpload={"Parts": [{"PartNumber": 1,
+                                                                 "ETag": part["ETag"]}]})
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    assert s3.list_parts(Bucket=bucket, Key="c", UploadId=uid)["Parts"][0]["PartNumber"] == 1
