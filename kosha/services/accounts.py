@@ -123,8 +123,10 @@ class AccountService:
             user["kcid"], OPERATOR_ACCOUNT_ID, key_name="root", access_key=access_key, secret=secret)
         account = dict(account_id=OPERATOR_ACCOUNT_ID, name=OPERATOR_NAME, created_at=now)
         try:
-            self.kosha.db.write_sync(_create_operator, account, user, key)
+            created = self.kosha.db.write_sync(sql.create_operator, account, user, key)
         except IntegrityError:
+            created = False
+        if not created:
             return   # another process bootstrapped the same database first
         self._announce(key["access_key"], secret, user["kcid"], supplied)
 
@@ -281,8 +283,3 @@ def _is_operator(account_id: str, admin: bool) -> bool:
     """Admins of the operator account are operators (see the module docstring)."""
     return bool(admin) and account_id == OPERATOR_ACCOUNT_ID
 
-
-def _create_operator(conn: Any, account: dict[str, Any], user: dict[str, Any],
-                     key: dict[str, Any]) -> None:
-    sql.insert_account(conn, account)
-    sql.create_user_with_key(conn, user, key)

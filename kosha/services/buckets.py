@@ -187,6 +187,8 @@ class BucketService:
 
 
 def _delete_if_empty(conn: Any, name: str) -> list[str]:
+    if not sql.lock(conn, name):
+        raise NotFound(f"bucket {name!r} not found", s3_code="NoSuchBucket")
     if not sql.is_empty(conn, name):
         raise Conflict(f"bucket {name!r} is not empty: delete its objects (and their versions) first",
                        s3_code="BucketNotEmpty")

@@ -240,7 +240,7 @@ def _check_part_number(n: int) -> None:
 def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], request: CompletionChecksums,
               now: float, pre: objects_sql.Preconditions | None, min_part_size: int,
               events: objects_sql.Events | None = None) -> Any:
-    sql.get_upload(conn, upload.bucket, upload.key, upload.upload_id)
+    sql.get_upload(conn, upload.bucket, upload.key, upload.upload_id, lock=True)
     stored = {r.part_number: r for r in sql.parts(conn, upload.upload_id)}
     chosen = []
     for i, (number, etag) in enumerate(wanted):

@@ -2,8 +2,9 @@
 recording and delivery of events (kosha/notify; docs/notifications.md).
 
 A bucket's configuration lives in its row (`buckets.notification`), so it reaches every write
-with the bucket itself, through the bucket cache and its invalidation: a write to a bucket
-without one costs nothing more. Reading and changing it takes `kos:GetBucketNotification` /
+with the bucket itself, through the bucket cache and its invalidation (at once in this process,
+within a second in the others: kosha.services.generation): a write to a bucket without one
+costs nothing more. Reading and changing it takes `kos:GetBucketNotification` /
 `kos:PutBucketNotification` (account admins may do anything).
 """
 
@@ -21,6 +22,7 @@ from ..notify.metrics import BACKLOG, OUTBOX_ROWS
 from ..notify.recorder import BucketInfo, Gate, Recorder
 from ..store import buckets as bucket_sql
 from ..store import outbox
+from ..store.generation import invalidating
 from ..store.generation import invalidating
 from .models import Bucket
 from .principal import Principal

@@ -40,6 +40,14 @@ def update_bucket(conn: Connection, name: str, values: dict[str, Any]) -> Row[An
     return get(conn, name)
 
 
+def lock(conn: Connection, name: str) -> bool:
+    """Hold the bucket's row until the transaction ends: object commits in other processes
+    (which hold it FOR KEY SHARE) finish first, and later ones wait and then find it gone.
+    False if the bucket is already gone."""
+    return conn.execute(select(s.buckets.c.name).where(s.buckets.c.name == name)
+                        .with_for_update()).first() is not None
+
+
 def is_empty(conn: Connection, name: str) -> bool:
     has_object = conn.execute(select(s.objects.c.seq).where(s.objects.c.bucket == name).limit(1)).first()
     return has_object is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +24,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from ..cache import TTLCache
+from . import locks, retry
 from .faults import from_db_error
 from .schema import metadata
 
 T = TypeVar("T")
 Work = Callable[..., T]
 MAX_BATCH = 128
-MEMO_SECONDS = 5.0      # bounds staleness from writers in other processes (the CLI)
+MEMO_SECONDS = 5.0      # bounds the memory a memo entry holds, not its staleness (see read_memo)
 MEMO_ENTRIES = 4096
 _MISS = object()
 
@@ -72,8 +74,9 @@ class Database:
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
         self._conn: Connection | None = None  # the writer thread's
         self.generation = 0  # bumped after every committed batch of writes in this process
-        self._memo: TTLCache[Any, tuple[int, Any]] | None = (
-            TTLCache(MEMO_SECONDS, MEMO_ENTRIES) if self.is_sqlite else None)
+        self._probe = _change_probe(self.write_engine) if self.is_sqlite else None
+        self._memo: TTLCache[Any, tuple[tuple[int, int], Any]] | None = (
+            TTLCache(MEMO_SECONDS, MEMO_ENTRIES) if self._probe is not None else None)
         self._writer = threading.Thread(target=self._write_loop, name="kosha-db-write", daemon=True)
         self._writer.start()
 
@@ -99,23 +102,30 @@ class Database:
 
     async def read_memo(self, key: Any, fn: Work[T], *args: Any,
                         keep: Callable[[T], bool] = lambda _value: True) -> T:
-        """A read answered from memory while nothing was written since, in this process.
+        """A read answered from memory while nothing was written to the database since.
 
-        Only on SQLite, whose one server process sees every write (other processes, such as
-        the CLI, for at most MEMO_SECONDS). With PostgreSQL several processes write, so every
-        read goes to the database. `keep` says whether a value is worth its memory.
+        Only on SQLite: "nothing was written" is this process's write count plus the file's
+        change counter (`PRAGMA data_version`, which moves when any other connection, in this
+        process or another one, commits), read in a few microseconds from the shared WAL index.
+        So another `kosha serve` or the CLI writing the same file is seen at once. With
+        PostgreSQL every read goes to the database. `keep` says whether a value is worth its
+        memory.
         """
         memo = self._memo
         if memo is None:
             return await self.read(fn, *args)
+        token = self._write_token()
         hit = memo.get(key)
-        if hit is not None and hit[0] == self.generation:
+        if hit is not None and hit[0] == token:
             return hit[1]  # type: ignore[no-any-return]
-        generation = self.generation
         value = await self.read(fn, *args)
         if keep(value):
-            memo.put(key, (generation, value))
+            memo.put(key, (token, value))
         return value
+
+    def _write_token(self) -> tuple[int, int]:
+        assert self._probe is not None
+        return self.generation, self._probe.execute("PRAGMA data_version").fetchone()[0]
 
     # -- writes -----------------------------------------------------------------------------
     async def write(self, fn: Work[T], *args: Any) -> T:
@@ -165,12 +175,14 @@ class Database:
         if len(batch) > 1:
             try:
                 outcomes = self._transaction(batch, isolated=False)
+                if retry.retryable(outcomes[0][1]):   # the group's commit lost a race
+                    raise _UnitFailed()
             except _UnitFailed:
-                outcomes = [self._transaction([item], isolated=True)[0] for item in batch]
+                outcomes = [self._alone(item) for item in batch]
         else:
-            outcomes = self._transaction(batch, isolated=True)
+            outcomes = [self._alone(batch[0])]
         if self._on_full is not None and any(_is_full(e) for _r, e in outcomes) and self._on_full():
-            outcomes = [self._transaction([item], isolated=True)[0] if _is_full(outcome[1]) else outcome
+            outcomes = [self._alone(item) if _is_full(outcome[1]) else outcome
                         for item, outcome in zip(batch, outcomes)]
         outcomes = [(r, _translated(e)) for r, e in outcomes]
         self.generation += 1  # before any caller hears of its write: later reads miss the memo
@@ -180,12 +192,25 @@ class Database:
             else:
                 loop.call_soon_threadsafe(_resolve, fut, result, error)
 
+    def _alone(self, item: Any) -> tuple[Any, BaseException | None]:
+        """One unit in its own transaction, run again (a few times, after a jittered pause) if
+        it lost a race with another process: a deadlock, a serialisation failure, a version
+        another writer committed first (kosha.store.retry)."""
+        for attempt in range(retry.ATTEMPTS):
+            outcome = self._transaction([item], isolated=True)[0]
+            if outcome[1] is None or not retry.retryable(outcome[1]):
+                return outcome
+            if attempt < retry.ATTEMPTS - 1:
+                retry.pause(attempt)
+        return None, retry.gave_up(outcome[1])
+
     def _transaction(self, batch: list[Any], isolated: bool) -> list[tuple[Any, BaseException | None]]:
         results: list[Any] = []
         try:
             conn = self._writer_connection()
         except Exception as exc:  # the database cannot be reached: every caller hears it
             return [(None, exc)] * len(batch)
+        locks.grouped(not isolated)
         try:
             with conn.begin():
                 for fn, args, _fut, _loop in batch:
@@ -201,6 +226,8 @@ class Database:
             if conn.invalidated or conn.closed:
                 self._conn = None
             return [(None, exc)] * len(batch)
+        finally:
+            locks.grouped(False)
         return [(r, None) for r in results]
 
     def _writer_connection(self) -> Connection:
@@ -215,9 +242,19 @@ class Database:
         if self._conn is not None:
             self._conn.close()
         self._readers.shutdown(wait=True)
+        if self._probe is not None:
+            self._probe.close()
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _change_probe(engine: Engine) -> sqlite3.Connection | None:
+    """A connection of its own that only ever asks SQLite whether the file changed."""
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return None
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
 
 
 def _is_full(error: BaseException | None) -> bool:

@@ -33,12 +33,19 @@ class DirectStatement:
 
     def run(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Execute in the connection's current transaction; the rows, if it returns any."""
+        return self._execute(conn, params)[0]
+
+    def count(self, conn: Connection, params: dict[str, Any]) -> int:
+        """Execute an UPDATE or DELETE; how many rows it changed."""
+        return self._execute(conn, params)[1]
+
+    def _execute(self, conn: Connection, params: dict[str, Any]) -> tuple[list[tuple[Any, ...]], int]:
         sql, order, constants = self._for(conn)
         values = {**constants, **params}  # constants: literals of the statement (is_latest=False)
         args: Any = tuple(values[name] for name in order) if order is not None else values
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, args)
-            return list(cursor.fetchall()) if cursor.description else []
+            return (list(cursor.fetchall()) if cursor.description else []), cursor.rowcount
         finally:
             cursor.close()

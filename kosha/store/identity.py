@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from . import locks
 from .schema import access_keys, accounts, policies, policy_attachments, sessions, users
 
 # -- accounts -------------------------------------------------------------------------------
@@ -38,6 +39,19 @@ def set_mfa_secret(conn: Connection, account_id: str, secret: str | None) -> boo
 
 def operator_exists(conn: Connection) -> bool:
     return conn.execute(select(users.c.kcid).where(users.c.is_operator).limit(1)).first() is not None
+
+
+def create_operator(conn: Connection, account: dict[str, Any], user: dict[str, Any],
+                    key: dict[str, Any]) -> bool:
+    """The operator's account, user and key, unless another process created them first: the
+    check and the inserts run under one lock (PostgreSQL; SQLite's writer holds the file), so
+    processes starting together on an empty database make exactly one operator."""
+    locks.lock_bootstrap(conn)
+    if operator_exists(conn):
+        return False
+    insert_account(conn, account)
+    create_user_with_key(conn, user, key)
+    return True
 
 
 def deployment_id(conn: Connection) -> str | None:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, delete, exists, func, insert, select, up
 
 from .. import lifecycle_due as due
 from ..errors import Conflict
+from . import locks
 from . import multipart as mpu_sql
 from . import objects as obj_sql
 from . import schema as s
@@ -168,10 +169,16 @@ def expire_current(conn: Connection, bucket: str, prefix: str, cutoff: float, no
     """
     rows, cursor = _current_page(conn, bucket, prefix, cutoff, rule_filter, after_key)
     freed: list[str] = []
+    expired = 0
     for row in rows:
+        locks.lock_keys(conn, bucket, [row.key])   # then look again: another process may have
+        current = obj_sql.latest(conn, bucket, row.key)   # written it since it was found due
+        if current is None or current.version_id != row.version_id or current.last_modified >= cutoff:
+            continue
         _vid, _marker, more = obj_sql.delete_version(conn, bucket, row.key, None, now, events=events)
         freed += more
-    return len(rows), freed, cursor
+        expired += 1
+    return expired, freed, cursor
 
 
 def transition_current(conn: Connection, bucket: str, prefix: str, cutoff: float,

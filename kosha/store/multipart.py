@@ -1,4 +1,9 @@
-"""SQL for multipart uploads and their parts."""
+"""SQL for multipart uploads and their parts.
+
+Writers of one upload (a part, the completion, the abort) lock its row first (FOR UPDATE on
+PostgreSQL; SQLite's writer holds the whole database), so with several processes a part is
+never recorded into an upload that another process is completing or aborting.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,9 @@ from . import schema as s
 u, p = s.multipart_uploads, s.multipart_parts
 
 
-def get_upload(conn: Connection, bucket: str, key: str, upload_id: str) -> Row[Any]:
-    row = conn.execute(select(u).where(u.c.upload_id == upload_id, u.c.bucket == bucket,
-                                       u.c.key == key)).first()
+def get_upload(conn: Connection, bucket: str, key: str, upload_id: str, lock: bool = False) -> Row[Any]:
+    query = select(u).where(u.c.upload_id == upload_id, u.c.bucket == bucket, u.c.key == key)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("the specified multipart upload does not exist", s3_code="NoSuchUpload")
     return row
@@ -27,13 +32,17 @@ def find_upload(conn: Connection, bucket: str, upload_id: str) -> Row[Any] | Non
 
 
 def create_upload(conn: Connection, values: dict[str, Any]) -> None:
+    held = conn.execute(select(s.buckets.c.name).where(s.buckets.c.name == values["bucket"])
+                        .with_for_update(read=True, key_share=True)).first()
+    if held is None:   # deleted by another process since the caller looked it up
+        raise NotFound("bucket not found", s3_code="NoSuchBucket")
     conn.execute(insert(u).values(**values))
 
 
 def put_part(conn: Connection, bucket: str, key: str, upload_id: str, part: dict[str, Any],
              now: float, new_blob: bool) -> list[str]:
     """Record a part (replacing one of the same number); answer blobs now garbage."""
-    get_upload(conn, bucket, key, upload_id)
+    get_upload(conn, bucket, key, upload_id, lock=True)
     if new_blob:
         blob_refs.add(conn, part["blob_id"], part["size"], now)
     else:
@@ -57,6 +66,7 @@ def parts(conn: Connection, upload_id: str, after: int = 0, limit: int | None = 
 
 def finish_upload(conn: Connection, upload_id: str, keep: set[int]) -> list[str]:
     """Drop an upload's rows; parts not in `keep` lose their blob reference. Answers garbage."""
+    conn.execute(select(u.c.upload_id).where(u.c.upload_id == upload_id).with_for_update()).first()
     dropped = [r.blob_id for r in conn.execute(select(p).where(p.c.upload_id == upload_id))
                if r.part_number not in keep]
     conn.execute(delete(p).where(p.c.upload_id == upload_id))

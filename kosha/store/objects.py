@@ -2,6 +2,13 @@
 
 Every function runs inside one transaction (see Database.write), so a new version, the blob
 references it takes, the versions it replaces and the bucket's byte count change together.
+
+Several processes may write one database: every function that changes a key first takes that
+key's lock (`locks.lock_keys`), so it reads the latest version only once no other transaction
+can replace it; it holds the bucket row against a concurrent bucket deletion (FOR KEY SHARE,
+which does not block other writers of the bucket's counters); and the byte and object counts
+change by an atomic `used = used + delta` in the same transaction, from rows this transaction
+really removed.
 """
 
 from __future__ import annotations
@@ -10,12 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Text, and_, bindparam, delete, func, insert, or_, select, update
 
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
 from .direct import DirectStatement
-from . import blob_refs
+from . import blob_refs, locks
 from . import schema as s
 
 o = s.objects
@@ -34,7 +41,14 @@ _CURRENT = DirectStatement(
     select(o.c.seq, o.c.version_id, o.c.etag, o.c.is_delete_marker, o.c.size, o.c.blobs)
     .where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest))
 _BUCKET_STATE = DirectStatement(select(b.c.versioning, b.c.allocated_capacity).where(
-    b.c.name == bindparam("b")))
+    b.c.name == bindparam("b")).with_for_update(read=True, key_share=True))
+# PostgreSQL: the bucket's state and the key's lock in one round trip (the hot path of a PUT).
+_STATE_AND_LOCK = {try_only: DirectStatement(
+    select(b.c.versioning, b.c.allocated_capacity,
+           func.pg_try_advisory_xact_lock(bindparam("c"), func.hashtext(bindparam("n"))) if try_only
+           else func.pg_advisory_xact_lock(bindparam("c"), func.hashtext(bindparam("n"))).cast(Text))
+    .where(b.c.name == bindparam("b")).with_for_update(read=True, key_share=True))
+    for try_only in (False, True)}
 _USAGE = DirectStatement(update(b).where(b.c.name == bindparam("b")).values(
     used_capacity=b.c.used_capacity + bindparam("bytes"),
     object_count=b.c.object_count + bindparam("count")))
@@ -106,6 +120,20 @@ def _bucket_state(conn: Connection, bucket: str) -> BucketState:
     return BucketState(str(rows[0][0]), rows[0][1])
 
 
+def _locked_state(conn: Connection, bucket: str, key: str) -> BucketState:
+    """The bucket's state, with the key's lock held (see kosha.store.locks)."""
+    if conn.dialect.name != "postgresql":
+        return _bucket_state(conn, bucket)   # SQLite: the writer holds the whole database
+    grouped = locks.in_group()
+    rows = _STATE_AND_LOCK[grouped].run(conn, {"b": bucket, "c": locks.OBJECT_KEY,
+                                               "n": locks.key_name(bucket, key)})
+    if not rows:
+        raise NotFound("bucket not found", s3_code="NoSuchBucket")
+    if grouped and not rows[0][2]:
+        raise locks.Contended(locks.key_name(bucket, key))
+    return BucketState(str(rows[0][0]), rows[0][1])
+
+
 def _current(conn: Connection, bucket: str, key: str) -> Current | None:
     rows = _CURRENT.run(conn, {"b": bucket, "k": key})
     if not rows:
@@ -154,7 +182,8 @@ def _adjust_usage(conn: Connection, bucket: str, bytes_delta: int, count_delta: 
 
 def _drop(conn: Connection, row: Row[Any] | Current) -> tuple[list[str], int, int]:
     """Delete one version row; answer freed blobs and the (bytes, count) it took from the bucket."""
-    _DELETE.run(conn, {"s": row.seq})
+    if not _DELETE.count(conn, {"s": row.seq}):
+        return [], 0, 0   # already gone: neither its blobs nor the bucket's counts are ours to change
     freed = blob_refs.decref(conn, [b[0] for b in (row.blobs or [])])
     if row.is_delete_marker:
         return freed, 0, 0
@@ -189,7 +218,7 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
                    now: float, pre: Preconditions | None = None, events: Events | None = None
                    ) -> tuple[Row[Any], list[str]]:
     """Make `content` the latest version of `key`; answer the new row and the blobs now garbage."""
-    state = _bucket_state(conn, bucket)
+    state = _locked_state(conn, bucket, key)
     current = _current(conn, bucket, key)
     _check(current, pre)
     if content.blob_mode == "new":
@@ -215,6 +244,7 @@ def copy_version(conn: Connection, src_bucket: str, src_key: str, src_version: s
                  pre: Preconditions | None = None, events: Events | None = None
                  ) -> tuple[Row[Any], list[str]]:
     """A new version that shares the source's blobs: no byte is copied."""
+    locks.lock_pairs(conn, [(src_bucket, src_key), (dst_bucket, dst_key)])  # the source stays
     src = version(conn, src_bucket, src_key, src_version)
     if src is None or src.is_delete_marker:
         raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
@@ -234,6 +264,7 @@ def delete_version(conn: Connection, bucket: str, key: str, version_id: str | No
 
     `events` hears of what was removed or marked, and of nothing when nothing changed.
     """
+    locks.lock_keys(conn, bucket, [key])
     versioning = _versioning(conn, bucket)
     if version_id is not None:
         return _delete_specific(conn, bucket, key, version_id, pre, events)
@@ -278,6 +309,7 @@ def _delete_specific(conn: Connection, bucket: str, key: str, version_id: str,
 
 def update_attrs(conn: Connection, bucket: str, key: str, version_id: str | None,
                  values: dict[str, Any]) -> Row[Any]:
+    locks.lock_keys(conn, bucket, [key])
     row = version(conn, bucket, key, version_id)
     if row is None or (row.is_delete_marker and version_id is None):
         raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
