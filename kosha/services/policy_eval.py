@@ -37,6 +37,7 @@ ALLOW = "Allow"
 DENY = "Deny"
 MAX_POLICY_BYTES = 20 * 1024
 MAX_STATEMENTS = 100
+MAX_DECISIONS = 4096         # per policy; cleared when full
 VERSIONS = ("2012-10-17", "2008-10-17")
 ANY = "*"
 
@@ -105,6 +106,7 @@ class CompiledStatement:
     not_resource: bool
     conditions: tuple[Predicate, ...]
     public: bool
+    condition_keys: frozenset[str] = frozenset()
 
     def covers(self, action: str) -> bool:
         return self.actions(action) != self.not_action
@@ -118,20 +120,44 @@ class BucketPolicy:
     needs_existing_tags: bool
     # action -> the statements that cover it, Denies first; filled as actions are seen (the
     # actions are the operations' names, a small fixed set)
-    _by_action: dict[str, tuple[CompiledStatement, ...]] = field(default_factory=dict,
-                                                                compare=False, repr=False)
+    _by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
+    # (caller, action, resource, the condition values read) -> verdict: a decision is a pure
+    # function of these, and the same caller reads the same objects again and again
+    _decisions: dict[tuple[Any, ...], str | None] = field(default_factory=dict, compare=False,
+                                                          repr=False)
 
     def evaluate(self, who: Caller, action: str, resource: str, lookup: Lookup) -> str | None:
         """DENY if any applicable statement denies, else ALLOW if one allows, else None."""
-        candidates = self._by_action.get(action)
-        if candidates is None:
+        found = self._by_action.get(action)
+        if found is None:
             covering = [s for s in self.statements if s.covers(action)]
-            candidates = tuple(sorted(covering, key=lambda s: s.effect != DENY))
+            found = (tuple(sorted(covering, key=lambda s: s.effect != DENY)),
+                     tuple(sorted({k for s in covering for k in s.condition_keys})))
             if len(self._by_action) < 512:
-                self._by_action[action] = candidates
+                self._by_action[action] = found
+        candidates, keys = found
         if not candidates:
             return None
-        seen: dict[str, Any] = {}
+        values = tuple(_hashable(lookup(k)) for k in keys)
+        memo = (who.ids, action, resource, values)
+        try:
+            return self._decisions[memo]
+        except KeyError:
+            pass
+        except TypeError:           # a value that cannot be a key: decide without the memo
+            return self._decide(candidates, who, resource, dict(zip(keys, values)), lookup)
+        seen = dict(zip(keys, values))
+        verdict = self._decide(candidates, who, resource, seen, lookup)
+        if len(seen) == len(keys):  # nothing beyond `keys` was read: the memo key is complete
+            if len(self._decisions) >= MAX_DECISIONS:
+                self._decisions.clear()
+            self._decisions[memo] = verdict
+        return verdict
+
+    @staticmethod
+    def _decide(candidates: tuple[CompiledStatement, ...], who: Caller, resource: str,
+                seen: dict[str, Any], lookup: Lookup) -> str | None:
 
         def get(key: str) -> Any:
             if key in seen:
@@ -161,6 +187,10 @@ class BucketPolicy:
                 return DENY
             verdict = ALLOW
         return verdict
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def resource_arn(bucket: str, key: str | None = None) -> str:
@@ -238,7 +268,8 @@ def _statement(s: Any, bucket: str) -> CompiledStatement:
     return CompiledStatement(
         sid, effect, principals, principal_key == "NotPrincipal",
         glob_matcher(actions, ignore_case=True), action_key == "NotAction",
-        glob_matcher(resources), resource_key == "NotResource", conditions, public)
+        glob_matcher(resources), resource_key == "NotResource", conditions, public,
+        frozenset(keys))
 
 
 def _one_of(s: dict[str, Any], a: str, b: str) -> str:

@@ -235,3 +235,26 @@ def test_wildcard_matching_stays_linear_on_hostile_patterns() -> None:
     start = time.perf_counter()
     glob_regex("*a" * 30 + "*b").fullmatch("a" * 5000)
     assert time.perf_counter() - start < 1.0
+
+
+def test_a_remembered_decision_follows_the_condition_values_it_read() -> None:
+    policy = parse(doc(stmt("Deny", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+                       stmt("Allow")), "b")
+    arn = resource_arn("b", "k")
+    inside, outside = keys(**{"aws:sourceip": "10.1.2.3"}), keys(**{"aws:sourceip": "192.0.2.1"})
+    decisions = [policy.evaluate(BOB, "s3:GetObject", arn, lookup)
+                 for lookup in (inside, outside, inside, outside)]
+    assert decisions == [DENY, ALLOW, DENY, ALLOW]
+
+
+@settings(max_examples=60, deadline=None)
+@given(ips=st.lists(st.sampled_from(["10.0.0.1", "10.9.9.9", "192.0.2.1", "198.51.100.7"]),
+                    min_size=1, max_size=12))
+def test_remembered_decisions_equal_fresh_ones(ips: list[str]) -> None:
+    text = doc(stmt("Deny", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), stmt("Allow"))
+    remembered = parse(text, "b")
+    for ip in ips:
+        lookup = keys(**{"aws:sourceip": ip})
+        arn = resource_arn("b", "k")
+        assert remembered.evaluate(BOB, "s3:GetObject", arn, lookup) == \
+            parse(text, "b").evaluate(BOB, "s3:GetObject", arn, lookup)
