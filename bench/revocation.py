@@ -24,8 +24,20 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (HOST, REPO, Row, Server, banner, base_parser, finish_args, free_port,  # noqa: E402
-                    make_root_keys, print_table, scratch_dir, write_json)
+from common import (
+    HOST,
+    REPO,
+    Row,
+    Server,
+    banner,
+    base_parser,
+    finish_args,
+    free_port,
+    make_root_keys,
+    print_table,
+    scratch_dir,
+    write_json,
+)
 
 BOUND = 1.0
 REGION = "In-Bangalore-1"

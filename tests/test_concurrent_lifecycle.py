@@ -25,9 +25,7 @@ DAY = 86400
 ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.xfail(
-    reason="until the per-key locks of the store-race work reach main, two expiries of one row "
-           "on PostgreSQL both subtract its size", strict=False))])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
     if request.param == "sqlite":
         yield tmp_path / "data", []

@@ -132,7 +132,7 @@ def seen_everywhere(servers: list[KoshaServer], revoked: Callable[[KoshaServer],
 
 def deleted_key_trials(servers: list[KoshaServer], trials: int) -> list[float]:
     tenant = Tenant(servers)
-    first, others = servers[0], servers[1:]
+    others = servers[1:]
     delays = []
     for _ in range(trials):
         body = ok(tenant.admin.post(f"{API}/access_keys", json={"key_name": "k"}), 201)
@@ -140,7 +140,7 @@ def deleted_key_trials(servers: list[KoshaServer], trials: int) -> list[float]:
         for server in others:  # warm: the key signs on every process
             assert s3_status(server, key, secret) == 200
         ok(tenant.admin.delete(f"{API}/access_keys/{key}"), 204)
-        delays.append(seen_everywhere(others, lambda s: s3_status(s, key, secret) == 403))
+        delays.append(seen_everywhere(others, lambda s, k=key, p=secret: s3_status(s, k, p) == 403))
     return delays
 
 

@@ -72,7 +72,7 @@ class Background:
                 result = await call_pass(job.pass_fn)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - reported; the job runs again next time
                 done(None, exc)
             else:
                 done(result, None)

@@ -313,10 +313,14 @@ class BucketAccess:
                 raise Invalid("Invalid id", s3_code="InvalidArgument",
                               ArgumentName="CanonicalUser/ID", ArgumentValue=kcid)
 
-    def _admit(self, bucket: Bucket, grants: acls.Grants, canned: str | None) -> None:
-        """Ownership and public-access-block rules on an ACL being set."""
+    def _admit(self, bucket: Bucket, grants: acls.Grants, canned: str | None, *,
+               on_object: bool = False) -> None:
+        """Ownership and public-access-block rules on an ACL being set (on an object, with ACLs
+        disabled, only `bucket-owner-full-control` is accepted, as on S3)."""
         if bucket.ownership == "BucketOwnerEnforced":
-            fine = (canned in ("private", "bucket-owner-full-control") if canned is not None
+            allowed = ("bucket-owner-full-control",) if on_object else (
+                "private", "bucket-owner-full-control")
+            fine = (canned in allowed if canned is not None
                     else _only_owner(grants, bucket.owner))
             if not fine:
                 raise acl_not_supported()
@@ -346,11 +350,12 @@ class BucketAccess:
         canned = acl if isinstance(acl, str) else None
         owner = principal.kcid or bucket.owner
         if acl is None:
-            return None, principal.kcid or None
+            enforced = bucket.ownership == "BucketOwnerEnforced"
+            return None, (bucket.owner if enforced else principal.kcid or None)
         grants = acls.canned_grants(canned, owner, bucket.owner) if canned else tuple(acl)
         if canned is None:
             await self.check_grants(grants)
-        self._admit(bucket, grants, canned)
+        self._admit(bucket, grants, canned, on_object=True)
         if bucket.ownership == "BucketOwnerEnforced":
             return None, bucket.owner
         if bucket.ownership == "BucketOwnerPreferred" and canned == "bucket-owner-full-control":
@@ -372,7 +377,7 @@ class BucketAccess:
             grants = acls.canned_grants(canned, owner, bucket.owner)
         assert grants is not None
         await self.check_grants(grants)
-        self._admit(bucket, grants, canned)
+        self._admit(bucket, grants, canned, on_object=True)
         return acls.encode(grants, owner, bucket.owner)
 
     def anonymous_access_acl(self, bucket: Bucket, on: bool) -> str:

@@ -8,6 +8,7 @@ a server that cannot reach its database is alive and recovers by itself.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from ..errors import KoshaError
 if TYPE_CHECKING:
     from .container import Kosha
 
+log = logging.getLogger("kosha")
 CHECK_TIMEOUT = 3.0   # seconds; a database that takes longer is not ready
 
 
@@ -44,6 +46,9 @@ class HealthService:
             return _failed(f"no answer within {CHECK_TIMEOUT:g} s")
         except KoshaError as exc:
             return _failed(exc.message)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready, never a 500
+            log.warning("readiness: the database check failed: %s", type(exc).__name__)
+            return _failed(f"database error ({type(exc).__name__})")
         return {"status": "ok"}
 
     async def _data_directory(self) -> dict[str, Any]:

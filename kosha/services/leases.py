@@ -61,7 +61,7 @@ class LeaseService:
         """Take or renew `name`; whether this process holds it now. A database fault is "no"."""
         try:
             held = await self.kosha.db.write(sql.acquire, name, self.holder, time.time(), self.ttl)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a database fault means not held, and retry
             log.warning("lease %s: could not renew (%s)", name, exc)
             held = False
         if held and name not in self.held:
@@ -115,7 +115,7 @@ class LeaseService:
     async def _release_quietly(self, name: str) -> None:
         try:
             await self.release(name)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - it expires by itself after ttl
             log.warning("lease %s: could not release (%s)", name, exc)
 
 

@@ -276,7 +276,8 @@ class ObjectService:
     async def update_version(self, principal: Principal, bucket_ref: str, key: str,
                              version_id: str | None = None, *, tags: dict[str, str] | None = None,
                              acl: str | None = None) -> ObjectVersion:
-        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, "kos:PutObject", key=key)
+        action = "kos:PutObjectTagging" if acl is None else "kos:PutObjectAcl"
+        bucket = await self.kosha.buckets.resolve(principal, bucket_ref, action, key=key)
         values: dict[str, Any] = {}
         if tags is not None:
             values["tags"] = tags

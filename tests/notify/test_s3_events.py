@@ -145,3 +145,14 @@ def test_messages_are_one_record_json_objects(s3: Any, bucket: str, receiver: Re
     wait_events(receiver, bucket, 1)
     raw = next(b for b in receiver.raw if bucket.encode() in b)
     assert list(json.loads(raw)) == ["Records"] and len(json.loads(raw)["Records"]) == 1
+
+
+def test_delete_objects_sends_one_event_per_key(s3: Any, bucket: str, receiver: Receiver) -> None:
+    configure(s3, bucket, ["s3:ObjectRemoved:*"])
+    for key in ("x", "y"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"1")
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "x"}, {"Key": "y"},
+                                                         {"Key": "never-existed"}]})
+    records = wait_events(receiver, bucket, 2)
+    assert sorted(r["s3"]["object"]["key"] for r in records) == ["x", "y"]
+    assert {r["eventName"] for r in records} == {"ObjectRemoved:Delete"}

@@ -211,6 +211,9 @@ def test_bucket_owner_enforced_refuses_acls(s3: Any, bucket: str) -> None:
         s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
     assert err(e) == (400, "AccessControlListNotSupported")
     s3.put_object(Bucket=bucket, Key="y", Body=b"y", ACL="bucket-owner-full-control")
+    with pytest.raises(ClientError) as e:      # on objects, only bucket-owner-full-control
+        s3.put_object(Bucket=bucket, Key="z", Body=b"z", ACL="private")
+    assert err(e) == (400, "AccessControlListNotSupported")
 
 
 def test_bucket_owner_enforced_makes_the_bucket_owner_own_objects(

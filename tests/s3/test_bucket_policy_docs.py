@@ -206,6 +206,18 @@ def test_request_and_existing_object_tag_conditions(s3: Any, other_s3: Any, othe
     assert err(e) == (403, "AccessDenied")
 
 
+def test_object_tagging_allowed_to_another_account_by_the_policy(s3: Any, other_s3: Any,
+                                                                  other_user: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="t", Body=b"t")
+    put_policy(s3, bucket, allow({"AWS": other_user.kcid}, "s3:PutObjectTagging",
+                                 f"arn:aws:s3:::{bucket}/t"))
+    other_s3.put_object_tagging(Bucket=bucket, Key="t", Tagging={"TagSet": [{"Key": "a", "Value": "1"}]})
+    assert s3.get_object_tagging(Bucket=bucket, Key="t")["TagSet"] == [{"Key": "a", "Value": "1"}]
+    with pytest.raises(ClientError) as e:
+        other_s3.get_object(Bucket=bucket, Key="t")
+    assert err(e) == (403, "AccessDenied")
+
+
 def test_secure_transport_and_current_time_conditions(s3: Any, bucket: str, server: Any) -> None:
     s3.put_object(Bucket=bucket, Key="a", Body=b"a")
     put_policy(s3, bucket, allow("*", "s3:GetObject", f"arn:aws:s3:::{bucket}/*",
