@@ -76,8 +76,6 @@ def test_each_process_is_ready_and_holds_no_disk_reserve(cluster: Cluster) -> No
         assert not (server.data_dir / "reserve").exists()   # nothing of Kosha's grows on this disk
 
 
-@pytest.mark.xfail(reason="same-key PUTs through several processes race (UniqueViolation, 500) until "
-                          "the store-race fix of issue 10 item 2 is on main", strict=False)
 def test_concurrent_writers_of_the_same_keys_end_with_usedcapacity_equal_to_the_listed_sizes(
         cluster: Cluster, rgw: Any) -> None:
     bucket = new_bucket(cluster.s3[0])
