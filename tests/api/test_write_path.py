@@ -175,7 +175,7 @@ def test_lifecycle_run_with_the_clock_moved_forward(start_server: Any) -> None:
     later = (datetime.now(timezone.utc) + timedelta(days=40)).isoformat()
     result = kosha_cli("lifecycle", "run", "--data", str(srv.data_dir), "--now", later)
     assert result == {"rules": 2, "expired": 3, "noncurrent_removed": 1, "delete_markers_removed": 0,
-                      "uploads_aborted": 1}
+                      "uploads_aborted": 1, "transitioned": 0}
     again = kosha_cli("lifecycle", "run", "--data", str(srv.data_dir), "--now", later)
     assert (again["expired"], again["noncurrent_removed"], again["uploads_aborted"]) == (0, 0, 0)
 
