@@ -76,7 +76,7 @@ def main() -> None:
             for k in servers.values():
                 k.server.stop()
     floor = median(results["reference"])
-    print(f"256 MiB PUT, boto3 default settings, medians of {args.repeat}")
+    print(f"{args.size_mib} MiB PUT, boto3 default settings, medians of {args.repeat}")
     for name, runs in results.items():
         print(f"  {name:<10} {median(runs):8.1f} MB/s  {spread(runs):<24} "
               f"{median(runs) / floor:6.2f}x of the bare app")
