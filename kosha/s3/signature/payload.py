@@ -8,14 +8,11 @@ an upload only after the iterator is exhausted without an exception.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 from collections.abc import AsyncIterable, AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from kosha.errors import Forbidden, Invalid
 from kosha.s3.signature.checksum import ChecksumSpec, checksum_from_headers, new_checksum
@@ -59,51 +56,22 @@ class _Check:
         self.error = error
 
 
-_HASH_BATCH = 1 << 20
-_hashing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kosha-payload-hash")
-
-
-def _update(hasher: Any, pieces: list[bytes]) -> None:
-    for piece in pieces:
-        hasher.update(piece)
-
-
 async def _verified(body: AsyncIterable[bytes], checks: list[_Check]) -> AsyncIterator[bytes]:
     """Hash every piece with every check; the last piece is released only if all match.
 
-    Large bodies are hashed a megabyte at a time in threads, one per check, while the event loop
-    reads on (hashlib and zlib release the GIL on large buffers): the SHA-256 of a signed body
-    and its CRC overlap each other, the next read, and the blob writer's MD5 and write. A small
-    body is hashed at the end, inline, where a thread hop would cost more than the hash.
+    On the event loop: hashing in threads, a megabyte at a time, was measured no faster on two
+    cores shared with the client (bench/s3_put_default.py, docs/benchmarks.md).
     """
-    loop = asyncio.get_running_loop()
-    pending: bytes | None = None
-    batch: list[bytes] = []
-    batch_size = 0
-    running: Any = None
-    try:
-        async for piece in body:
-            if not piece:
-                continue
-            batch.append(piece)
-            batch_size += len(piece)
-            if batch_size >= _HASH_BATCH:
-                if running is not None:
-                    await running
-                running = asyncio.gather(*(loop.run_in_executor(_hashing, _update, c.hasher, batch)
-                                           for c in checks))
-                batch, batch_size = [], 0
-            if pending is not None:
-                yield pending
-            pending = piece
-        if running is not None:
-            await running
-            running = None
-    finally:
-        if running is not None:
-            await asyncio.gather(running, return_exceptions=True)
+    pending = None
+    async for piece in body:
+        if not piece:
+            continue
+        for c in checks:
+            c.hasher.update(piece)
+        if pending is not None:
+            yield pending
+        pending = piece
     for c in checks:
-        _update(c.hasher, batch)
         if not hmac.compare_digest(c.hasher.digest(), c.expected):
             raise c.error
     if pending is not None:
