@@ -240,13 +240,24 @@ def test_lifecycle_roundtrip():
     assert parse_rules(document(rules)) == rules
 
 
+def test_lifecycle_date_expiration_parses_and_reads_back():
+    body = (b"<LifecycleConfiguration><Rule><ID>d</ID><Filter><Prefix>x/</Prefix></Filter>"
+            b"<Status>Enabled</Status><Expiration><Date>2030-01-01T00:00:00Z</Date></Expiration>"
+            b"</Rule></LifecycleConfiguration>")
+    rules = parse_rules(body)
+    assert rules[0]["expiration_date"] == 1893456000.0 and rules[0]["expiration_days"] is None
+    assert parse_rules(document(rules)) == rules
+
+
 @pytest.mark.parametrize("rule,code", [
     (b"<Rule><ID>a</ID><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule>",
      "MalformedXML"),
     (b"<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule>",
      "InvalidArgument"),
-    (b"<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Date>2030-01-01T00:00:00Z</Date>"
-     b"</Expiration></Rule>", "NotImplemented"),
+    (b"<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Date>2030-01-01T12:00:00Z</Date>"
+     b"</Expiration></Rule>", "InvalidArgument"),
+    (b"<Rule><ID>a</ID><Status>Enabled</Status><Filter><Prefix/></Filter><Transition><Days>1</Days>"
+     b"<StorageClass>COLD</StorageClass></Transition></Rule>", "InvalidStorageClass"),
 ])
 def test_lifecycle_invalid(rule, code):
     with pytest.raises(KoshaError) as e:
