@@ -20,9 +20,9 @@ import pytest
 from botocore.config import Config
 
 from tests.conftest import REPO, KoshaServer
+from tests.postgres_db import fresh_database
 
 DAY = 86400
-ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -30,18 +30,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path
     if request.param == "sqlite":
         yield tmp_path / "data", []
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {exc}")
-    name = f"kosha_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield tmp_path / "data", ["--database-url", ADMIN_URL.rsplit("/", 1)[0] + "/" + name]
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database() as url:
+        yield tmp_path / "data", ["--database-url", url]
 
 
 def s3(server: KoshaServer) -> Any:

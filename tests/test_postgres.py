@@ -6,7 +6,6 @@ server with trust auth), in a database created for the run and dropped after it.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,32 +13,16 @@ from typing import Any
 
 import boto3
 import pytest
+
+from tests.postgres_db import fresh_database
 from botocore.config import Config
-
-ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
-
-
-def _admin_connection() -> Any:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {exc}")
-
 
 @pytest.fixture(scope="module")
 def pg_server(server_factory: Any) -> Iterator[Any]:
-    name = f"kosha_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with fresh_database() as url:
         instance = server_factory("--database-url", url)
         yield instance
         instance.stop()
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(scope="module")

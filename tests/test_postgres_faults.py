@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from test_postgres import ADMIN_URL, _admin_connection
+from tests.postgres_db import ADMIN_URL
+from tests.postgres_db import admin_connection as _admin_connection
 
 API = "/kos/v1"
 

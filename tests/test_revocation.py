@@ -8,7 +8,6 @@ then revokes through the first process and polls the others until the old access
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,11 +21,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import KoshaServer
+from tests.postgres_db import fresh_database
 
 BOUND = 1.0
 REGION = "In-Bangalore-1"
 API = "/kos/v1"
-ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
 def start_trio(data_dir: Path, *flags: str) -> list[KoshaServer]:
@@ -47,22 +46,12 @@ def trio(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         for instance in servers:
             instance.stop()
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {exc}")
-    name = f"kosha_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with fresh_database() as url:
         servers = start_trio(tmp_path_factory.mktemp("revocation-pg") / "data",
-                             "--database-url", ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+                             "--database-url", url)
         yield servers
         for instance in servers:
             instance.stop()
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 # -- clients ----------------------------------------------------------------------------------

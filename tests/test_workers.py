@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,29 +23,13 @@ import pytest
 from botocore.config import Config
 
 from tests.conftest import REPO, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, KoshaServer
-
-ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
-
-
-def _admin_connection() -> Any:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {exc}")
-
+from tests.postgres_db import admin_connection, fresh_database
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A database of its own for one test, dropped after it."""
-    name = f"kosha_workers_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database("kosha_workers") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -193,7 +176,7 @@ def test_readyz_answers_503_when_the_database_is_gone(
         start_server: Callable[..., KoshaServer], postgres_url: str) -> None:
     server = start_server("--workers", "2", "--database-url", postgres_url)
     assert _fresh_get(f"{server.kos_url}/readyz").status_code == 200
-    admin = _admin_connection()
+    admin = admin_connection()
     try:
         admin.execute(f'DROP DATABASE "{postgres_url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:

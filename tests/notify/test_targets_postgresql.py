@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -14,23 +12,14 @@ import pytest
 from kosha.notify.targets import postgresql as pg_target
 from kosha.notify.targets.failure import DeliveryFailed
 from tests.notify.brokers import deliveries, run, unique
+from tests.postgres_db import fresh_database
 
-ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {exc}")
-    name = f"kosha_notify_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database("kosha_notify") as url:
+        yield url
 
 
 def _send(url: str, *batches: list) -> None:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
@@ -22,10 +21,11 @@ from typing import Any
 
 import boto3
 import pytest
+
+from tests.postgres_db import fresh_database
 from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 MASTER_KEY = "a29zaGEtcmd3LXRlc3RzLW1hc3Rlci1rZXktMzJieXQ="   # shared by a cluster's processes
 
 
@@ -117,15 +117,5 @@ def blob_server(rgw: Rgw, start_server: Callable[..., Any]) -> Callable[..., Any
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}: {exc}")
-    name = f"kosha_rgw_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database("kosha_rgw") as url:
+        yield url
