@@ -23,7 +23,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from kosha.notify.targets.base import Delivery
 from kosha.notify.targets.connected import CONNECT_TIMEOUT, SEND_TIMEOUT, ConnectedTarget
 from kosha.notify.targets.delivery_id import message_id
-from kosha.notify.targets.failure import PartlyDelivered, confirmed_prefix
+from kosha.notify.targets.failure import all_confirmed
 from kosha.notify.targets.options import TargetUrl, known_options, parse
 
 EXCHANGE_TYPES = {"direct", "fanout", "topic", "headers"}
@@ -103,12 +103,7 @@ class AmqpTarget(ConnectedTarget):
             ))
             for delivery in batch
         ]
-        await asyncio.wait(publishes, return_when=asyncio.FIRST_EXCEPTION)
-        failure = next((p.exception() for p in publishes if p.done() and p.exception()), None)
-        if failure is not None:
-            for publish in publishes:
-                publish.cancel()
-            raise PartlyDelivered(confirmed_prefix(publishes), failure)
+        await all_confirmed(publishes)
 
     def _connected(self) -> bool:
         return self._connection is not None

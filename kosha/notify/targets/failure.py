@@ -47,3 +47,14 @@ def confirmed_prefix(confirmations: list[asyncio.Future]) -> int:
             break
         count += 1
     return count
+
+
+async def all_confirmed(publishes: list[asyncio.Future]) -> None:
+    """Wait for every publish of a batch, sent concurrently; at the first failure, cancel the
+    rest and raise PartlyDelivered with how many, from the first, the broker confirmed."""
+    await asyncio.wait(publishes, return_when=asyncio.FIRST_EXCEPTION)
+    failure = next((p.exception() for p in publishes if p.done() and p.exception()), None)
+    if failure is not None:
+        for publish in publishes:
+            publish.cancel()
+        raise PartlyDelivered(confirmed_prefix(publishes), failure)

@@ -21,7 +21,7 @@ import aiomqtt
 
 from kosha.notify.targets.base import Delivery
 from kosha.notify.targets.connected import CONNECT_TIMEOUT, SEND_TIMEOUT, ConnectedTarget
-from kosha.notify.targets.failure import PartlyDelivered, confirmed_prefix
+from kosha.notify.targets.failure import all_confirmed
 from kosha.notify.targets.options import TargetUrl, known_options, parse
 
 # aiomqtt warns once a client has more than ten publishes awaiting their acknowledgement, which is
@@ -72,12 +72,7 @@ class MqttTarget(ConnectedTarget):
             asyncio.ensure_future(client.publish(self.topic, d.body, qos=self.qos, timeout=SEND_TIMEOUT))
             for d in batch
         ]
-        await asyncio.wait(publishes, return_when=asyncio.FIRST_EXCEPTION)
-        failure = next((p.exception() for p in publishes if p.done() and p.exception()), None)
-        if failure is not None:
-            for publish in publishes:
-                publish.cancel()
-            raise PartlyDelivered(confirmed_prefix(publishes), failure)
+        await all_confirmed(publishes)
 
     def _connected(self) -> bool:
         return self._client is not None
