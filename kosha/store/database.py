@@ -23,6 +23,7 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
+from .. import metrics
 from ..cache import TTLCache
 from . import locks, retry
 from .faults import from_db_error
@@ -229,6 +230,8 @@ class Database:
             return [(None, exc)] * len(batch)
         finally:
             locks.grouped(False)
+        metrics.DB_COMMITS.inc()
+        metrics.DB_WRITES.inc(len(batch))
         return [(r, None) for r in results]
 
     def _writer_connection(self) -> Connection:
