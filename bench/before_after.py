@@ -36,6 +36,7 @@ class Target:
     def __init__(self, name: str, tree: Path, tmp: Path) -> None:
         self.name = name
         self.kp = common.kosha_server(tmp / name, tmp, name, {"PYTHONPATH": str(tree)})
+        self.kp.server.cwd = str(tree)   # `python -m` puts the working directory before PYTHONPATH
 
     def start(self, body: bytes) -> None:
         self.kp.server.start()
