@@ -168,7 +168,8 @@ def proc_tree(pid: int) -> list[int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process tree (the server, or supervisor and workers)."""
+    """User + system CPU of a process tree so far (/proc/<pid>/stat fields 14 and 15): what a
+    request costs the server, less noisy than wall-clock figures on a shared machine."""
     total = 0
     for p in proc_tree(pid):
         try:
