@@ -21,13 +21,12 @@ change) and every client is measured against it too, in the same run.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,24 +83,24 @@ def _checked(status: int, body: object) -> None:
         raise RuntimeError(f"upload -> {status}: {str(body)[:300]}")
 
 
-def requests_form(t: Target, big: Path) -> float:
-    import requests
+def _library_form(put: Callable[..., Any], t: Target, big: Path, name: str) -> float:
+    """An upload with a library's `put(url, files=...)` (requests and httpx share the call)."""
     with open(big, "rb") as f:
         t0 = time.perf_counter()
-        r = requests.put(t.url, files={"file": ("requests.bin", f)}, headers=t.bearer, timeout=600)
+        r = put(t.url, files={"file": (name, f)}, headers=t.bearer, timeout=600)
         dt = time.perf_counter() - t0
     _checked(r.status_code, r.text)
     return dt
+
+
+def requests_form(t: Target, big: Path) -> float:
+    import requests
+    return _library_form(requests.put, t, big, "requests.bin")
 
 
 def httpx_form(t: Target, big: Path) -> float:
     import httpx
-    with open(big, "rb") as f:
-        t0 = time.perf_counter()
-        r = httpx.put(t.url, files={"file": ("httpx.bin", f)}, headers=t.bearer, timeout=600)
-        dt = time.perf_counter() - t0
-    _checked(r.status_code, r.text)
-    return dt
+    return _library_form(httpx.put, t, big, "httpx.bin")
 
 
 def krutrim_form(t: Target, big: Path) -> float:
