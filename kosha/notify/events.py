@@ -128,8 +128,25 @@ def sequencer(seq: int) -> str:
     return f"{seq:016X}"
 
 
+_NO_ID = '"configurationId":""'   # as `head` writes it
+
+
 def finish(message: str, seq: int, configuration_id: str) -> bytes:
-    """The message as sent: the stored record with its configuration id and sequencer."""
+    """The message as sent: the stored record with its configuration id and sequencer.
+
+    Spliced into the text `with_object` wrote (the id at its empty place, the sequencer at the
+    end of `object`): parsing and dumping every record cost ~50 us of the event loop per event.
+    A quote in the JSON text is never unescaped inside a string, so the first `_NO_ID` is the
+    field itself. A record stored in another form is parsed and dumped."""
+    at = message.find(_NO_ID)
+    if at < 0 or not message.endswith("}}}"):
+        return _finish_parsed(message, seq, configuration_id)
+    return "".join(('{"Records":[', message[:at], '"configurationId":', _quoted(configuration_id),
+                    message[at + len(_NO_ID):-3], ',"sequencer":"', sequencer(seq),
+                    '"}}}]}')).encode()
+
+
+def _finish_parsed(message: str, seq: int, configuration_id: str) -> bytes:
     rec = json.loads(message)
     rec["s3"]["configurationId"] = configuration_id
     rec["s3"]["object"]["sequencer"] = sequencer(seq)

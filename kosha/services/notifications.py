@@ -23,7 +23,6 @@ from ..notify.recorder import BucketInfo, Gate, Recorder
 from ..store import buckets as bucket_sql
 from ..store import outbox
 from ..store.generation import invalidating
-from ..store.generation import invalidating
 from .models import Bucket
 from .principal import Principal
 
@@ -108,9 +107,9 @@ class NotificationService:
             except RuntimeError:
                 running = None
             if running is loop:
-                self.worker.wake()
+                self.worker.wake(recorder.recorded)
             else:
-                loop.call_soon_threadsafe(self.worker.wake)
+                loop.call_soon_threadsafe(self.worker.wake, recorder.recorded)
 
     # -- background (kosha.services.background registers these) ---------------------------------
     def log_targets(self) -> None:
