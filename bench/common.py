@@ -167,6 +167,20 @@ def proc_tree(pid: int) -> list[int]:
     return seen
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process tree (/proc/<pid>/stat fields 14 and 15), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / ticks
+
+
 def _status_kib(pid: int, field_name: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:

@@ -132,7 +132,8 @@ class DeliveryWorker:
         batch = _deliveries(rows, target_id)
         if batch:
             try:
-                await asyncio.wait_for(target.send(batch), SEND_TIMEOUT)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await target.send(batch)
             except Exception as exc:
                 failures += 1
                 FAILURES.labels(target_id).inc()
@@ -259,10 +260,13 @@ class _Signal:
 
 
 async def _within(waiting: Any, seconds: float) -> bool:
+    """Await `waiting` for at most `seconds`: did it finish? (asyncio.timeout: no task per
+    wait, as asyncio.wait_for makes.)"""
     try:
-        await asyncio.wait_for(waiting, seconds)
+        async with asyncio.timeout(seconds):
+            await waiting
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
 
 
