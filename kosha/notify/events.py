@@ -14,9 +14,11 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
+T = TypeVar("T")
 EVENT_VERSION = "2.1"
 EVENT_SOURCE = "aws:s3"   # AWS's value, which consumers check
 NULL_VERSION = "null"
@@ -89,11 +91,16 @@ _SECOND: list[Any] = [None, ""]
 
 def _quoted(text: str) -> str:
     """json.dumps of a short string, remembered (regions, names, ids recur)."""
-    found = _QUOTED.get(text)
+    return remembered(_QUOTED, text, json.dumps, 10_000)
+
+
+def remembered(memo: dict[str, T], text: str, make: Callable[[str], T], limit: int) -> T:
+    """`make(text)`, kept in `memo` while it holds fewer than `limit` entries."""
+    found = memo.get(text)
     if found is None:
-        found = json.dumps(text)
-        if len(_QUOTED) < 10_000:
-            _QUOTED[text] = found
+        found = make(text)
+        if len(memo) < limit:
+            memo[text] = found
     return found
 
 

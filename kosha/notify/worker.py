@@ -216,12 +216,7 @@ _ROUTES: dict[str, list[list[str]]] = {}
 
 def _routes(text: str) -> list[list[str]]:
     """A row's routes (JSON), remembered: the same few texts recur on every row."""
-    found = _ROUTES.get(text)
-    if found is None:
-        found = json.loads(text)
-        if len(_ROUTES) < 1000:
-            _ROUTES[text] = found
-    return found
+    return events.remembered(_ROUTES, text, json.loads, 1000)
 
 
 class _Signal:
