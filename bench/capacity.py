@@ -6,8 +6,8 @@ For each store (SQLite; PostgreSQL in a scratch database on 127.0.0.1:5432) it s
 `kosha serve` (one worker) and measures:
 
 1. server CPU per request (user + system CPU of the server's process tree, /proc, around each
-   load phase; requests/s per core = 1 / that) for 4 KiB S3 PUT, GET, HEAD, DELETE, LIST of
-   1,000 keys, and KOS REST upload and download; wrk replays pre-signed requests (bench/loadgen.py)
+   load phase; requests/s per core = 1 / that) for 4 KiB S3 PUT, GET, HEAD, DELETE, 1 MiB PUT
+   and GET (blob store: the data directory), LIST of 1,000 keys, and KOS REST upload and download; wrk replays pre-signed requests (bench/loadgen.py)
    except for DELETE, which sends each key of the PUT phase once, and HEAD (wrk would wait for
    the body a HEAD answer announces): 16 aiohttp keep-alive clients. On PostgreSQL, also the
    CPU of its backends serving Kosha (pg_stat_activity pids, /proc). Medians of --runs;
@@ -19,8 +19,9 @@ For each store (SQLite; PostgreSQL in a scratch database on 127.0.0.1:5432) it s
    objects: 0 B with 8- and 100-character keys, 4 KiB (inline in the version row: below the
    64 KiB inline threshold, the bytes are in the database), 64 KiB + 1 (the blob store holds the
    bytes; --objects / 10 of them) and 4 KiB with 2 tags in a versioned bucket (2 versions a key);
-4. listing: a LIST of 1,000 keys from the bucket that then holds 3 x --objects objects, one
-   client, milliseconds and server CPU, against the same LIST of a 1,000-key bucket;
+4. listing: LISTs of 1,000 keys from the bucket that then holds 3 x --objects objects (0 B and
+   4 KiB inline objects apart: a listing reads whole version rows), one client, milliseconds
+   and server CPU, against the same LIST of a 1,000-key bucket;
 5. pgbench on the same PostgreSQL: single-row insert transactions per second (16 clients), alone
    and with Kosha's shape (insert + the bucket's counter row updated in the same transaction).
 
@@ -54,7 +55,9 @@ REGION = "In-Bangalore-1"
 CPU, BIG, BLOB, VER, REST = "cap-cpu", "cap-big", "cap-blob", "cap-ver", "cap-rest"
 BODY = os.urandom(4096)
 BLOB_BODY = os.urandom(64 * 1024 + 1)
+MIB_BODY = os.urandom(1 << 20)
 READ_KEYS = [f"r/{i:06d}" for i in range(1000)]
+MIB_KEYS = [f"s/{i:06d}" for i in range(32)]   # after READ_KEYS: not in the 1,000-key LIST
 VERSIONING_ON = (b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
                  b"<Status>Enabled</Status></VersioningConfiguration>")
 
@@ -179,6 +182,7 @@ class Phases:
         t = self.t
         t.make_bucket(CPU)
         t.bulk(t.s3("PUT", CPU, READ_KEYS, BODY))
+        t.bulk(t.s3("PUT", CPU, MIB_KEYS, MIB_BODY))
         t.kos.create_bucket(REST, REGION)
         t.bulk(t.kos.small_upload_reqs(REST, READ_KEYS[:200], BODY), t.k.kos_url)
 
@@ -189,6 +193,8 @@ class Phases:
         self.once("S3 DELETE", t.s3("DELETE", CPU, keys[:min(made, len(keys))]))
         self.load("S3 GET 4 KiB", t.s3("GET", CPU, READ_KEYS))
         self.once("S3 HEAD", t.s3("HEAD", CPU, READ_KEYS * 2))   # wrk would wait for a body
+        self.load("S3 PUT 1 MiB (overwrite)", t.s3("PUT", CPU, MIB_KEYS, MIB_BODY))
+        self.load("S3 GET 1 MiB", t.s3("GET", CPU, MIB_KEYS))
         self.load("S3 LIST 1,000 keys", [t.sign("GET", f"/{CPU}?list-type=2&max-keys=1000")])
         self.load("REST upload 4 KiB", t.kos.small_upload_reqs(
             REST, [key_of(f"u{run}", i) for i in range(2000)], BODY), t.k.kos_url)
@@ -339,19 +345,26 @@ def list_latency(t: Target, bucket: str, after: list[str], reps: int) -> list[fl
 
 
 def listing(t: Target, phases: Phases, n: int, reps: int) -> list[Row]:
-    big = 3 * n
-    after = [key_of("i", i) for i in range(0, n - 1000, max(1, (n - 1000) // 20))] or ["i/"]
+    """LISTs of 1,000 keys deep in the big bucket, of 0-byte objects and of 4 KiB inline ones
+    (a listing reads whole version rows), against the same LIST of a 1,000-object bucket."""
     small = list_latency(t, CPU, [""], reps)
-    large = list_latency(t, BIG, after, reps)
-    name = f"S3 LIST 1,000 of {big:,} keys"
-    phases.load(name, [t.sign("GET", f"/{BIG}?list-type=2&max-keys=1000&start-after="
-                                     f"{urllib.parse.quote(a, safe='')}") for a in after])
-    return [Row(f"{t.store} LIST 1,000 keys of a {big:,}-object bucket, one client",
-                common.median(large), "ms", runs=large,
-                ref=f"{common.fmt(common.median(small))} ms (1,000-object bucket)",
-                ratio=common.median(large) / common.median(small)),
-            Row(f"{t.store} {name}: server CPU per request", common.median(phases.cpu_us[name]),
-                "us", runs=phases.cpu_us[name])]
+    rows = []
+    for prefix, what in (("k", "0 B"), ("i", "4 KiB inline")):
+        after = [key_of(prefix, i) for i in range(0, max(1, n - 1000), max(1, (n - 1000) // 20))]
+        large = list_latency(t, BIG, after, reps)
+        name = f"S3 LIST 1,000 {what} objects of {3 * n:,}"
+        phases.load(name, [t.sign("GET", f"/{BIG}?list-type=2&max-keys=1000&start-after="
+                                         f"{urllib.parse.quote(a, safe='')}") for a in after])
+        rows.append(Row(f"{t.store} LIST 1,000 {what} objects of a {3 * n:,}-object bucket, "
+                        "one client", common.median(large), "ms", runs=large,
+                        ref=f"{common.fmt(common.median(small))} ms (1,000 4 KiB objects)",
+                        ratio=common.median(large) / common.median(small)))
+        rows.append(Row(f"{t.store} {name}: server CPU per request",
+                        common.median(phases.cpu_us[name]), "us", runs=phases.cpu_us[name]))
+        if t.pg_url:
+            rows.append(Row(f"{t.store} {name}: PostgreSQL CPU per request",
+                            common.median(phases.db_us[name]), "us", runs=phases.db_us[name]))
+    return rows
 
 
 # --------------------------------------------------------------------------- 5. pgbench
