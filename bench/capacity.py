@@ -35,6 +35,7 @@ import contextlib
 import hashlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -377,9 +378,8 @@ CREATE INDEX ON o (bucket, key, seq);
 CREATE TABLE b (name text PRIMARY KEY, used bigint, n bigint);
 INSERT INTO b VALUES ('b', 0, 0);
 """
-PGBENCH_INSERT = """\\set k random(1, 1000000000)
-INSERT INTO o (bucket, key, version_id, is_latest, size, etag, last_modified)
-  VALUES ('b', 'k/' || :k, md5(:k::text), true, 4096, md5(:k::text), 0);
+PGBENCH_INSERT = """INSERT INTO o (bucket, key, version_id, is_latest, size, etag, last_modified)
+  VALUES ('b', 'k/' || gen_random_uuid(), md5(random()::text), true, 4096, md5(random()::text), 0);
 """
 PGBENCH_KOSHA = ("BEGIN;\n" + PGBENCH_INSERT +
                  "UPDATE b SET used = used + 4096, n = n + 1 WHERE name = 'b';\nEND;\n")
@@ -411,7 +411,9 @@ def pgbench(duration: float) -> list[Row]:
 
 # --------------------------------------------------------------------------- main
 
-def measure_store(store: str, tmp: Path, args) -> list[Row]:
+def measure_store(store: str, tmp: Path, args, rows: list[Row]) -> None:
+    """Every figure of one store, added to `rows` as measured (a failure keeps what came
+    before it)."""
     with (common.pg_scratch_database() if store == "postgres"
           else contextlib.nullcontext(None)) as url:
         t = Target(store, tmp, url).start()
@@ -422,12 +424,11 @@ def measure_store(store: str, tmp: Path, args) -> list[Row]:
                 phases.run(run)
                 print(f"   {store} run {run + 1}: " + ", ".join(
                     f"{k} {v[-1]:.0f} us" for k, v in phases.cpu_us.items()), flush=True)
-            rows = phases.rows()
+            rows += phases.rows()
             if url:
                 rows += pg_writes(t, args.batch)
             rows += metadata_sizes(t, args.objects)
             rows += listing(t, phases, args.objects, args.list_reps)
-            return rows
         finally:
             t.stop()
 
@@ -445,16 +446,20 @@ def main() -> None:
         args.objects, args.batch, args.list_reps = min(args.objects, 600), 50, 5
         args.duration = 1.0
     args = common.finish_args(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # stop servers, drop databases
     common.banner(f"Capacity model figures: {args.runs} runs of {args.duration:g} s phases, "
                   f"{args.concurrency} clients, {args.objects:,} objects per case")
     rows: list[Row] = []
+    attempt = common.Attempts()
     with common.scratch_dir(args, "capacity-") as tmp:
         for store in args.stores.split(","):
-            rows += measure_store(store, tmp, args)
+            attempt(store, measure_store, store, tmp, args, rows)
         if "postgres" in args.stores:
-            rows += pgbench(args.duration * 2)
+            rows += attempt("pgbench", pgbench, args.duration * 2) or []
     print(f"   load average at the end: {os.getloadavg()[0]:.2f}")
     common.print_table(rows, f"medians of {args.runs} runs where timed")
+    for failure in attempt.failures:
+        print(f"  FAILED {failure}")
     common.write_json(args.json, {"rows": [r.__dict__ for r in rows]})
 
 
