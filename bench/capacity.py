@@ -121,7 +121,7 @@ class Target:
         return seconds
 
     def cpu(self) -> float:
-        return common.tree_cpu_seconds(self.k.server.pid)
+        return common.cpu_seconds(self.k.server.pid)
 
     def db_cpu(self) -> float:
         """CPU so far of the PostgreSQL backends serving Kosha (0 on SQLite, in-process)."""
@@ -132,7 +132,7 @@ class Target:
             pids = [r[0] for r in c.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid()")]
-        return sum(common.tree_cpu_seconds(pid) for pid in pids)
+        return sum(common.cpu_seconds(pid) for pid in pids)
 
     def make_bucket(self, name: str, versioned: bool = False) -> None:
         self.exact([self.sign("PUT", f"/{name}")])

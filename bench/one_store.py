@@ -57,9 +57,9 @@ def drop_pg_database(handle: object) -> None:
 def phase(kp: common.KoshaProc, reqs: list, args) -> tuple[float, float]:
     """(ops/s, server CPU microseconds per request) of one load phase."""
     common.wait_quiet(args.max_wait)
-    before = common.tree_cpu_seconds(kp.server.pid)
+    before = common.cpu_seconds(kp.server.pid)
     result = loadgen.run_load(kp.s3_url, reqs, args.concurrency, args.duration, args.engine)
-    used = common.tree_cpu_seconds(kp.server.pid) - before
+    used = common.cpu_seconds(kp.server.pid) - before
     if result.bad_status or result.errors:
         print(f"  !! {result.bad_status} answers >= 400, {result.errors} socket errors", flush=True)
     return result.ops, used / max(1, result.requests) * 1e6

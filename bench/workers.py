@@ -99,9 +99,9 @@ class Target:
         method, keys, body = (("PUT", PUT_KEYS, BODY) if what == "put" else ("GET", GET_KEYS, b""))
         reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET, keys,
                                    body, REGION)
-        before = common.tree_cpu_seconds(k.server.pid)
+        before = common.cpu_seconds(k.server.pid)
         result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
-        used = common.tree_cpu_seconds(k.server.pid) - before
+        used = common.cpu_seconds(k.server.pid) - before
         if result.requests:
             self.cpu_ms[what].append(1000 * used / result.requests)
             self.cores[what].append(used / result.seconds)
