@@ -240,6 +240,8 @@ def measured(t: Target, rows: list[Row], label: str, n: int) -> Iterator[None]:
     """Adds the WAL written by what runs inside, per op (n ops), to `rows`."""
     with WalWindow(t.pg_url) as w:
         yield
+    if w.error:
+        raise RuntimeError(f"{label}: {w.error}")
     rows += _wal_rows(label, w.wal, n)
     print(f"   {label}: {w.wal.commits / n:.2f} xact, {(w.wal.bytes - w.wal.fpi_bytes) / n:,.0f}"
           f" B WAL (+{w.wal.fpi_bytes / n:,.0f} B FPI) per op", flush=True)
@@ -404,8 +406,8 @@ def pgbench(duration: float) -> list[Row]:
             done = int(re.search(r"number of transactions actually processed: (\d+)",
                                  p.stdout).group(1))
             rows.append(Row(f"pgbench {label}, 16 clients", tps, "xact/s",
-                            note=f"{(w.wal.bytes - w.wal.fpi_bytes) / done:,.0f} B WAL/xact "
-                                 f"(+{w.wal.fpi_bytes / done:,.0f} B FPI)"))
+                            note=w.error or f"{(w.wal.bytes - w.wal.fpi_bytes) / done:,.0f} B "
+                                            f"WAL/xact (+{w.wal.fpi_bytes / done:,.0f} B FPI)"))
     return rows
 
 

@@ -93,6 +93,7 @@ class WalWindow:
     def __init__(self, url: str) -> None:
         self.url = url
         self.wal = Wal()
+        self.error = ""  # set when the window's WAL was recycled before it could be read
 
     def _connect(self):
         import psycopg
@@ -109,6 +110,13 @@ class WalWindow:
     def __exit__(self, *exc) -> None:
         if exc[0] is not None:
             return
+        import psycopg
+        try:
+            self._read()
+        except psycopg.Error as e:   # e.g. recycled meanwhile: other sessions write WAL too
+            self.error = str(e).strip()
+
+    def _read(self) -> None:
         with self._connect() as c:
             end = c.execute("SELECT pg_current_wal_flush_lsn()").fetchone()[0]
             like = f"%/{self.oid}/%"
