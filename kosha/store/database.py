@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from ..cache import TTLCache
-from . import locks, retry
+from . import locks, retry, write_turn
 from .faults import from_db_error
 from .schema import metadata
 
@@ -74,6 +74,7 @@ class Database:
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
         self._conn: Connection | None = None  # the writer thread's
         self.generation = 0  # bumped after every committed batch of writes in this process
+        self._turn = write_turn.for_database(self.write_engine.url.database) if self.is_sqlite else None
         self._probe = _change_probe(self.write_engine) if self.is_sqlite else None
         self._probe_cursor = self._probe.cursor() if self._probe is not None else None  # 3x cheaper kept
         self._memo: TTLCache[Any, tuple[tuple[int, int], Any]] | None = (
@@ -159,19 +160,26 @@ class Database:
             first = self._queue.get()
             if first[0] is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item[0] is None:
-                    self._queue.put(item)
-                    break
-                batch.append(item)
-            self._run_batch(batch)
+            with write_turn.held(self._turn):  # what queued while another process wrote joins in
+                batch = self._gather(first)
+                outcomes = self._outcomes(batch)
+            self._answer(batch, outcomes)
 
-    def _run_batch(self, batch: list[Any]) -> None:
+    def _gather(self, first: Any) -> list[Any]:
+        """`first` and whatever else is queued now, up to MAX_BATCH units."""
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item[0] is None:
+                self._queue.put(item)
+                break
+            batch.append(item)
+        return batch
+
+    def _outcomes(self, batch: list[Any]) -> list[tuple[Any, BaseException | None]]:
         """One transaction for the whole batch; if any unit fails, each runs again on its own."""
         if len(batch) > 1:
             try:
@@ -185,7 +193,9 @@ class Database:
         if self._on_full is not None and any(_is_full(e) for _r, e in outcomes) and self._on_full():
             outcomes = [self._alone(item) if _is_full(outcome[1]) else outcome
                         for item, outcome in zip(batch, outcomes)]
-        outcomes = [(r, _translated(e)) for r, e in outcomes]
+        return [(r, _translated(e)) for r, e in outcomes]
+
+    def _answer(self, batch: list[Any], outcomes: list[tuple[Any, BaseException | None]]) -> None:
         self.generation += 1  # before any caller hears of its write: later reads miss the memo
         for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
             if fut is None:
@@ -243,6 +253,8 @@ class Database:
         if self._conn is not None:
             self._conn.close()
         self._readers.shutdown(wait=True)
+        if self._turn is not None:
+            self._turn.close()
         if self._probe is not None:
             self._probe_cursor.close()  # type: ignore[union-attr]
             self._probe.close()
