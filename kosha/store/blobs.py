@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..overlap import Lane
 from .faults import from_os_error
 from .reserve import SpaceReserve
 
@@ -82,12 +83,13 @@ class LocalBlobWriter:
         self._pending_size = 0
         self._tmp = store.tmp_dir / temp_name(self.blob_id)
         self._fd: int | None = None
+        self._lane = Lane(_io)
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         # Chunks are kept by reference, not copied on the event loop: hashing and one writev per
-        # CHUNK happen in the I/O thread. Only immutable bytes can be kept; other buffers (which
-        # their owner may reuse) are copied.
-        if type(data) is not bytes:
+        # CHUNK happen in the I/O thread while the loop receives the next CHUNK (the lane keeps
+        # one in flight). Only immutable bytes can be kept; other buffers are copied.
+        if not _immutable(data):
             data = bytes(data)
         self._pending.append(data)
         self._pending_size += len(data)
@@ -99,7 +101,7 @@ class LocalBlobWriter:
         if not self._pending:
             return
         chunks, self._pending, self._pending_size = self._pending, [], 0
-        await _in_thread(self._write_chunks, chunks)
+        await self._lane.submit(self._write_chunks, chunks)
 
     def _write_chunks(self, chunks: list[bytes]) -> None:
         try:
@@ -118,6 +120,7 @@ class LocalBlobWriter:
 
     async def commit(self) -> BlobInfo:
         await self._flush()
+        await self._lane.drain()
         await _in_thread(self._make_durable)
         return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
 
@@ -138,6 +141,7 @@ class LocalBlobWriter:
         self.store.fsync_dir(final.parent)
 
     async def abort(self) -> None:
+        await self._lane.settle()
         await _in_thread(self._discard)
 
     def _discard(self) -> None:
@@ -174,6 +178,11 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # a process of another user: alive
         return True
     return True
+
+
+def _immutable(data: bytes | memoryview) -> bool:
+    """bytes, or a view of bytes: safe to keep by reference until written."""
+    return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:
