@@ -171,7 +171,7 @@ class Database:
                 return
             with write_turn.held(self._turn):
                 started = time.perf_counter()
-                self._drain(batch)  # what queued while another process wrote joins in
+                self._fill(batch, MAX_BATCH)  # what queued while another process wrote joins in
                 outcomes = self._outcomes(batch)
             self._answer(batch, outcomes)
             self._batch_seconds = time.perf_counter() - started
@@ -184,24 +184,17 @@ class Database:
         if first[0] is None:
             return None
         batch = [first]
-        want = min(expected, MAX_BATCH)
         deadline = time.perf_counter() + min(LINGER_MAX, LINGER_SHARE * self._batch_seconds)
-        while len(batch) < want:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
-            except queue.Empty:
-                break
-            if item[0] is None:
-                self._queue.put(item)
-                break
-            batch.append(item)
+        self._fill(batch, min(expected, MAX_BATCH), deadline)
         return batch
 
-    def _drain(self, batch: list[Any]) -> None:
-        """Add to `batch` whatever is queued now, up to MAX_BATCH units."""
-        while len(batch) < MAX_BATCH:
+    def _fill(self, batch: list[Any], upto: int, deadline: float | None = None) -> None:
+        """Add queued writers to `batch` until it holds `upto`: those queued now, or, with a
+        `deadline`, also those that arrive before it."""
+        while len(batch) < upto:
             try:
-                item = self._queue.get_nowait()
+                item = (self._queue.get_nowait() if deadline is None else
+                        self._queue.get(timeout=max(0.0, deadline - time.perf_counter())))
             except queue.Empty:
                 return
             if item[0] is None:
