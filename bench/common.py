@@ -183,6 +183,23 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+@contextlib.contextmanager
+def pg_scratch_database(prefix: str = "kosha_bench") -> Iterator[str]:
+    """The URL of a new, empty database on the machine's PostgreSQL, dropped afterwards."""
+    import psycopg
+    import uuid
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _status_kib(pid: int, field_name: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
