@@ -29,6 +29,7 @@ import base64
 import binascii
 import mimetypes
 import re
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -196,12 +197,16 @@ async def download(request: Request) -> Response:
                                          expires_in=field(body, "expiresIn", int))
         return ok({"message": "Download the file with an HTTP GET from preSignedUrl",
                    "objectKey": key, "preSignedUrl": url})
-    version = await kosha(request).objects.head(who, bucket_ref(request), key, version_id)
-    return _stream(request, version)
+    response, stream = await kosha(request).objects.get(who, bucket_ref(request), key, version_id,
+                                                        partial(_answer, request))
+    if stream is None:
+        return response
+    return StreamingResponse(stream, status_code=response.status_code, headers=response.headers)
 
 
-def _stream(request: Request, version: ObjectVersion) -> Response:
-    """The version's bytes, or the one range asked for (206), or 416 with `bytes */size`."""
+async def _answer(request: Request, version: ObjectVersion) -> tuple[Response, tuple[int, int] | None]:
+    """The version's bytes, or the one range asked for (206), or 416 with `bytes */size`: a
+    response, and the span of blob bytes to stream into it if any."""
     headers = {"ETag": version.quoted_etag, "Accept-Ranges": "bytes",
                "Last-Modified": http_date(version.last_modified),
                "Content-Type": version.content_type or "application/octet-stream"}
@@ -210,17 +215,17 @@ def _stream(request: Request, version: ObjectVersion) -> Response:
     except RangeNotSatisfiable as exc:
         response = kos_error_response(exc)
         response.headers["Content-Range"] = f"bytes */{version.size}"
-        return response
+        return response, None
     start, end, status = 0, version.size, 200
     if wanted is not None:
         start, end = wanted
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{version.size}"
-    if version.inline_data is not None:   # small: in hand already, no need for a stream
-        return Response(version.inline_data[start:end], status_code=status, headers=headers)
+    if version.inline_data is not None or end <= start:   # in hand already, no need for a stream
+        body = version.inline_data[start:end] if version.inline_data is not None else b""
+        return Response(body, status_code=status, headers=headers), None
     headers["Content-Length"] = str(end - start)
-    return StreamingResponse(kosha(request).objects.read(version, start, end), status_code=status,
-                             headers=headers)
+    return Response(status_code=status, headers=headers), (start, end)
 
 
 async def metadata(request: Request) -> Response:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..checksums import checksum_type
 from ..clock import http_date
 from ..errors import Invalid, NotModified
@@ -107,17 +109,27 @@ async def _get(req: S3Request, head: bool) -> S3Response:
             raise Invalid("Request specific response headers cannot be used for anonymous GET "
                           "requests.", s3_code="InvalidRequest")
     part_number = req.int_query("partNumber", None, lo=1, hi=10000) if q else None
-    version = await req.kosha.objects.head(req.principal, bucket.name, req.key,
-                                           req.version_id())
+    answer = partial(_answer, req, bool(bucket.versioning), head, part_number, overrides)
+    resp, stream = await req.kosha.objects.get(req.principal, bucket.name, req.key,
+                                               req.version_id(), answer)
+    if stream is not None:
+        resp.stream = stream
+    return resp
+
+
+async def _answer(req: S3Request, versioned: bool, head: bool, part_number: int | None,
+                  overrides: dict[str, str] | None,
+                  version: ObjectVersion) -> tuple[S3Response, tuple[int, int] | None]:
+    """The response for `version` and the span of its blob bytes to stream, if any."""
     try:
         evaluate_read(req.headers, version)
     except NotModified:
         resp = S3Response(304)
         resp.add("etag", version.quoted_etag)
         resp.add("last-modified", http_date(version.last_modified))
-        if bucket.versioning:
+        if versioned:
             resp.add("x-amz-version-id", version.version_id)
-        return resp
+        return resp, None
     size = version.size
     status = 200
     start, end = 0, size
@@ -131,8 +143,8 @@ async def _get(req: S3Request, head: bool) -> S3Response:
             start, end = rng
             status = 206
     resp = S3Response(status)
-    object_headers(resp, version, bool(bucket.versioning), overrides)
-    expiration = await req.kosha.lifecycle.expiration(bucket.name, version)
+    object_headers(resp, version, versioned, overrides)
+    expiration = await req.kosha.lifecycle.expiration(version.bucket, version)
     if expiration is not None:
         resp.add("x-amz-expiration", expiration)
     if status == 206:
@@ -143,13 +155,12 @@ async def _get(req: S3Request, head: bool) -> S3Response:
         _checksum_headers(resp, version, part_number, whole=start == 0 and end == size)
     resp.add("content-length", end - start)
     if head:
-        return resp
+        return resp, None
     if version.inline_data is not None:
         resp.body = version.inline_data[start:end] if (start or end != size) \
             else version.inline_data
-    elif end > start:
-        resp.stream = req.kosha.objects.read(version, start, end)
-    return resp
+        return resp, None
+    return resp, ((start, end) if end > start else None)
 
 
 # --------------------------------------------------------------------------- GetObjectAttributes

@@ -10,16 +10,17 @@ bodies never touch the blob store: they live inline in the version row, so a sma
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import Invalid, MethodNotAllowed, NotFound, QuotaExceeded, Unprocessable
+from ..errors import (Invalid, MethodNotAllowed, NotFound, QuotaExceeded, Unavailable,
+                      Unprocessable)
 from ..ids import validate_object_key
 from ..store import blob_refs, identity
 from ..store.blob_owner import check_owner
 from ..store import objects as sql
-from ..store.blobs import Hasher
+from ..store.blobs import BlobReader, Hasher
 from .acl import Grants
 from .models import Bucket, ObjectListing, ObjectVersion, VersionListing
 from .principal import Principal
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
     from .container import Kosha
 
 MEMO_INLINE_BYTES = 8 * 1024
+# Blobs of one GET opened before its first byte: every blob of an object of up to this many
+# parts (a multipart object of more risks an overwrite dropping a later part mid-stream).
+PINNED_BLOBS = 64
+READ_ATTEMPTS = 5
+R = TypeVar("R")
+Span = tuple[int, int]
 Checksums = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
 
 
@@ -151,6 +158,51 @@ class ObjectService:
                            version_id=found.version_id)
         return found
 
+    async def get(self, principal: Principal, bucket_ref: str, key: str, version_id: str | None,
+                  answer: Callable[[ObjectVersion], Awaitable[tuple[R, Span | None]]],
+                  ) -> tuple[R, AsyncIterator[bytes] | None]:
+        """`answer`'s reply for the version (HEAD's checks), and the bytes of the span it asks
+        for with their blobs already open. An overwrite or delete that committed after the row
+        was read may have dropped a blob: then the row is read again (the latest version now,
+        or NoSuchKey/NoSuchVersion) and answered again, so a reply never mixes two versions."""
+        for _ in range(READ_ATTEMPTS):
+            version = await self.head(principal, bucket_ref, key, version_id)
+            reply, span = await answer(version)
+            if span is None:
+                return reply, None
+            try:
+                return reply, await self.open(version, *span)
+            except FileNotFoundError:
+                continue
+        raise Unavailable(f"object {key!r} kept changing while it was read; retry")
+
+    async def open(self, version: ObjectVersion, start: int, end: int) -> AsyncIterator[bytes]:
+        """The bytes `start`..`end` of a version, its first PINNED_BLOBS blobs opened now (so
+        they stay readable whatever commits next): FileNotFoundError if one is gone already."""
+        if version.inline_data is not None:
+            return _once(version.inline_data[start:end])
+        pieces = list(_pieces(version, start, end))
+        opened: list[BlobReader] = []
+        try:
+            for blob_id, lo, hi in pieces[:PINNED_BLOBS]:
+                opened.append(await self.kosha.blobs.open_read(blob_id, lo, hi))
+        except BaseException:
+            await _close(opened)
+            raise
+        return self._chain(opened, pieces[PINNED_BLOBS:])
+
+    async def _chain(self, opened: list[BlobReader],
+                     rest: list[tuple[str, int, int]]) -> AsyncIterator[bytes]:
+        try:
+            for reader in opened:
+                async for chunk in reader:
+                    yield chunk
+            for blob_id, lo, hi in rest:
+                async for chunk in self.kosha.blobs.read(blob_id, lo, hi):
+                    yield chunk
+        finally:
+            await _close(opened)
+
     async def read(self, version: ObjectVersion, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The bytes `start`..`end` (exclusive) of a version, streamed across its blobs."""
         end = version.size if end is None else min(end, version.size)
@@ -158,15 +210,9 @@ class ObjectService:
             if start < end:
                 yield version.inline_data[start:end]
             return
-        offset = 0
-        for blob_id, size in version.blobs:
-            lo, hi = max(start - offset, 0), min(end - offset, size)
-            if lo < hi:
-                async for chunk in self.kosha.blobs.read(blob_id, lo, hi):
-                    yield chunk
-            offset += size
-            if offset >= end:
-                return
+        for blob_id, lo, hi in _pieces(version, start, end):
+            async for chunk in self.kosha.blobs.read(blob_id, lo, hi):
+                yield chunk
 
     # -- deleting, copying, renaming --------------------------------------------------------
     async def delete(self, principal: Principal, bucket_ref: str, key: str,
@@ -364,6 +410,28 @@ def _move(conn: Any, src_bucket: str, src_key: str, dst_bucket: str, dst_key: st
     _vid, _marker, more = sql.delete_version(conn, src_bucket, src_key, None, now, owner,
                                              events=events)
     return row, freed + more
+
+
+def _pieces(version: ObjectVersion, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """(blob id, first byte, end) of each blob holding part of bytes `start`..`end`."""
+    offset = 0
+    for blob_id, size in version.blobs:
+        lo, hi = max(start - offset, 0), min(end - offset, size)
+        if lo < hi:
+            yield blob_id, lo, hi
+        offset += size
+        if offset >= end:
+            return
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    if data:
+        yield data
+
+
+async def _close(readers: list[BlobReader]) -> None:
+    for reader in readers:
+        await reader.aclose()
 
 
 def _small(row: Any) -> bool:

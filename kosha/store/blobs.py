@@ -17,6 +17,7 @@ import hashlib
 import os
 import socket
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class BlobStore(Protocol):
     def probe(self) -> None: ...
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> BlobWriter: ...
     def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+    async def open_read(self, blob_id: str, start: int = 0, end: int | None = None) -> BlobReader: ...
     async def delete(self, blob_ids: Iterable[str]) -> None: ...
     def delete_sync(self, blob_ids: Iterable[str]) -> None: ...
     def list_ids(self) -> Iterable[tuple[str, float]]: ...
@@ -201,6 +203,42 @@ def _write_all(fd: int, chunks: list[bytes]) -> None:
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
+class BlobReader(Protocol):
+    """An opened blob's bytes; `aclose` frees what holds it open, read to the end or not."""
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
+
+
+class FileReader:
+    """A range of an open blob file, closed by `aclose` or, if never read, when dropped."""
+
+    def __init__(self, store: LocalBlobStore, fd: int, start: int, end: int | None) -> None:
+        self._close = weakref.finalize(self, os.close, fd)
+        self._chunks = _pread_chunks(store, fd, start, end)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+        self._close()
+
+
+async def _pread_chunks(store: LocalBlobStore, fd: int, start: int,
+                        end: int | None) -> AsyncIterator[bytes]:
+    pos = start
+    while end is None or pos < end:
+        want = CHUNK if end is None else min(CHUNK, end - pos)
+        try:
+            chunk = await _in_thread(os.pread, fd, want, pos)
+        except OSError as exc:
+            raise store.fault(exc) from exc
+        if not chunk:
+            break
+        pos += len(chunk)
+        yield chunk
+
+
 class LocalBlobStore:
     def __init__(self, root: Path, reserve: SpaceReserve | None = None) -> None:
         self.root = root
@@ -250,24 +288,21 @@ class LocalBlobStore:
 
     async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes `start` to `end` (exclusive) of a blob, in 1 MiB chunks read off the event loop."""
+        reader = await self.open_read(blob_id, start, end)
+        try:
+            async for chunk in reader:
+                yield chunk
+        finally:
+            await reader.aclose()
+
+    async def open_read(self, blob_id: str, start: int = 0, end: int | None = None) -> BlobReader:
+        """Open the blob now, read it later: an open file stays readable after the blob is
+        unlinked (an overwrite or a delete committed meanwhile). FileNotFoundError if it is gone."""
         try:
             fd = await _in_thread(os.open, self.path(blob_id), os.O_RDONLY)
         except OSError as exc:
             raise self.fault(exc) from exc
-        try:
-            pos = start
-            while end is None or pos < end:
-                want = CHUNK if end is None else min(CHUNK, end - pos)
-                try:
-                    chunk = await _in_thread(os.pread, fd, want, pos)
-                except OSError as exc:
-                    raise self.fault(exc) from exc
-                if not chunk:
-                    break
-                pos += len(chunk)
-                yield chunk
-        finally:
-            os.close(fd)
+        return FileReader(self, fd, start, end)
 
     async def delete(self, blob_ids: Iterable[str]) -> None:
         ids = list(blob_ids)

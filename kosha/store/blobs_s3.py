@@ -31,7 +31,7 @@ from obstore.store import S3Store
 
 from ..errors import Unavailable
 from .blob_location import S3Credentials, S3Location
-from .blobs import CHUNK, BlobInfo, Hasher, _in_thread
+from .blobs import CHUNK, BlobInfo, BlobReader, Hasher, _in_thread
 
 log = logging.getLogger("kosha.store")
 
@@ -166,18 +166,27 @@ class S3BlobStore:
 
     async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes `start` to `end` (exclusive) of a blob: one ranged GET, streamed in ~1 MiB chunks."""
+        reader = await self.open_read(blob_id, start, end)
+        try:
+            async for chunk in reader:
+                yield chunk
+        finally:
+            await reader.aclose()
+
+    async def open_read(self, blob_id: str, start: int = 0, end: int | None = None) -> BlobReader:
+        """Send the ranged GET now, stream its body later (the cluster answers a GET it began
+        from the object it found). FileNotFoundError if the blob is gone."""
         if end is not None and end <= start:
-            return
+            return _chunks(None)
         byte_range: Any = (start, end) if end is not None else {"offset": start}
         try:
             answer = await obstore.get_async(self.client, self.key(blob_id),
                                              options={"range": byte_range})
-            async for chunk in answer.stream(min_chunk_size=CHUNK):
-                yield bytes(chunk)
         except FileNotFoundError:
             raise   # a referenced blob is missing: not a fault to wait out
         except _FAILED as exc:
             raise unavailable(exc) from exc
+        return _chunks(answer)
 
     async def delete(self, blob_ids: Iterable[str]) -> None:
         keys = [self.key(b) for b in blob_ids]
@@ -238,3 +247,14 @@ class S3BlobStore:
         except Exception as exc:   # the next run tries again
             log.warning("listing unfinished blob uploads failed: %s", type(exc).__name__)
             return 0
+
+
+async def _chunks(answer: Any) -> AsyncIterator[bytes]:
+    """The body of a GET already answered, in ~1 MiB chunks (nothing for None)."""
+    if answer is None:
+        return
+    try:
+        async for chunk in answer.stream(min_chunk_size=CHUNK):
+            yield bytes(chunk)
+    except _FAILED as exc:
+        raise unavailable(exc) from exc
