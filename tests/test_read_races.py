@@ -12,21 +12,18 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from tests.api.kos_helpers import download
 from tests.postgres_db import fresh_database
+from tests.race_helpers import VERSIONS, race, s3_get
 
 SIZE = 1024 * 1024
-READS = 150            # per reader thread
-VERSIONS = 8           # distinct bodies the writers cycle through
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -74,50 +71,12 @@ def bucket(s3: Any) -> str:
     return name
 
 
-def _race(write: Callable[[int], None], read: Callable[[], Any], readers: int = 2,
-          writers: int = 2) -> list[Any]:
-    """Writers loop while `readers` threads call `read` READS times each; what they returned."""
-    done = threading.Event()
-
-    def keep_writing(seed: int) -> None:
-        n = seed
-        while not done.is_set():
-            write(n)
-            n += writers
-
-    def read_all() -> list[Any]:
-        return [read() for _ in range(READS)]
-
-    with ThreadPoolExecutor(readers + writers) as pool:
-        writing = [pool.submit(keep_writing, i) for i in range(writers)]
-        try:
-            results = [pool.submit(read_all) for _ in range(readers)]
-            outcomes = [r for f in results for r in f.result()]
-        finally:
-            done.set()
-        for f in writing:
-            f.result()
-    return outcomes
-
-
-def _s3_get(s3: Any, bucket: str, key: str, **kw: Any) -> tuple[int, str, bytes, int]:
-    """(status, ETag, body, Content-Length) of a GET; a 4xx as its status, a 5xx raised."""
-    try:
-        got = s3.get_object(Bucket=bucket, Key=key, **kw)
-    except ClientError as exc:
-        status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
-        assert status < 500, exc.response
-        return status, "", b"", 0
-    return (got["ResponseMetadata"]["HTTPStatusCode"], got["ETag"].strip('"'),
-            got["Body"].read(), got["ContentLength"])
-
-
 def test_gets_racing_overwrites_answer_one_whole_version(s3: Any, bucket: str,
                                                          bodies: dict[str, bytes]) -> None:
     payloads = list(bodies.values())
     s3.put_object(Bucket=bucket, Key="k", Body=payloads[0])
-    outcomes = _race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
-                     lambda: _s3_get(s3, bucket, "k"))
+    outcomes = race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
+                     lambda: s3_get(s3, bucket, "k"))
     assert {status for status, *_ in outcomes} == {200}
     assert all(bodies[etag] == body and length == SIZE for _, etag, body, length in outcomes)
 
@@ -126,8 +85,8 @@ def test_ranged_gets_racing_overwrites_answer_the_range_of_one_version(
         s3: Any, bucket: str, bodies: dict[str, bytes]) -> None:
     payloads = list(bodies.values())
     s3.put_object(Bucket=bucket, Key="k", Body=payloads[0])
-    outcomes = _race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
-                     lambda: _s3_get(s3, bucket, "k", Range="bytes=1000-300999"))
+    outcomes = race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
+                     lambda: s3_get(s3, bucket, "k", Range="bytes=1000-300999"))
     assert {status for status, *_ in outcomes} == {206}
     assert all(bodies[etag][1000:301000] == body for _, etag, body, _ in outcomes)
 
@@ -142,7 +101,7 @@ def test_gets_racing_deletes_answer_the_object_or_no_such_key(s3: Any, bucket: s
         else:
             s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS])
 
-    outcomes = _race(put_or_delete, lambda: _s3_get(s3, bucket, "k"))
+    outcomes = race(put_or_delete, lambda: s3_get(s3, bucket, "k"))
     assert {status for status, *_ in outcomes} <= {200, 404}
     assert all(bodies[etag] == body for status, etag, body, _ in outcomes if status == 200)
 
@@ -167,9 +126,9 @@ def test_gets_of_a_version_deleted_meanwhile_answer_it_whole_or_no_such_version(
     def get_oldest() -> tuple[int, str, bytes, int]:
         with lock:
             vid = versions[0]
-        return _s3_get(s3, bucket, "k", VersionId=vid)
+        return s3_get(s3, bucket, "k", VersionId=vid)
 
-    outcomes = _race(put_then_drop, get_oldest)
+    outcomes = race(put_then_drop, get_oldest)
     assert {status for status, *_ in outcomes} <= {200, 404}
     assert all(bodies[etag] == body for status, etag, body, _ in outcomes if status == 200)
 
@@ -184,7 +143,7 @@ def test_kos_downloads_racing_overwrites_answer_one_whole_version(
         assert response.status_code < 500, response.text
         return response.status_code, response.headers.get("etag", "").strip('"'), response.content
 
-    outcomes = _race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
+    outcomes = race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
                      get)
     assert {status for status, *_ in outcomes} == {200}
     assert all(bodies[etag] == body for _, etag, body in outcomes)

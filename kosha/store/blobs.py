@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +209,17 @@ class BlobReader(Protocol):
     async def aclose(self) -> None: ...
 
 
+async def read_opened(open_read: Callable[[str, int, int | None], Awaitable[BlobReader]],
+                      blob_id: str, start: int, end: int | None) -> AsyncIterator[bytes]:
+    """A blob's bytes, opened when first asked for, closed when done."""
+    reader = await open_read(blob_id, start, end)
+    try:
+        async for chunk in reader:
+            yield chunk
+    finally:
+        await reader.aclose()
+
+
 class FileReader:
     """A range of an open blob file, closed by `aclose` or, if never read, when dropped."""
 
@@ -286,14 +297,9 @@ class LocalBlobStore:
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> LocalBlobWriter:
         return LocalBlobWriter(self, hashers)
 
-    async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes `start` to `end` (exclusive) of a blob, in 1 MiB chunks read off the event loop."""
-        reader = await self.open_read(blob_id, start, end)
-        try:
-            async for chunk in reader:
-                yield chunk
-        finally:
-            await reader.aclose()
+        return read_opened(self.open_read, blob_id, start, end)
 
     async def open_read(self, blob_id: str, start: int = 0, end: int | None = None) -> BlobReader:
         """Open the blob now, read it later: an open file stays readable after the blob is

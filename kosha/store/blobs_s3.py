@@ -31,7 +31,7 @@ from obstore.store import S3Store
 
 from ..errors import Unavailable
 from .blob_location import S3Credentials, S3Location
-from .blobs import CHUNK, BlobInfo, BlobReader, Hasher, _in_thread
+from .blobs import CHUNK, BlobInfo, BlobReader, Hasher, _in_thread, read_opened
 
 log = logging.getLogger("kosha.store")
 
@@ -164,14 +164,9 @@ class S3BlobStore:
     def open_writer(self, hashers: Iterable[Hasher] = ()) -> S3BlobWriter:
         return S3BlobWriter(self, hashers)
 
-    async def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def read(self, blob_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes `start` to `end` (exclusive) of a blob: one ranged GET, streamed in ~1 MiB chunks."""
-        reader = await self.open_read(blob_id, start, end)
-        try:
-            async for chunk in reader:
-                yield chunk
-        finally:
-            await reader.aclose()
+        return read_opened(self.open_read, blob_id, start, end)
 
     async def open_read(self, blob_id: str, start: int = 0, end: int | None = None) -> BlobReader:
         """Send the ranged GET now, stream its body later (the cluster answers a GET it began

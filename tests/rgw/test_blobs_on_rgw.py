@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.race_helpers import VERSIONS, race, s3_get
+
 from .rgw_helpers import REPO, MiB, admin_user, gc, kosha_s3, new_bucket, referenced_blobs_sqlite
 
 BOUNDARY = "kosha-rgw-test"
@@ -181,3 +183,15 @@ def test_credentials_in_the_blobs_url_are_refused(start_server: Any, rgw: Any) -
         start_server("--blobs", url)
     assert "credentials do not belong in the URL" in str(failed.value)
     assert rgw.secret_key not in str(failed.value)
+
+
+def test_gets_racing_overwrites_answer_one_whole_version_never_a_5xx(setup: Any) -> None:
+    _server, _user, s3 = setup
+    bucket = new_bucket(s3)
+    payloads = [os.urandom(MiB) for _ in range(VERSIONS)]
+    bodies = {hashlib.md5(b).hexdigest(): b for b in payloads}
+    s3.put_object(Bucket=bucket, Key="k", Body=payloads[0])
+    outcomes = race(lambda n: s3.put_object(Bucket=bucket, Key="k", Body=payloads[n % VERSIONS]),
+                    lambda: s3_get(s3, bucket, "k"))
+    assert {status for status, *_ in outcomes} == {200}
+    assert all(bodies[etag] == body for _, etag, body, _ in outcomes)
