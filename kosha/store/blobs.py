@@ -16,9 +16,10 @@ import errno
 import hashlib
 import os
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -71,22 +72,32 @@ async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
     return await asyncio.get_running_loop().run_in_executor(_io, fn, *args)
 
 
-class LocalBlobWriter:
-    def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
-        self.store = store
+class ChunkedBlobWriter:
+    """What every blob writer shares: a generated id, the size and hashes, and the body kept by
+    reference (never copied on the event loop) in batches of CHUNK bytes, each handed to an I/O
+    thread that hashes and stores it while the event loop receives the next one. One batch is
+    in flight at a time, so batches are stored in order and a write holds at most two batches
+    (2 × CHUNK) besides what the store itself buffers. A batch's failure is raised by the next
+    `write` or by `commit`.
+
+    Subclasses store a batch (`_store`), make the whole blob durable (`_finish`) and drop what
+    was stored (`_discard`); all three run in the I/O thread, under one lock, so `abort` never
+    discards under a running batch and a batch that starts after it stores nothing.
+    """
+
+    def __init__(self, hashers: Iterable[Hasher]) -> None:
         self.blob_id = uuid.uuid4().hex
         self.size = 0
         self._md5 = hashlib.md5()
         self._hashers = list(hashers)
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._tmp = store.tmp_dir / temp_name(self.blob_id)
-        self._fd: int | None = None
+        self._busy: Future[None] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
     async def write(self, data: bytes) -> None:
-        # Chunks are kept by reference, not copied on the event loop: hashing and one writev per
-        # CHUNK happen in the I/O thread. Only immutable bytes can be kept; other buffers (which
-        # their owner may reuse) are copied.
+        # Only immutable bytes can be kept; other buffers (which their owner may reuse) are copied.
         if type(data) is not bytes:
             data = bytes(data)
         self._pending.append(data)
@@ -96,49 +107,87 @@ class LocalBlobWriter:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not self._pending:
-            return
-        chunks, self._pending, self._pending_size = self._pending, [], 0
-        await _in_thread(self._write_chunks, chunks)
+        """Wait for the batch in flight, then start the next (without waiting for it)."""
+        await self._settle()
+        if self._pending:
+            chunks, self._pending, self._pending_size = self._pending, [], 0
+            self._busy = _io.submit(self._run_batch, chunks)
 
-    def _write_chunks(self, chunks: list[bytes]) -> None:
-        try:
-            self._write_chunks_raw(chunks)
-        except OSError as exc:
-            raise self.store.fault(exc) from exc
+    async def _settle(self) -> None:
+        busy, self._busy = self._busy, None
+        if busy is not None:
+            await asyncio.wrap_future(busy)
 
-    def _write_chunks_raw(self, chunks: list[bytes]) -> None:
-        if self._fd is None:
-            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        for chunk in chunks:
-            self._md5.update(chunk)
-            for h in self._hashers:
-                h.update(chunk)
-        _write_all(self._fd, chunks)
+    def _run_batch(self, chunks: list[bytes]) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            for chunk in chunks:
+                self._md5.update(chunk)
+                for h in self._hashers:
+                    h.update(chunk)
+            self._store(chunks)
 
     async def commit(self) -> BlobInfo:
         await self._flush()
-        await _in_thread(self._make_durable)
+        await self._settle()
+        await _in_thread(self._finish_locked)
         return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
 
-    def _make_durable(self) -> None:
+    def _finish_locked(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._finish()
+
+    async def abort(self) -> None:
+        self._pending, self._busy = [], None
+        await _in_thread(self._discard_locked)
+
+    def _discard_locked(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._discard()
+
+    def _store(self, chunks: list[bytes]) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+    def _discard(self) -> None:
+        raise NotImplementedError
+
+
+class LocalBlobWriter(ChunkedBlobWriter):
+    def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
+        super().__init__(hashers)
+        self.store = store
+        self._tmp = store.tmp_dir / temp_name(self.blob_id)
+        self._fd: int | None = None
+
+    def _store(self, chunks: list[bytes]) -> None:
         try:
-            self._make_durable_raw()
+            _write_all(self._open(), chunks)
         except OSError as exc:
             raise self.store.fault(exc) from exc
 
-    def _make_durable_raw(self) -> None:
+    def _open(self) -> int:
         if self._fd is None:
             self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
-        final = self.store.path(self.blob_id)
-        os.rename(self._tmp, final)
-        self.store.fsync_dir(final.parent)
+        return self._fd
 
-    async def abort(self) -> None:
-        await _in_thread(self._discard)
+    def _finish(self) -> None:
+        """fsync, rename into place, fsync the directory: the blob is whole and durable, or absent."""
+        try:
+            fd = self._open()
+            os.fsync(fd)
+            os.close(fd)
+            self._fd = None
+            final = self.store.path(self.blob_id)
+            os.rename(self._tmp, final)
+            self.store.fsync_dir(final.parent)
+        except OSError as exc:
+            raise self.store.fault(exc) from exc
 
     def _discard(self) -> None:
         if self._fd is not None:

@@ -16,8 +16,6 @@ is a no-op, the cluster enforces its own quotas.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import os
 import re
@@ -31,7 +29,7 @@ from obstore.store import S3Store
 
 from ..errors import Unavailable
 from .blob_location import S3Credentials, S3Location
-from .blobs import CHUNK, BlobInfo, Hasher, _in_thread
+from .blobs import CHUNK, ChunkedBlobWriter, Hasher
 
 log = logging.getLogger("kosha.store")
 
@@ -49,64 +47,42 @@ def unavailable(exc: BaseException) -> Unavailable:
     return Unavailable(f"the blob store cannot be used now ({type(exc).__name__}); retry later")
 
 
-class S3BlobWriter:
+class S3BlobWriter(ChunkedBlobWriter):
+    """Batches go to obstore's blocking writer from the I/O thread (ChunkedBlobWriter): the event
+    loop never waits for a part upload, only for the previous batch to be accepted."""
+
     def __init__(self, store: S3BlobStore, hashers: Iterable[Hasher]) -> None:
+        super().__init__(hashers)
         self.store = store
-        self.blob_id = os.urandom(16).hex()
-        self.size = 0
-        self._md5 = hashlib.md5()
-        self._hashers = list(hashers)
-        self._pending: list[bytes] = []
-        self._pending_size = 0
         self._upload: Any = None
 
-    async def write(self, data: bytes) -> None:
-        if type(data) is not bytes:
-            data = bytes(data)
-        self._pending.append(data)
-        self._pending_size += len(data)
-        self.size += len(data)
-        if self._pending_size >= CHUNK:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if not self._pending:
-            return
-        chunks, self._pending, self._pending_size = self._pending, [], 0
-        await _in_thread(self._hash, chunks)
+    def _store(self, chunks: list[bytes]) -> None:
         try:
             if self._upload is None:
-                self._upload = obstore.open_writer_async(
+                self._upload = obstore.open_writer(
                     self.store.client, self.store.key(self.blob_id), buffer_size=PART,
                     max_concurrency=CONCURRENCY)
             for chunk in chunks:
-                await self._upload.write(chunk)
+                self._upload.write(chunk)
         except _FAILED as exc:
             raise unavailable(exc) from exc
 
-    def _hash(self, chunks: list[bytes]) -> None:
-        for chunk in chunks:
-            self._md5.update(chunk)
-            for h in self._hashers:
-                h.update(chunk)
-
-    async def commit(self) -> BlobInfo:
-        await self._flush()
+    def _finish(self) -> None:
+        """Returns once the cluster holds the whole blob (PUT or CompleteMultipartUpload answered)."""
         try:
             if self._upload is None:   # an empty blob
-                await obstore.put_async(self.store.client, self.store.key(self.blob_id), b"")
+                obstore.put(self.store.client, self.store.key(self.blob_id), b"")
             else:
-                await self._upload.close()
+                self._upload.close()
         except _FAILED as exc:
             raise unavailable(exc) from exc
-        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
 
-    async def abort(self) -> None:
+    def _discard(self) -> None:
         """Abandon the upload: leaving the writer's context with an error aborts it."""
         upload, self._upload = self._upload, None
         if upload is not None:
             try:
-                await upload.__aexit__(RuntimeError, RuntimeError("aborted"), None)
+                upload.__exit__(RuntimeError, RuntimeError("aborted"), None)
             except Exception as exc:   # garbage collection aborts what is left
                 log.info("aborting a blob upload failed: %s", type(exc).__name__)
 
