@@ -163,6 +163,15 @@ def test_readiness_reports_the_blob_store_reachable(setup: Any) -> None:
     server, _user, _s3 = setup
     answer = httpx.get(f"{server.kos_url}/readyz", timeout=10)
     assert answer.status_code == 200, answer.text
+    assert answer.json()["checks"]["blobStore"] == {"status": "ok"}
+
+
+def test_readiness_names_the_blob_store_when_the_cluster_refuses_kosha_key(
+        blob_server: Any, rgw: Any) -> None:
+    server = blob_server(env={"KOSHA_BLOBS_SECRET_KEY": "not-the-secret"})
+    answer = httpx.get(f"{server.kos_url}/readyz", timeout=10)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["checks"]["blobStore"]["status"] == "failed"
 
 
 def test_the_blob_secret_never_reaches_the_log(blob_server: Any, rgw: Any) -> None:
