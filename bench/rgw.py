@@ -4,8 +4,10 @@ The same client (boto3, default settings) does the same work against both in the
 - a 256 MiB upload with `upload_fileobj` (boto3's default transfer: 8 MiB parts, 10 threads),
   and a 256 MiB single `put_object` (Kosha streams it into one multipart upload to RGW);
 - 4 KiB GETs from `--concurrency` threads for `--duration` seconds.
-Each figure is the median of --runs, with Kosha's ratio to RGW's own (targets: upload >= 0.70x,
-4 KiB GET >= 0.50x; issue 10).
+Each figure is the median of --runs, with Kosha's ratio to RGW's own paired per run (targets:
+upload >= 0.70x, 4 KiB GET >= 0.50x; issue 10). Also printed: the CPU seconds Kosha's processes
+and RGW's daemons spent per upload (a measure the machine's other load disturbs far less than
+throughput), and the load average before each run.
 
     python bench/rgw.py                   # starts RGW (scripts/ceph-rgw) and Kosha itself
     python bench/rgw.py --quick           # 32 MiB, 2 s phases, 1 run
@@ -25,9 +27,9 @@ from typing import Any
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (MiB, REPO, Row, banner, base_parser, finish_args, free_port,  # noqa: E402
-                    kosha_server, median, paired_ratio, print_table, scratch_dir, wait_quiet,
-                    write_json, check)
+from common import (MiB, REPO, Row, banner, base_parser, check, cpu_seconds,  # noqa: E402
+                    finish_args, free_port, kosha_server, median, paired_ratio, print_table,
+                    proc_tree, scratch_dir, spread, wait_quiet, write_json)
 
 PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
@@ -37,16 +39,26 @@ def client(endpoint: str, key: str, secret: str, region: str) -> Any:
                         aws_secret_access_key=secret, region_name=region)
 
 
-def upload_rate(s3: Any, bucket: str, data: bytes, single: bool) -> float:
+def upload_rate(s3: Any, bucket: str, data: bytes, single: bool,
+                cpu: dict[str, list[int]], spent: dict[str, list[float]]) -> float:
+    """MB/s of one upload; appends the CPU seconds each of `cpu`'s process groups spent on it."""
     key = f"big-{uuid.uuid4().hex[:8]}"
+    before = {name: cpu_seconds(pids) for name, pids in cpu.items()}
     start = time.perf_counter()
     if single:
         s3.put_object(Bucket=bucket, Key=key, Body=data)
     else:
         s3.upload_fileobj(io.BytesIO(data), bucket, key)
     rate = len(data) / (time.perf_counter() - start) / 1e6
+    for name, pids in cpu.items():
+        spent[name].append(cpu_seconds(pids) - before[name])
     s3.delete_object(Bucket=bucket, Key=key)
     return rate
+
+
+def rgw_pids(ceph_dir: Path) -> list[int]:
+    """The cluster's daemons (monitor, OSD, radosgw): RGW's side of the work."""
+    return [int(f.read_text()) for f in (ceph_dir / "run").glob("*.pid")]
 
 
 def small_get_rate(make_client: Any, bucket: str, threads: int, seconds: float) -> float:
@@ -96,13 +108,13 @@ def main() -> int:
         admin = psycopg.connect(PG_ADMIN, autocommit=True)
         admin.execute(f'CREATE DATABASE "{db}"')
         try:
-            return run(args, tmp, rgw, PG_ADMIN.rsplit("/", 1)[0] + "/" + db)
+            return run(args, tmp, rgw, PG_ADMIN.rsplit("/", 1)[0] + "/" + db, rgw_pids(ceph_dir))
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             subprocess.run([str(REPO / "scripts" / "ceph-rgw"), "stop", str(ceph_dir)], timeout=60)
 
 
-def run(args: Any, tmp: Path, rgw: dict[str, str], db_url: str) -> int:
+def run(args: Any, tmp: Path, rgw: dict[str, str], db_url: str, daemons: list[int]) -> int:
     raw = lambda: client(rgw["RGW_ENDPOINT"], rgw["RGW_ACCESS_KEY"], rgw["RGW_SECRET_KEY"], "us-east-1")  # noqa: E731
     raw().create_bucket(Bucket="direct")
     raw().create_bucket(Bucket="kosha-blobs")
@@ -118,14 +130,18 @@ def run(args: Any, tmp: Path, rgw: dict[str, str], db_url: str) -> int:
         data = os.urandom(args.mib * MiB)
         figures: dict[str, list[float]] = {k: [] for k in (
             "rgw up", "kosha up", "rgw put", "kosha put", "rgw get", "kosha get")}
+        spent: dict[str, dict[str, list[float]]] = {k: {"kosha": [], "rgw": []} for k in figures}
+        cpu = {"kosha": proc_tree(kosha.server.pid), "rgw": daemons}
+        loads: list[float] = []
         banner(f"Kosha (PostgreSQL + --blobs s3 on RGW) vs RGW, boto3 defaults, {args.runs} runs")
         for _ in range(args.runs):
             if args.max_wait:
                 wait_quiet(args.max_wait)
-            figures["rgw up"].append(upload_rate(raw(), "direct", data, single=False))
-            figures["kosha up"].append(upload_rate(via(), "bench", data, single=False))
-            figures["rgw put"].append(upload_rate(raw(), "direct", data, single=True))
-            figures["kosha put"].append(upload_rate(via(), "bench", data, single=True))
+            loads.append(os.getloadavg()[0])
+            for who, bucket, make in (("rgw", "direct", raw), ("kosha", "bench", via)):
+                figures[f"{who} up"].append(upload_rate(make(), bucket, data, False, cpu, spent[f"{who} up"]))
+            for who, bucket, make in (("rgw", "direct", raw), ("kosha", "bench", via)):
+                figures[f"{who} put"].append(upload_rate(make(), bucket, data, True, cpu, spent[f"{who} put"]))
             figures["rgw get"].append(small_get_rate(raw, "direct", args.concurrency, args.duration))
             figures["kosha get"].append(small_get_rate(via, "bench", args.concurrency, args.duration))
         rows = []
@@ -138,10 +154,21 @@ def run(args: Any, tmp: Path, rgw: dict[str, str], db_url: str) -> int:
                             target=f">= {target:.2f}x", ok=check(ratio, ">=", target),
                             runs=figures[f"kosha {k}"]))
         print_table(rows)
-        write_json(args.json, {"rows": rows, "raw": figures})
+        print_cpu(spent, args.mib)
+        print(f"   load average (1 min) before each run: {spread(loads) or loads[0]:} on {os.cpu_count()} cores")
+        write_json(args.json, {"rows": rows, "raw": figures, "cpu_seconds": spent, "load": loads})
     finally:
         kosha.server.stop()
     return 0
+
+
+def print_cpu(spent: dict[str, dict[str, list[float]]], mib: int) -> None:
+    print(f"\n-- CPU seconds per {mib} MiB upload (median): Kosha's processes + RGW's daemons")
+    for k in ("up", "put"):
+        via, own = spent[f"kosha {k}"], spent[f"rgw {k}"]
+        print(f"   {'upload_fileobj' if k == 'up' else 'put_object':14s} through Kosha: "
+              f"Kosha {median(via['kosha']):.2f} + RGW {median(via['rgw']):.2f};  "
+              f"RGW directly: RGW {median(own['rgw']):.2f}")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,9 @@ import errno
 import hashlib
 import os
 import socket
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -74,16 +73,9 @@ async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
 
 class ChunkedBlobWriter:
     """What every blob writer shares: a generated id, the size and hashes, and the body kept by
-    reference (never copied on the event loop) in batches of CHUNK bytes, each handed to an I/O
-    thread that hashes and stores it while the event loop receives the next one. One batch is
-    in flight at a time, so batches are stored in order and a write holds at most two batches
-    (2 × CHUNK) besides what the store itself buffers. A batch's failure is raised by the next
-    `write` or by `commit`.
-
-    Subclasses store a batch (`_store`), make the whole blob durable (`_finish`) and drop what
-    was stored (`_discard`); all three run in the I/O thread, under one lock, so `abort` never
-    discards under a running batch and a batch that starts after it stores nothing.
-    """
+    reference (never copied on the event loop) until CHUNK bytes are pending, then handed to
+    `_consume` in one batch. Only immutable bytes can be kept; other buffers (which their owner
+    may reuse) are copied."""
 
     def __init__(self, hashers: Iterable[Hasher]) -> None:
         self.blob_id = uuid.uuid4().hex
@@ -92,12 +84,8 @@ class ChunkedBlobWriter:
         self._hashers = list(hashers)
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._busy: Future[None] | None = None
-        self._lock = threading.Lock()
-        self._closed = False
 
     async def write(self, data: bytes) -> None:
-        # Only immutable bytes can be kept; other buffers (which their owner may reuse) are copied.
         if type(data) is not bytes:
             data = bytes(data)
         self._pending.append(data)
@@ -107,67 +95,40 @@ class ChunkedBlobWriter:
             await self._flush()
 
     async def _flush(self) -> None:
-        """Wait for the batch in flight, then start the next (without waiting for it)."""
-        await self._settle()
         if self._pending:
             chunks, self._pending, self._pending_size = self._pending, [], 0
-            self._busy = _io.submit(self._run_batch, chunks)
+            await self._consume(chunks)
 
-    async def _settle(self) -> None:
-        busy, self._busy = self._busy, None
-        if busy is not None:
-            await asyncio.wrap_future(busy)
+    async def _consume(self, chunks: list[bytes]) -> None:
+        raise NotImplementedError
 
-    def _run_batch(self, chunks: list[bytes]) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            for chunk in chunks:
-                self._md5.update(chunk)
-                for h in self._hashers:
-                    h.update(chunk)
-            self._store(chunks)
+    def _hash(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self._md5.update(chunk)
+            for h in self._hashers:
+                h.update(chunk)
 
-    async def commit(self) -> BlobInfo:
-        await self._flush()
-        await self._settle()
-        await _in_thread(self._finish_locked)
+    def _info(self) -> BlobInfo:
         return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
-
-    def _finish_locked(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._finish()
-
-    async def abort(self) -> None:
-        self._pending, self._busy = [], None
-        await _in_thread(self._discard_locked)
-
-    def _discard_locked(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._discard()
-
-    def _store(self, chunks: list[bytes]) -> None:
-        raise NotImplementedError
-
-    def _finish(self) -> None:
-        raise NotImplementedError
-
-    def _discard(self) -> None:
-        raise NotImplementedError
 
 
 class LocalBlobWriter(ChunkedBlobWriter):
+    """Each batch is hashed and written (one writev) in the I/O thread."""
+
     def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
         super().__init__(hashers)
         self.store = store
         self._tmp = store.tmp_dir / temp_name(self.blob_id)
         self._fd: int | None = None
 
-    def _store(self, chunks: list[bytes]) -> None:
+    async def _consume(self, chunks: list[bytes]) -> None:
+        await _in_thread(self._write_chunks, chunks)
+
+    def _write_chunks(self, chunks: list[bytes]) -> None:
         try:
-            _write_all(self._open(), chunks)
+            fd = self._open()
+            self._hash(chunks)
+            _write_all(fd, chunks)
         except OSError as exc:
             raise self.store.fault(exc) from exc
 
@@ -176,7 +137,12 @@ class LocalBlobWriter(ChunkedBlobWriter):
             self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         return self._fd
 
-    def _finish(self) -> None:
+    async def commit(self) -> BlobInfo:
+        await self._flush()
+        await _in_thread(self._make_durable)
+        return self._info()
+
+    def _make_durable(self) -> None:
         """fsync, rename into place, fsync the directory: the blob is whole and durable, or absent."""
         try:
             fd = self._open()
@@ -188,6 +154,9 @@ class LocalBlobWriter(ChunkedBlobWriter):
             self.store.fsync_dir(final.parent)
         except OSError as exc:
             raise self.store.fault(exc) from exc
+
+    async def abort(self) -> None:
+        await _in_thread(self._discard)
 
     def _discard(self) -> None:
         if self._fd is not None:

@@ -1,10 +1,12 @@
 """Blobs in an S3-compatible cluster (Ceph RGW, MinIO, AWS): one object `<prefix><blob id>` each.
 
 The client is obstore (Rust `object_store`), chosen by measuring it against boto3 in threads
-(bench/blob_clients.py, docs/benchmarks.md). A writer streams: chunks are hashed in a thread and
-handed to obstore's buffered writer, which sends a single PUT for a blob smaller than `PART` and
-otherwise a multipart upload whose parts go out as they fill (at most `PART × (CONCURRENCY + 1)`
-bytes of one upload in memory). `commit` returns only once the cluster acknowledged the whole
+(bench/blob_clients.py, docs/benchmarks.md). A writer streams: each 1 MiB batch is handed to
+obstore's buffered writer, which sends a single PUT for a blob smaller than `PART` and otherwise
+a multipart upload whose parts go out as they fill, and is hashed in a thread meanwhile. Memory
+per upload is bounded: the part being filled and at most CONCURRENCY parts in flight, plus the
+batch being received and the one being hashed: `PART × (CONCURRENCY + 1) + 2 × CHUNK` (82 MiB).
+`commit` returns only once the cluster acknowledged the whole
 blob (PUT or CompleteMultipartUpload answered), so the version row that follows never points at
 bytes the cluster does not hold. An abort abandons the multipart upload; uploads a crash left
 behind are aborted by garbage collection (`clean_tmp`, see blobs_s3_uploads.py).
@@ -16,6 +18,7 @@ is a no-op, the cluster enforces its own quotas.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -29,7 +32,7 @@ from obstore.store import S3Store
 
 from ..errors import Unavailable
 from .blob_location import S3Credentials, S3Location
-from .blobs import CHUNK, ChunkedBlobWriter, Hasher
+from .blobs import CHUNK, BlobInfo, ChunkedBlobWriter, Hasher, _io
 
 log = logging.getLogger("kosha.store")
 
@@ -48,41 +51,61 @@ def unavailable(exc: BaseException) -> Unavailable:
 
 
 class S3BlobWriter(ChunkedBlobWriter):
-    """Batches go to obstore's blocking writer from the I/O thread (ChunkedBlobWriter): the event
-    loop never waits for a part upload, only for the previous batch to be accepted."""
+    """Each batch goes to obstore's writer on the event loop (it keeps the bytes by reference and
+    uploads the parts from its own threads, at most CONCURRENCY at once: a write waits only while
+    that many are in flight), then is hashed in the I/O thread while the event loop receives the
+    next batch (the loop used to wait for the hashing). A batch is hashed as one joined buffer:
+    one hand-over of the GIL per batch rather than per received chunk, which stalls the thread
+    behind a busy event loop. At most one batch is being hashed."""
 
     def __init__(self, store: S3BlobStore, hashers: Iterable[Hasher]) -> None:
         super().__init__(hashers)
         self.store = store
         self._upload: Any = None
+        self._hashing: asyncio.Future[None] | None = None
 
-    def _store(self, chunks: list[bytes]) -> None:
+    async def _consume(self, chunks: list[bytes]) -> None:
         try:
             if self._upload is None:
-                self._upload = obstore.open_writer(
+                self._upload = obstore.open_writer_async(
                     self.store.client, self.store.key(self.blob_id), buffer_size=PART,
                     max_concurrency=CONCURRENCY)
             for chunk in chunks:
-                self._upload.write(chunk)
+                await self._upload.write(chunk)
         except _FAILED as exc:
             raise unavailable(exc) from exc
+        await self._hashed()
+        self._hashing = asyncio.get_running_loop().run_in_executor(_io, self._hash_joined, chunks)
 
-    def _finish(self) -> None:
+    async def _hashed(self) -> None:
+        """Wait for the batch being hashed, if any."""
+        hashing, self._hashing = self._hashing, None
+        if hashing is not None:
+            await hashing
+
+    def _hash_joined(self, chunks: list[bytes]) -> None:
+        self._hash([chunks[0] if len(chunks) == 1 else b"".join(chunks)])
+
+    async def commit(self) -> BlobInfo:
         """Returns once the cluster holds the whole blob (PUT or CompleteMultipartUpload answered)."""
+        await self._flush()
+        await self._hashed()
         try:
             if self._upload is None:   # an empty blob
-                obstore.put(self.store.client, self.store.key(self.blob_id), b"")
+                await obstore.put_async(self.store.client, self.store.key(self.blob_id), b"")
             else:
-                self._upload.close()
+                await self._upload.close()
         except _FAILED as exc:
             raise unavailable(exc) from exc
+        return self._info()
 
-    def _discard(self) -> None:
+    async def abort(self) -> None:
         """Abandon the upload: leaving the writer's context with an error aborts it."""
         upload, self._upload = self._upload, None
+        self._hashing = None
         if upload is not None:
             try:
-                upload.__exit__(RuntimeError, RuntimeError("aborted"), None)
+                await upload.__aexit__(RuntimeError, RuntimeError("aborted"), None)
             except Exception as exc:   # garbage collection aborts what is left
                 log.info("aborting a blob upload failed: %s", type(exc).__name__)
 
