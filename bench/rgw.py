@@ -168,7 +168,7 @@ def run(args: Any, tmp: Path, rgw: dict[str, str], trees: dict[str, Path], db_ur
                 figures[f"{who} get"].append(small_get_rate(make, bucket, args.concurrency, args.duration))
         print_table(table(args, figures, list(servers)))
         print_cpu(spent, args.mib, list(servers))
-        print(f"   load average (1 min) before each run: {spread(loads) or f"{loads[0]:.1f}"} on {os.cpu_count()} cores")
+        print(f"   load average (1 min) before each run: {spread(loads) or f'{loads[0]:.1f}'} on {os.cpu_count()} cores")
         write_json(args.json, {"figures": figures, "cpu_seconds": spent, "load": loads})
     finally:
         for k in servers.values():
