@@ -3,8 +3,10 @@
 A change is judged against the tree before it: this starts one server from this checkout and one
 from `--baseline` (PYTHONPATH=that tree; same interpreter, same machine, same moment) and measures,
 alternating which goes first: S3 4 KiB GET and PUT ops/s (signed V4, 16 keep-alive clients), KOS
-REST 4 KiB download and form upload ops/s, and a 64 MiB boto3 put_object with its default
-settings (MB/s). Medians of --runs; the ratio is this tree's figure over the baseline's.
+REST 4 KiB download and form upload ops/s, each with the server's CPU time per request (user +
+system, from /proc: the figure a busy machine disturbs least), and a 64 MiB boto3 put_object
+with its default settings (MB/s). Medians of --runs; the ratio is this tree's figure over the
+baseline's.
 
     python bench/before_after.py --baseline /path/to/older/checkout [--runs 3] [--duration 5]
 """
@@ -36,6 +38,7 @@ class Target:
     def __init__(self, name: str, tree: Path, tmp: Path) -> None:
         self.name = name
         self.kp = common.kosha_server(tmp / name, tmp, name, {"PYTHONPATH": str(tree)})
+        self.kp.server.cwd = str(tree)   # `python -m` puts the working directory before PYTHONPATH
 
     def start(self, body: bytes) -> None:
         self.kp.server.start()
@@ -79,15 +82,21 @@ class Target:
 
 
 def measure(t: Target, body: bytes, big: bytes, duration: float, engine: str) -> dict[str, float]:
-    def ops(base: str, reqs: list[loadgen.Req]) -> float:
-        return loadgen.run_load(base, reqs, 16, duration, engine).ops
-    return {
-        "S3 4 KiB GET ops/s": ops(t.kp.s3_url, t.s3_requests("GET")),
-        "S3 4 KiB PUT ops/s": ops(t.kp.s3_url, t.s3_requests("PUT", body)),
-        "REST 4 KiB download ops/s": ops(t.kp.kos_url, t.rest_downloads()),
-        "REST 4 KiB form upload ops/s": ops(t.kp.kos_url, t.rest_uploads(body)),
-        "S3 64 MiB put_object MB/s (boto3 defaults)": t.big_put_mbps(big),
-    }
+    figures: dict[str, float] = {}
+
+    def ops(name: str, base: str, reqs: list[loadgen.Req]) -> None:
+        cpu = common.cpu_seconds(t.kp.server.pid)
+        result = loadgen.run_load(base, reqs, 16, duration, engine)
+        cpu = common.cpu_seconds(t.kp.server.pid) - cpu
+        figures[f"{name} ops/s"] = result.ops
+        figures[f"{name} server CPU us/req (lower: better)"] = 1e6 * cpu / max(result.requests, 1)
+
+    ops("S3 4 KiB GET", t.kp.s3_url, t.s3_requests("GET"))
+    ops("S3 4 KiB PUT", t.kp.s3_url, t.s3_requests("PUT", body))
+    ops("REST 4 KiB download", t.kp.kos_url, t.rest_downloads())
+    ops("REST 4 KiB form upload", t.kp.kos_url, t.rest_uploads(body))
+    figures["S3 64 MiB put_object MB/s (boto3 defaults)"] = t.big_put_mbps(big)
+    return figures
 
 
 def main() -> None:

@@ -78,10 +78,10 @@ def main() -> None:
                         common.wait_quiet(args.max_wait)
                     gets = loadgen.s3_requests(kp.s3_url, kp.access_key, kp.secret_key, "GET",
                                                bucket, keys, b"", REGION)
-                    before = cpu_seconds(kp.server.pid)
+                    before = common.cpu_seconds(kp.server.pid)
                     r = loadgen.run_load(kp.s3_url, gets, args.concurrency, args.duration,
                                          args.engine)
-                    per_request = (cpu_seconds(kp.server.pid) - before) / max(1, r.requests) * 1e6
+                    per_request = (common.cpu_seconds(kp.server.pid) - before) / max(1, r.requests) * 1e6
                     figures[bucket].append(r.ops)
                     cpu_us[bucket].append(per_request)
                     print(f"  run {run + 1}: {bucket:13s} {r.ops:9.0f} ops/s  "
@@ -95,20 +95,6 @@ def main() -> None:
     cp, cg = statistics.median(cpu_us[PLAIN]), statistics.median(cpu_us[GUARDED])
     print(f"server CPU per request, median of {args.runs}: no policy {cp:.0f} us (reference), "
           f"20-statement policy {cg:.0f} us, ratio of throughputs this implies {cp / cg:.3f}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process tree (/proc/<pid>/stat fields 14 and 15), in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in common.proc_tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / ticks
 
 
 if __name__ == "__main__":

@@ -181,6 +181,20 @@ def proc_tree(pid: int) -> list[int]:
     return seen
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process tree so far (/proc/<pid>/stat fields 14 and 15): what a
+    request costs the server, less noisy than wall-clock figures on a shared machine."""
+    total = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _status_kib(pid: int, field_name: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:

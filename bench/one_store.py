@@ -54,25 +54,12 @@ def drop_pg_database(handle: object) -> None:
     admin.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children so far (less noisy than ops/s on a
-    shared machine: other processes' load slows the clock, not this process's work)."""
-    total = 0
-    for p in common.proc_tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def phase(kp: common.KoshaProc, reqs: list, args) -> tuple[float, float]:
     """(ops/s, server CPU microseconds per request) of one load phase."""
     common.wait_quiet(args.max_wait)
-    before = cpu_seconds(kp.server.pid)
+    before = common.cpu_seconds(kp.server.pid)
     result = loadgen.run_load(kp.s3_url, reqs, args.concurrency, args.duration, args.engine)
-    used = cpu_seconds(kp.server.pid) - before
+    used = common.cpu_seconds(kp.server.pid) - before
     if result.bad_status or result.errors:
         print(f"  !! {result.bad_status} answers >= 400, {result.errors} socket errors", flush=True)
     return result.ops, used / max(1, result.requests) * 1e6

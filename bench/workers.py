@@ -55,19 +55,6 @@ def _drop(handle: object) -> None:
         admin.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process tree (the server, or supervisor and workers)."""
-    total = 0
-    for p in common.proc_tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _create_keys(k: common.KoshaProc) -> None:
     """The objects the GET phase reads (plain threads: no client library beyond the stdlib)."""
     reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, "PUT", BUCKET, GET_KEYS,
@@ -112,9 +99,9 @@ class Target:
         method, keys, body = (("PUT", PUT_KEYS, BODY) if what == "put" else ("GET", GET_KEYS, b""))
         reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET, keys,
                                    body, REGION)
-        before = _cpu_seconds(k.server.pid)
+        before = common.cpu_seconds(k.server.pid)
         result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
-        used = _cpu_seconds(k.server.pid) - before
+        used = common.cpu_seconds(k.server.pid) - before
         if result.requests:
             self.cpu_ms[what].append(1000 * used / result.requests)
             self.cores[what].append(used / result.seconds)

@@ -21,6 +21,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .config import Settings
+from .received import Pieces
 
 LINGER = 1.0   # seconds a refused connection is drained before it is closed
 
@@ -186,6 +187,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         elif name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True
         self.headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if type(cycle.body) is bytearray and not cycle.body:  # new, or just handed over
+            cycle.body = Pieces()
+        super().on_body(body)
 
     def on_headers_complete(self) -> None:
         self.in_head = False

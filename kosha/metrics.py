@@ -97,6 +97,12 @@ BACKGROUND_LAST_SUCCESS = Gauge("kosha_background_last_success_time_seconds",
 LEASE_HELD = Gauge("kosha_lease_held", "Whether this process holds the lease of a background job "
                    "(summed over live processes: how many hold it, 1 when healthy).",
                    ["lease"], registry=REGISTRY, multiprocess_mode="livesum")
+DB_COMMITS = Counter("kosha_db_write_commits",
+                     "Transactions the database writer committed: each one durable write to disk "
+                     "(an fsync on SQLite), however many writes it carried.", registry=REGISTRY)
+DB_WRITES = Counter("kosha_db_writes", "Writes (units of work) committed by the database writer; "
+                    "over kosha_db_write_commits, how many writes share one commit.",
+                    registry=REGISTRY)
 CACHE_CLEARS = Counter("kosha_cache_invalidations",
                        "Times this process emptied its caches because another process committed a "
                        "change (the cache generation moved).", registry=REGISTRY)

@@ -146,6 +146,15 @@ def test_metrics_count_requests_by_port_operation_and_status(srv: Any, s3: Any,
                   status="200") >= 1
 
 
+def test_metrics_count_the_database_commits_and_the_writes_they_carry(srv: Any, s3: Any,
+                                                                     bucket: str) -> None:
+    commits = _value(srv, "kosha_db_write_commits_total")
+    writes = _value(srv, "kosha_db_writes_total")
+    s3.put_object(Bucket=bucket, Key="committed", Body=b"c" * 100)
+    assert _value(srv, "kosha_db_write_commits_total") >= commits + 1
+    assert _value(srv, "kosha_db_writes_total") >= writes + 1
+
+
 def test_metrics_report_each_buckets_usage(srv: Any, s3: Any) -> None:
     name = f"usage-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=name)

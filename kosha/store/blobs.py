@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..overlap import Lane
 from .faults import from_os_error
 from .reserve import SpaceReserve
 
@@ -74,8 +75,9 @@ async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
 class ChunkedBlobWriter:
     """What every blob writer shares: a generated id, the size and hashes, and the body kept by
     reference (never copied on the event loop) until CHUNK bytes are pending, then handed to
-    `_consume` in one batch. Only immutable bytes can be kept; other buffers (which their owner
-    may reuse) are copied."""
+    `_consume` in one batch, which starts work on it in the I/O thread while the loop receives
+    the next batch (the lane keeps one job in flight). Only immutable bytes (or views of them)
+    can be kept; other buffers are copied."""
 
     def __init__(self, hashers: Iterable[Hasher]) -> None:
         self.blob_id = uuid.uuid4().hex
@@ -84,11 +86,12 @@ class ChunkedBlobWriter:
         self._hashers = list(hashers)
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._lane = Lane(_io)
 
-    async def write(self, data: bytes) -> None:
-        if type(data) is not bytes:
+    async def write(self, data: bytes | memoryview) -> None:
+        if not _immutable(data):
             data = bytes(data)
-        self._pending.append(data)
+        self._pending.append(data)  # type: ignore[arg-type]
         self._pending_size += len(data)
         self.size += len(data)
         if self._pending_size >= CHUNK:
@@ -122,7 +125,7 @@ class LocalBlobWriter(ChunkedBlobWriter):
         self._fd: int | None = None
 
     async def _consume(self, chunks: list[bytes]) -> None:
-        await _in_thread(self._write_chunks, chunks)
+        await self._lane.submit(self._write_chunks, chunks)
 
     def _write_chunks(self, chunks: list[bytes]) -> None:
         try:
@@ -139,6 +142,7 @@ class LocalBlobWriter(ChunkedBlobWriter):
 
     async def commit(self) -> BlobInfo:
         await self._flush()
+        await self._lane.drain()
         await _in_thread(self._make_durable)
         return self._info()
 
@@ -156,6 +160,7 @@ class LocalBlobWriter(ChunkedBlobWriter):
             raise self.store.fault(exc) from exc
 
     async def abort(self) -> None:
+        await self._lane.settle()
         await _in_thread(self._discard)
 
     def _discard(self) -> None:
@@ -192,6 +197,11 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # a process of another user: alive
         return True
     return True
+
+
+def _immutable(data: bytes | memoryview) -> bool:
+    """bytes, or a view of bytes: safe to keep by reference until written."""
+    return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:

@@ -18,7 +18,6 @@ is a no-op, the cluster enforces its own quotas.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -32,7 +31,7 @@ from obstore.store import S3Store
 
 from ..errors import Unavailable
 from .blob_location import S3Credentials, S3Location
-from .blobs import CHUNK, BlobInfo, ChunkedBlobWriter, Hasher, _io
+from .blobs import CHUNK, BlobInfo, ChunkedBlobWriter, Hasher
 
 log = logging.getLogger("kosha.store")
 
@@ -54,15 +53,13 @@ class S3BlobWriter(ChunkedBlobWriter):
     """Each batch goes to obstore's writer on the event loop (it keeps the bytes by reference and
     uploads the parts from its own threads, at most CONCURRENCY at once: a write waits only while
     that many are in flight), then is hashed in the I/O thread while the event loop receives the
-    next batch (the loop used to wait for the hashing). A batch is hashed as one joined buffer:
-    one hand-over of the GIL per batch rather than per received chunk, which stalls the thread
-    behind a busy event loop. At most one batch is being hashed."""
+    next batch (the lane). A batch is hashed as one joined buffer: one hand-over of the GIL per
+    batch rather than per received piece, which stalls the thread behind a busy event loop."""
 
     def __init__(self, store: S3BlobStore, hashers: Iterable[Hasher]) -> None:
         super().__init__(hashers)
         self.store = store
         self._upload: Any = None
-        self._hashing: asyncio.Future[None] | None = None
 
     async def _consume(self, chunks: list[bytes]) -> None:
         try:
@@ -74,14 +71,7 @@ class S3BlobWriter(ChunkedBlobWriter):
                 await self._upload.write(chunk)
         except _FAILED as exc:
             raise unavailable(exc) from exc
-        await self._hashed()
-        self._hashing = asyncio.get_running_loop().run_in_executor(_io, self._hash_joined, chunks)
-
-    async def _hashed(self) -> None:
-        """Wait for the batch being hashed, if any."""
-        hashing, self._hashing = self._hashing, None
-        if hashing is not None:
-            await hashing
+        await self._lane.submit(self._hash_joined, chunks)
 
     def _hash_joined(self, chunks: list[bytes]) -> None:
         self._hash([chunks[0] if len(chunks) == 1 else b"".join(chunks)])
@@ -89,7 +79,7 @@ class S3BlobWriter(ChunkedBlobWriter):
     async def commit(self) -> BlobInfo:
         """Returns once the cluster holds the whole blob (PUT or CompleteMultipartUpload answered)."""
         await self._flush()
-        await self._hashed()
+        await self._lane.drain()
         try:
             if self._upload is None:   # an empty blob
                 await obstore.put_async(self.store.client, self.store.key(self.blob_id), b"")
@@ -101,8 +91,8 @@ class S3BlobWriter(ChunkedBlobWriter):
 
     async def abort(self) -> None:
         """Abandon the upload: leaving the writer's context with an error aborts it."""
+        await self._lane.settle()
         upload, self._upload = self._upload, None
-        self._hashing = None
         if upload is not None:
             try:
                 await upload.__aexit__(RuntimeError, RuntimeError("aborted"), None)

@@ -1,8 +1,11 @@
 """The metadata database: SQLite (embedded default) or PostgreSQL, through SQLAlchemy Core.
 
 Reads run on a small thread pool so the event loop never blocks. Writes go to one writer thread
-that groups whatever is queued into a single transaction (each unit of work in its own savepoint),
-so a burst of small PUTs costs one durable commit rather than one each.
+that groups whatever is queued into a single transaction, so a burst of small PUTs costs one
+durable commit rather than one each. The writers a commit answers tend to come straight back
+with their next write: before the next batch the writer waits for them, briefly (at most half
+of the last batch's time), so that 16 concurrent writers share one commit instead of
+alternating between two half-full ones.
 
 Database faults become domain errors here (`kosha.store.faults`): a full disk is a 507, a locked
 or unreachable database a 503. A write batch that finds the disk full runs once more after the
@@ -15,6 +18,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -23,6 +27,7 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
+from .. import metrics
 from ..cache import TTLCache
 from . import locks, retry
 from .faults import from_db_error
@@ -31,6 +36,8 @@ from .schema import metadata
 T = TypeVar("T")
 Work = Callable[..., T]
 MAX_BATCH = 128
+LINGER_SHARE = 0.5   # of the last batch's time: the longest a batch waits for expected writers
+LINGER_MAX = 0.002   # seconds, whatever the last batch took
 MEMO_SECONDS = 5.0      # bounds the memory a memo entry holds, not its staleness (see read_memo)
 MEMO_ENTRIES = 4096
 _MISS = object()
@@ -73,6 +80,7 @@ class Database:
         self._queue: queue.SimpleQueue[tuple[Work[Any], tuple[Any, ...], asyncio.Future[Any] | None,
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
         self._conn: Connection | None = None  # the writer thread's
+        self._batch_seconds = 0.0  # how long the last batch took, from gathered to answered
         self.generation = 0  # bumped after every committed batch of writes in this process
         self._probe = _change_probe(self.write_engine) if self.is_sqlite else None
         self._probe_cursor = self._probe.cursor() if self._probe is not None else None  # 3x cheaper kept
@@ -155,21 +163,38 @@ class Database:
         return box["result"]
 
     def _write_loop(self) -> None:
+        expected = 1
         while True:
-            first = self._queue.get()
-            if first[0] is None:
+            batch = self._gather(expected)
+            if batch is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item[0] is None:
-                    self._queue.put(item)
-                    break
-                batch.append(item)
+            started = time.perf_counter()
             self._run_batch(batch)
+            self._batch_seconds = time.perf_counter() - started
+            expected = len(batch) + self._queue.qsize()  # those answered come back; these wait
+
+    def _gather(self, expected: int) -> list[Any] | None:
+        """The next batch: whatever is queued, and, for a short while, the `expected` writers
+        not queued yet. None once the database is closing."""
+        first = self._queue.get()
+        if first[0] is None:
+            return None
+        batch = [first]
+        want = min(expected, MAX_BATCH)
+        deadline = time.perf_counter() + min(LINGER_MAX, LINGER_SHARE * self._batch_seconds)
+        while len(batch) < MAX_BATCH:
+            try:
+                if len(batch) < want:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item[0] is None:
+                self._queue.put(item)
+                break
+            batch.append(item)
+        return batch
 
     def _run_batch(self, batch: list[Any]) -> None:
         """One transaction for the whole batch; if any unit fails, each runs again on its own."""
@@ -187,11 +212,14 @@ class Database:
                         for item, outcome in zip(batch, outcomes)]
         outcomes = [(r, _translated(e)) for r, e in outcomes]
         self.generation += 1  # before any caller hears of its write: later reads miss the memo
+        answers: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
             if fut is None:
                 loop(result, error)  # write_sync's callback
             else:
-                loop.call_soon_threadsafe(_resolve, fut, result, error)
+                answers.setdefault(loop, []).append((fut, result, error))
+        for loop, answered in answers.items():  # one wake-up of each loop per batch
+            loop.call_soon_threadsafe(_resolve_all, answered)
 
     def _alone(self, item: Any) -> tuple[Any, BaseException | None]:
         """One unit in its own transaction, run again (a few times, after a jittered pause) if
@@ -229,6 +257,8 @@ class Database:
             return [(None, exc)] * len(batch)
         finally:
             locks.grouped(False)
+        metrics.DB_COMMITS.inc()
+        metrics.DB_WRITES.inc(len(batch))
         return [(r, None) for r in results]
 
     def _writer_connection(self) -> Connection:
@@ -274,13 +304,14 @@ class _UnitFailed(Exception):
     """One unit of a grouped transaction failed: the group is rolled back and run unit by unit."""
 
 
-def _resolve(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if fut.cancelled():
-        return
-    if error is not None:
-        fut.set_exception(error)
-    else:
-        fut.set_result(result)
+def _resolve_all(answered: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, result, error in answered:
+        if fut.cancelled():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
 
 
 __all__ = ["Database", "metadata"]

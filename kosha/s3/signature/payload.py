@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 from collections.abc import AsyncIterable, AsyncIterator
 
 from kosha.errors import Forbidden, Invalid
+from kosha.overlap import BatchedHashing, Check
 from kosha.s3.signature.checksum import ChecksumSpec, checksum_from_headers, new_checksum
 from kosha.s3.signature.headers import HeaderInput, first, header_map
 from kosha.s3.signature.streaming import (
@@ -45,52 +45,46 @@ def strip_aws_chunked(content_encoding: str | None) -> str | None:
     return ",".join(kept) or None
 
 
-class _Check:
-    """One running digest and what to raise if it does not match at the end."""
-
-    __slots__ = ("hasher", "expected", "error")
-
-    def __init__(self, hasher, expected: bytes, error: Exception) -> None:
-        self.hasher = hasher
-        self.expected = expected
-        self.error = error
-
-
-async def _verified(body: AsyncIterable[bytes], checks: list[_Check]) -> AsyncIterator[bytes]:
+async def _verified(body: AsyncIterable[bytes], checks: list[Check]) -> AsyncIterator[bytes]:
     """Hash every piece with every check; the last piece is released only if all match.
 
-    On the event loop: hashing in threads, a megabyte at a time, was measured no faster on two
-    cores shared with the client (bench/s3_put_default.py, docs/benchmarks.md).
+    Pieces are released at once and hashed a batch behind, in a thread (kosha/overlap.py):
+    the loop receives while the digests run. Where every piece is hashed before the last one
+    is released, a consumer that commits only after clean exhaustion never commits bad data.
     """
+    hashing = BatchedHashing([c.hasher for c in checks])
     pending = None
-    async for piece in body:
-        if not piece:
-            continue
-        for c in checks:
-            c.hasher.update(piece)
-        if pending is not None:
-            yield pending
-        pending = piece
+    try:
+        async for piece in body:
+            if not piece:
+                continue
+            await hashing.add(piece)
+            if pending is not None:
+                yield pending
+            pending = piece
+        await hashing.finish()
+    except BaseException:
+        await hashing.abandon()
+        raise
     for c in checks:
-        if not hmac.compare_digest(c.hasher.digest(), c.expected):
-            raise c.error
+        c.verify()
     if pending is not None:
         yield pending
 
 
-def _sha256_check(expected_hex: str) -> _Check:
-    return _Check(hashlib.sha256(), bytes.fromhex(expected_hex),
+def _sha256_check(expected_hex: str) -> Check:
+    return Check(hashlib.sha256(), bytes.fromhex(expected_hex),
                   Invalid(_SHA256_MISMATCH, s3_code="XAmzContentSHA256Mismatch"))
 
 
-def _md5_check(content_md5: str) -> _Check:
+def _md5_check(content_md5: str) -> Check:
     try:
         expected = base64.b64decode(content_md5.strip(), validate=True)
     except (binascii.Error, ValueError):
         expected = b""
     if len(expected) != 16:
         raise Invalid("The Content-MD5 you specified is not valid.", s3_code="InvalidDigest")
-    return _Check(hashlib.md5(), expected,
+    return Check(hashlib.md5(), expected,
                   Invalid("The Content-MD5 you specified did not match what we received.",
                           s3_code="BadDigest"))
 
@@ -189,7 +183,7 @@ def wrap_payload(body: AsyncIterable[bytes], headers: HeaderInput,
                       "STREAMING-UNSIGNED-PAYLOAD-TRAILER or "
                       "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", s3_code="InvalidRequest")
 
-    checks: list[_Check] = []
+    checks: list[Check] = []
     decoder = None
     source: AsyncIterable[bytes] = body
     if streaming:
@@ -207,7 +201,7 @@ def wrap_payload(body: AsyncIterable[bytes], headers: HeaderInput,
     if md5 is not None:
         checks.append(_md5_check(md5))
     if spec is not None and spec.location == "header":
-        checks.append(_Check(new_checksum(spec.algorithm), base64.b64decode(spec.value),
+        checks.append(Check(new_checksum(spec.algorithm), base64.b64decode(spec.value),
                              checksum_mismatch(spec.algorithm)))
     iterator = _verified(source, checks) if checks else aiter(source)
     return Payload(iterator, decoder=decoder, checksum=spec, declared_length=declared,

@@ -21,6 +21,7 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator
 
 from kosha.errors import Invalid
+from kosha.overlap import BatchedHashing
 from kosha.s3.signature.checksum import ChecksumSpec, new_checksum, validate_b64
 from kosha.s3.signature.v4 import EMPTY_SHA256, SignedRequest, signature_mismatch
 
@@ -65,6 +66,15 @@ def checksum_mismatch(algorithm: str) -> Invalid:
                    s3_code="BadDigest")
 
 
+def _released(ready: list[memoryview], piece: bytes) -> bytes | memoryview:
+    """One output per input piece: the piece itself when it was all data, a view of it when
+    one run of it was, a joined copy only when a chunk boundary split it."""
+    if len(ready) > 1:
+        return b"".join(ready)
+    view = ready[0]
+    return piece if view.obj is piece and len(view) == len(piece) else view
+
+
 class ChunkedDecoder:
     """Async-iterate the decoded payload of an aws-chunked request body (single use).
 
@@ -91,6 +101,7 @@ class ChunkedDecoder:
         self._decoded_length = decoded_length
         self._checksum_spec = checksum
         self._hasher = new_checksum(checksum.algorithm) if checksum is not None else None
+        self._hashing = BatchedHashing([self._hasher]) if self._hasher is not None else None
         self._max_signed_chunk = max_signed_chunk
         self._trailer_lines: list[tuple[str, str]] = []
         self._trailer_sig: str | None = None
@@ -100,10 +111,10 @@ class ChunkedDecoder:
         self.checksum_value: str | None = None
         self.decoded_bytes = 0
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes | memoryview]:
         return self._held_back()
 
-    async def _held_back(self) -> AsyncIterator[bytes]:
+    async def _held_back(self) -> AsyncIterator[bytes | memoryview]:
         # Lag one piece: the last one is only released once _decode finished its final checks.
         pending = None
         async for data in self._decode():
@@ -115,7 +126,19 @@ class ChunkedDecoder:
 
     # -------------------------------------------------------------------------- the machine
 
-    async def _decode(self) -> AsyncIterator[bytes]:
+    async def _decode(self) -> AsyncIterator[bytes | memoryview]:
+        try:
+            async for data in self._decode_pieces():
+                yield data
+            if self._hashing is not None:
+                await self._hashing.finish()
+        except BaseException:
+            if self._hashing is not None:
+                await self._hashing.abandon()
+            raise
+        self._check_trailing_checksum()
+
+    async def _decode_pieces(self) -> AsyncIterator[bytes | memoryview]:
         signed = self._signed_chunks
         state = _HEADER
         line = bytearray()
@@ -187,9 +210,11 @@ class ChunkedDecoder:
                         raise _malformed("Unexpected data after the end of the aws-chunked body.")
                     pos = n
             if ready:
-                data = b"".join(ready)
+                data = _released(ready, piece)
                 ready.clear()
                 self._account(data)
+                if self._hashing is not None:
+                    await self._hashing.add(data)
                 yield data
         if state == _TRAILER:
             # Lenient end: the final chunk arrived but the closing blank line (or the end of the
@@ -202,17 +227,14 @@ class ChunkedDecoder:
         if self._decoded_length is not None and self.decoded_bytes != self._decoded_length:
             raise _incomplete("You did not provide the number of bytes specified by the "
                               "x-amz-decoded-content-length HTTP header")
-        self._check_trailing_checksum()
 
     # ------------------------------------------------------------------------------ helpers
 
-    def _account(self, data: bytes) -> None:
-        """Count and checksum released data; refuse bytes beyond the declared length."""
+    def _account(self, data: bytes | memoryview) -> None:
+        """Count released data; refuse bytes beyond the declared length."""
         self.decoded_bytes += len(data)
         if self._decoded_length is not None and self.decoded_bytes > self._decoded_length:
             raise _incomplete("The aws-chunked body is longer than x-amz-decoded-content-length")
-        if self._hasher is not None:
-            self._hasher.update(data)
 
     def _parse_size_line(self, line: bytearray) -> tuple[int, bytes]:
         if not line.endswith(b"\r\n"):

@@ -1,0 +1,283 @@
+"""A 256 MiB KOS REST form upload from each client people use, against the bare app's raw upload.
+
+How fast a multipart/form-data upload goes depends on how the client frames the body (chunk
+sizes written to the socket, `Expect: 100-continue`, boundary, part headers), so one client's
+figure says little (issue 8). This uploads the same file, in one run, with:
+
+  reference   curl -T to the bare app (bench/reference_app.py: MD5 + fsync)
+  curl -F     curl -F file=@big                 (Expect: 100-continue, 64 KiB writes)
+  requests    requests.put(files=)              (whole body built in memory, one sendall)
+  httpx       httpx.put(files=)                 (file read in 64 KiB pieces)
+  krutrim     krutrim-client's put(files=)      (reads the file whole, then httpx)
+  bench       bench/kos_rest.py's client        (http.client, 1 MiB writes)
+  chromium    FormData through fetch in headless Chromium (skipped if Chromium is missing)
+
+Each figure is the median of --runs; the ratio is the median of per-run ratios to the reference.
+With --baseline DIR a second Kosha runs from that checkout (e.g. a worktree of main before a
+change) and every client is measured against it too, in the same run.
+
+    python bench/form_upload.py [--runs 3] [--quick] [--baseline /path/to/older/checkout]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+from common import MiB, Row  # noqa: E402
+from kos_rest import BUCKET, REGION, Kos, expected_md5  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+Upload = Callable[["Target", Path], float]   # seconds from the first byte sent to the answer
+
+
+class Target:
+    """A Kosha server (this tree or a baseline) with a session and a bucket."""
+
+    def __init__(self, name: str, kp: common.KoshaProc) -> None:
+        self.name, self.kp = name, kp
+        self.kos = Kos(kp.kos_url)
+
+    def start(self) -> None:
+        self.kp.server.start()
+        self.kp.load_credentials()
+        self.kos.activate(self.kp.access_key, self.kp.secret_key)
+        self.kos.create_bucket(BUCKET, REGION)
+
+    @property
+    def url(self) -> str:
+        return f"{self.kp.kos_url}/kos/v1/buckets/{BUCKET}/objects"
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.kos.token}"}
+
+
+def _curl(args: list[str]) -> float:
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
+                          *args], capture_output=True, text=True, timeout=600, check=True).stdout
+    code, seconds = out.split()
+    if code not in ("200", "201"):
+        raise RuntimeError(f"curl {args[-1]} -> {code}")
+    return float(seconds)
+
+
+def reference(base: str, big: Path) -> float:
+    return _curl(["-T", str(big), f"{base}/upload/big"])
+
+
+def curl_form(t: Target, big: Path) -> float:
+    return _curl(["-X", "PUT", "-H", f"Authorization: Bearer {t.kos.token}",
+                  "-F", f"file=@{big};filename=curl.bin", t.url])
+
+
+def _checked(status: int, body: object) -> None:
+    if status not in (200, 201):
+        raise RuntimeError(f"upload -> {status}: {str(body)[:300]}")
+
+
+def _library_form(put: Callable[..., Any], t: Target, big: Path, name: str) -> float:
+    """An upload with a library's `put(url, files=...)` (requests and httpx share the call)."""
+    with open(big, "rb") as f:
+        t0 = time.perf_counter()
+        r = put(t.url, files={"file": (name, f)}, headers=t.bearer, timeout=600)
+        dt = time.perf_counter() - t0
+    _checked(r.status_code, r.text)
+    return dt
+
+
+def requests_form(t: Target, big: Path) -> float:
+    import requests
+    return _library_form(requests.put, t, big, "requests.bin")
+
+
+def httpx_form(t: Target, big: Path) -> float:
+    import httpx
+    return _library_form(httpx.put, t, big, "httpx.bin")
+
+
+def krutrim_form(t: Target, big: Path) -> float:
+    import httpx
+    from krutrim_client import KrutrimClient
+    client = KrutrimClient(api_key=t.kos.token, base_url=t.kp.kos_url, max_retries=0, timeout=600)
+    try:
+        t0 = time.perf_counter()
+        r = client.put(f"/kos/v1/buckets/{BUCKET}/objects", cast_to=httpx.Response,
+                       files={"file": big},   # a path: read whole, sent as big.bin
+                       options={"headers": {"Content-Type": "multipart/form-data"}})
+        dt = time.perf_counter() - t0
+    finally:
+        client.close()
+    _checked(r.status_code, r.text)
+    return dt
+
+
+def bench_client(t: Target, big: Path) -> float:
+    return t.kos.upload(BUCKET, "bench.bin", big.stat().st_size).seconds
+
+
+class Browser:
+    """Headless Chromium on a page of the Kosha origin, uploading a file input with fetch."""
+
+    def __init__(self) -> None:
+        from playwright.sync_api import sync_playwright
+        self._pw = sync_playwright().start()
+        self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        self._pages: dict[str, object] = {}
+
+    def page(self, t: Target):  # type: ignore[no-untyped-def]
+        if t.name not in self._pages:
+            page = self._browser.new_page()
+            page.goto(f"{t.kp.kos_url}/healthz")
+            page.set_content('<input type="file" id="f">')
+            self._pages[t.name] = page
+        return self._pages[t.name]
+
+    def upload(self, t: Target, big: Path) -> float:
+        page = self.page(t)
+        page.set_input_files("#f", str(big))
+        ms, status = page.evaluate("""async ([url, token]) => {
+            const fd = new FormData();
+            fd.append("file", document.getElementById("f").files[0], "chromium.bin");
+            const t0 = performance.now();
+            const r = await fetch(url, {method: "PUT", body: fd,
+                                        headers: {Authorization: "Bearer " + token}});
+            await r.text();
+            return [performance.now() - t0, r.status];
+        }""", [t.url, t.kos.token])
+        _checked(status, "")
+        return ms / 1000
+
+    def close(self) -> None:
+        self._browser.close()
+        self._pw.stop()
+
+
+def clients(browser: Browser | None) -> dict[str, Upload]:
+    out: dict[str, Upload] = {"curl -F": curl_form, "requests": requests_form,
+                              "httpx": httpx_form, "krutrim-client": krutrim_form,
+                              "bench client (1 MiB writes)": bench_client}
+    if browser is not None:
+        out["chromium FormData+fetch"] = browser.upload
+    return out
+
+
+def open_browser() -> Browser | None:
+    if not os.path.exists(CHROMIUM):
+        print(f"  -- chromium skipped: {CHROMIUM} is missing")
+        return None
+    try:
+        return Browser()
+    except Exception as exc:  # noqa: BLE001 - any failure to start it is a skip, said aloud
+        print(f"  -- chromium skipped: {exc}")
+        return None
+
+
+def main() -> None:
+    ap = common.base_parser("KOS REST form uploads from each client vs the bare app's raw upload")
+    ap.add_argument("--baseline", help="an older checkout of Kosha to measure beside this one")
+    ap.add_argument("--size-mib", type=int, default=None, help="file size (default 256, 32 quick)")
+    args = common.finish_args(ap.parse_args())
+    size = (args.size_mib or (32 if args.quick else 256)) * MiB
+    common.banner(f"KOS REST form uploads: {size // MiB} MiB, median of {args.runs}")
+    seconds: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    with common.scratch_dir(args, "form-upload-") as tmp:
+        big = tmp / "big.bin"
+        with open(big, "wb") as f:
+            for chunk in common.pattern_chunks(size):
+                f.write(chunk)
+        ref = common.ref_app("uvicorn", tmp / "ref", tmp, "ref-uvicorn")
+        targets = [Target("kosha", common.kosha_server(tmp / "kosha", tmp, "kosha"))]
+        if args.baseline:
+            targets.append(Target("baseline", common.kosha_server(
+                tmp / "baseline", tmp, "baseline", {"PYTHONPATH": args.baseline})))
+        browser = open_browser()
+        try:
+            with ref:
+                for t in targets:
+                    t.start()
+                _measure(args, ref, targets, clients(browser), big, seconds, cpu)
+                _check_md5(targets[0], big)
+                for t in targets:
+                    t.kp.server.stop()
+        finally:
+            if browser is not None:
+                browser.close()
+    rows = table(seconds, size)
+    common.print_table(rows, f"KOS REST {size // MiB} MiB form uploads (median of {args.runs}; "
+                             "MB/s = 10^6 B/s; ratio = median of per-run ratios to curl -T)")
+    cpu_rows = cpu_table(cpu, size)
+    common.print_table(cpu_rows, "server CPU seconds per GB uploaded (user + system, all threads; "
+                                 "ratio = reference / this, so 1.00x = as cheap as the bare app)")
+    common.write_json(args.json, {"rows": rows + cpu_rows, "seconds": seconds, "cpu": cpu})
+
+
+def _measure(args, ref: common.Server, targets: list[Target],  # type: ignore[no-untyped-def]
+             uploads: dict[str, Upload], big: Path, seconds: dict[str, list[float]],
+             cpu: dict[str, list[float]]) -> None:
+    base = ref.health_url.rsplit("/", 1)[0]
+    size = big.stat().st_size
+
+    def one(name: str, pid: int, upload: Callable[[], float]) -> None:
+        os.sync()
+        cpu0 = common.cpu_seconds(pid)
+        seconds.setdefault(name, []).append(upload())
+        cpu.setdefault(name, []).append(common.cpu_seconds(pid) - cpu0)
+        line.append(f"{name} {size / seconds[name][-1] / 1e6:.0f}")
+
+    for run in range(args.runs):
+        if args.max_wait:
+            common.wait_quiet(args.max_wait)
+        line: list[str] = []
+        one("reference", ref.pid, lambda: reference(base, big))
+        order = targets if run % 2 == 0 else targets[::-1]
+        for name, upload in uploads.items():
+            for t in order:
+                one(f"{t.name}: {name}", t.kp.server.pid, lambda: upload(t, big))  # noqa: B023
+        print(f"  run {run + 1} (load {os.getloadavg()[0]:.2f}), MB/s: " + ", ".join(line),
+              flush=True)
+
+
+def _check_md5(t: Target, big: Path) -> None:
+    got = t.kos.download_md5(BUCKET, "curl.bin")
+    want = expected_md5(big.stat().st_size)
+    if got != want:
+        raise RuntimeError(f"curl -F upload stored the wrong bytes (md5 {got}, expected {want})")
+
+
+def table(seconds: dict[str, list[float]], size: int) -> list[Row]:
+    ref = seconds["reference"]
+    ref_mbps = [size / s / 1e6 for s in ref]
+    rows = [Row("reference: curl -T, bare app MD5+fsync", common.median(ref_mbps), "MB/s",
+                runs=ref_mbps)]
+    for name, xs in seconds.items():
+        if name == "reference":
+            continue
+        mbps = [size / s / 1e6 for s in xs]
+        ratio = common.paired_ratio(mbps, ref_mbps)
+        rows.append(Row(name, common.median(mbps), "MB/s", f"curl -T {common.median(ref_mbps):.0f}",
+                        ratio, ">= 0.95x", common.check(ratio, ">=", 0.95), runs=mbps))
+    return rows
+
+
+def cpu_table(cpu: dict[str, list[float]], size: int) -> list[Row]:
+    per_gb = {name: [c / (size / 1e9) for c in xs] for name, xs in cpu.items()}
+    ref = per_gb["reference"]
+    rows = [Row("reference: curl -T, bare app MD5+fsync", common.median(ref), "CPU s/GB", runs=ref)]
+    for name, xs in per_gb.items():
+        if name != "reference":
+            rows.append(Row(name, common.median(xs), "CPU s/GB", f"bare app {common.median(ref):.2f}",
+                            common.paired_ratio(ref, xs), runs=xs))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
