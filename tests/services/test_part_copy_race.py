@@ -4,7 +4,6 @@ blob is still referenced when the part is recorded; otherwise NoSuchKey, and not
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,6 @@ from kosha.errors import NotFound
 from .inprocess import ADMIN, Live
 
 BIG = b"p" * (100 * 1024)    # past the inline threshold: lives in a blob
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    instance = Live(tmp_path / "data")
-    yield instance
-    instance.close()
 
 
 def delete_source_after_reading_it(live: Live, bucket: str, key: str) -> None:
