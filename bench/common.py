@@ -145,20 +145,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pids: Iterable[int]) -> float:
-    """User + system CPU of these processes so far (/proc/<pid>/stat fields 14 and 15): less
-    noisy than throughput on a shared machine, where others' load slows the clock, not the work."""
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     try:

@@ -30,7 +30,7 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (MiB, REPO, Row, banner, base_parser, check, cpu_seconds,  # noqa: E402
                     finish_args, free_port, kosha_server, median, paired_ratio, print_table,
-                    proc_tree, scratch_dir, spread, wait_quiet, write_json)
+                    scratch_dir, spread, wait_quiet, write_json)
 
 PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
@@ -42,9 +42,9 @@ def client(endpoint: str, key: str, secret: str, region: str) -> Any:
 
 def upload_rate(s3: Any, bucket: str, data: bytes, single: bool,
                 cpu: dict[str, list[int]], spent: dict[str, list[float]]) -> float:
-    """MB/s of one upload; appends the CPU seconds each of `cpu`'s process groups spent on it."""
+    """MB/s of one upload; appends the CPU seconds each of `cpu`'s groups of process trees spent."""
     key = f"big-{uuid.uuid4().hex[:8]}"
-    before = {name: cpu_seconds(pids) for name, pids in cpu.items()}
+    before = {name: sum(map(cpu_seconds, pids)) for name, pids in cpu.items()}
     start = time.perf_counter()
     if single:
         s3.put_object(Bucket=bucket, Key=key, Body=data)
@@ -52,7 +52,7 @@ def upload_rate(s3: Any, bucket: str, data: bytes, single: bool,
         s3.upload_fileobj(io.BytesIO(data), bucket, key)
     rate = len(data) / (time.perf_counter() - start) / 1e6
     for name, pids in cpu.items():
-        spent[name].append(cpu_seconds(pids) - before[name])
+        spent[name].append(sum(map(cpu_seconds, pids)) - before[name])
     s3.delete_object(Bucket=bucket, Key=key)
     return rate
 
@@ -159,7 +159,7 @@ def run(args: Any, tmp: Path, rgw: dict[str, str], trees: dict[str, Path], db_ur
             for k, single in (("up", False), ("put", True)):
                 for who in order:
                     make, bucket = targets[who]
-                    cpu = {"kosha": proc_tree(servers[who].server.pid) if who in servers else [],
+                    cpu = {"kosha": [servers[who].server.pid] if who in servers else [],
                            "rgw": daemons}
                     figures[f"{who} {k}"].append(upload_rate(make(), bucket, data, single, cpu,
                                                              spent[f"{who} {k}"]))
