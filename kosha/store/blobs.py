@@ -84,14 +84,14 @@ class ChunkedBlobWriter:
         self.size = 0
         self._md5 = hashlib.md5()
         self._hashers = list(hashers)
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
         self._lane = Lane(_io)
 
     async def write(self, data: bytes | memoryview) -> None:
         if not _immutable(data):
             data = bytes(data)
-        self._pending.append(data)  # type: ignore[arg-type]
+        self._pending.append(data)
         self._pending_size += len(data)
         self.size += len(data)
         if self._pending_size >= CHUNK:
@@ -102,10 +102,10 @@ class ChunkedBlobWriter:
             chunks, self._pending, self._pending_size = self._pending, [], 0
             await self._consume(chunks)
 
-    async def _consume(self, chunks: list[bytes]) -> None:
+    async def _consume(self, chunks: list[bytes | memoryview]) -> None:
         raise NotImplementedError
 
-    def _hash(self, chunks: list[bytes]) -> None:
+    def _hash(self, chunks: list[bytes | memoryview]) -> None:
         for chunk in chunks:
             self._md5.update(chunk)
             for h in self._hashers:
@@ -124,10 +124,10 @@ class LocalBlobWriter(ChunkedBlobWriter):
         self._tmp = store.tmp_dir / temp_name(self.blob_id)
         self._fd: int | None = None
 
-    async def _consume(self, chunks: list[bytes]) -> None:
+    async def _consume(self, chunks: list[bytes | memoryview]) -> None:
         await self._lane.submit(self._write_chunks, chunks)
 
-    def _write_chunks(self, chunks: list[bytes]) -> None:
+    def _write_chunks(self, chunks: list[bytes | memoryview]) -> None:
         try:
             fd = self._open()
             self._hash(chunks)
@@ -204,7 +204,7 @@ def _immutable(data: bytes | memoryview) -> bool:
     return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
 
 
-def _write_all(fd: int, chunks: list[bytes]) -> None:
+def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
     """Write every chunk with writev (no joining copy), resuming after partial writes."""
     views = [memoryview(c) for c in chunks if c]
     while views:

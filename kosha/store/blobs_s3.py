@@ -61,7 +61,7 @@ class S3BlobWriter(ChunkedBlobWriter):
         self.store = store
         self._upload: Any = None
 
-    async def _consume(self, chunks: list[bytes]) -> None:
+    async def _consume(self, chunks: list[bytes | memoryview]) -> None:
         try:
             if self._upload is None:
                 self._upload = obstore.open_writer_async(
@@ -73,7 +73,7 @@ class S3BlobWriter(ChunkedBlobWriter):
             raise unavailable(exc) from exc
         await self._lane.submit(self._hash_joined, chunks)
 
-    def _hash_joined(self, chunks: list[bytes]) -> None:
+    def _hash_joined(self, chunks: list[bytes | memoryview]) -> None:
         self._hash([chunks[0] if len(chunks) == 1 else b"".join(chunks)])
 
     async def commit(self) -> BlobInfo:
