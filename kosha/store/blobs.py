@@ -79,7 +79,7 @@ class LocalBlobWriter:
         self.size = 0
         self._md5 = hashlib.md5()
         self._hashers = list(hashers)
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
         self._tmp = store.tmp_dir / temp_name(self.blob_id)
         self._fd: int | None = None
@@ -103,13 +103,13 @@ class LocalBlobWriter:
         chunks, self._pending, self._pending_size = self._pending, [], 0
         await self._lane.submit(self._write_chunks, chunks)
 
-    def _write_chunks(self, chunks: list[bytes]) -> None:
+    def _write_chunks(self, chunks: list[bytes | memoryview]) -> None:
         try:
             self._write_chunks_raw(chunks)
         except OSError as exc:
             raise self.store.fault(exc) from exc
 
-    def _write_chunks_raw(self, chunks: list[bytes]) -> None:
+    def _write_chunks_raw(self, chunks: list[bytes | memoryview]) -> None:
         if self._fd is None:
             self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         for chunk in chunks:
@@ -185,7 +185,7 @@ def _immutable(data: bytes | memoryview) -> bool:
     return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
 
 
-def _write_all(fd: int, chunks: list[bytes]) -> None:
+def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
     """Write every chunk with writev (no joining copy), resuming after partial writes."""
     views = [memoryview(c) for c in chunks if c]
     while views:
