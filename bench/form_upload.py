@@ -12,6 +12,10 @@ figure says little (issue 8). This uploads the same file, in one run, with:
   bench       bench/kos_rest.py's client        (http.client, 1 MiB writes)
   chromium    FormData through fetch in headless Chromium (skipped if Chromium is missing)
 
+then, in this process, the CPU the form reader (kosha.api.multipart_form) spends per GB of file
+bytes for each read size the clients cause (16 KiB browsers, 64 KiB curl, 250 KB big writes),
+beside MD5's over the same bytes: the part of the loop's work that is the form's own.
+
 Each figure is the median of --runs; the ratio is the median of per-run ratios to the reference.
 With --baseline DIR a second Kosha runs from that checkout (e.g. a worktree of main before a
 change) and every client is measured against it too, in the same run.
@@ -199,6 +203,7 @@ def main() -> None:
         if args.baseline:
             targets.append(Target("baseline", common.kosha_server(
                 tmp / "baseline", tmp, "baseline", {"PYTHONPATH": args.baseline})))
+            targets[-1].kp.server.cwd = args.baseline   # `python -m` puts the cwd first
         browser = open_browser()
         try:
             with ref:
@@ -217,7 +222,11 @@ def main() -> None:
     cpu_rows = cpu_table(cpu, size)
     common.print_table(cpu_rows, "server CPU seconds per GB uploaded (user + system, all threads; "
                                  "ratio = reference / this, so 1.00x = as cheap as the bare app)")
-    common.write_json(args.json, {"rows": rows + cpu_rows, "seconds": seconds, "cpu": cpu})
+    parser_rows = reader_table(size)
+    common.print_table(parser_rows, "form reader CPU per GB of file bytes, in process "
+                                    "(best of 3; ratio = reader / MD5 of the same bytes)")
+    common.write_json(args.json, {"rows": rows + cpu_rows + parser_rows, "seconds": seconds,
+                                  "cpu": cpu})
 
 
 def _measure(args, ref: common.Server, targets: list[Target],  # type: ignore[no-untyped-def]
@@ -276,6 +285,48 @@ def cpu_table(cpu: dict[str, list[float]], size: int) -> list[Row]:
         if name != "reference":
             rows.append(Row(name, common.median(xs), "CPU s/GB", f"bare app {common.median(ref):.2f}",
                             common.paired_ratio(ref, xs), runs=xs))
+    return rows
+
+
+def reader_table(size: int) -> list[Row]:
+    import asyncio
+    import hashlib
+
+    sys.path.insert(0, str(common.REPO))   # this checkout's kosha, as its server runs
+    from kosha.api.multipart_form import MultipartForm
+    boundary = b"------------------------d9f0eaf7bd01ec30"   # curl's shape
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="f"'
+            b"\r\n\r\n" + bytes(common.pattern_mib()) * (size // MiB) + b"\r\n--" + boundary
+            + b"--\r\n")
+
+    async def read(chunks: list[bytes]) -> None:
+        async def reads():  # type: ignore[no-untyped-def]
+            for chunk in chunks:
+                yield chunk
+        async for part in MultipartForm(reads(), boundary).parts():
+            async for _ in part.chunks():
+                pass
+
+    def md5_all(chunks: list[bytes]) -> None:
+        md5 = hashlib.md5()
+        for chunk in chunks:
+            md5.update(chunk)
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            t0 = time.process_time()
+            fn()
+            times.append(time.process_time() - t0)
+        return min(times) / (len(body) / 1e9)
+
+    rows = []
+    for read_size in (16 * 1024, 64 * 1024, 256000):
+        chunks = [body[i:i + read_size] for i in range(0, len(body), read_size)]
+        md5 = best(lambda: md5_all(chunks))  # noqa: B023
+        cpu = best(lambda: asyncio.run(read(chunks)))  # noqa: B023
+        rows.append(Row(f"form reader, {read_size // 1024} KiB reads", cpu, "CPU s/GB",
+                        f"MD5 {md5:.2f}", cpu / md5))
     return rows
 
 
