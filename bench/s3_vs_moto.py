@@ -14,7 +14,7 @@ app, each on a free port, and measures as medians of --runs runs:
 
 and prints Kosha/moto ratios, and the big-object figures beside the reference
 app's MD5+fsync upload and 1 MiB-chunk download measured in the same run.
-Targets: 4 KiB GET >= 10x moto, 4 KiB PUT >= 5x moto, 256 MiB PUT >= 0.9x
+Targets: 4 KiB GET >= 20x moto, 4 KiB PUT >= 8x moto (issue 8), 256 MiB PUT >= 0.9x
 reference, 256 MiB GET >= 1 GB/s, RSS growth < 64 MiB.
 
     python bench/s3_vs_moto.py [--runs 3] [--quick] [--targets kosha,moto]
@@ -394,8 +394,8 @@ def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int) -> list
                     ref=f"ref 1 MiB {common.fmt(ref_down)}",
                     ratio=common.paired_ratio(k.res.get("get", []) if k else [], ref_res["down"]),
                     target=">= 1000 MB/s", ok=common.check(kv, ">=", 1000)))
-    pair("get4k", "4 KiB GET", "ops/s", 10)
-    pair("put4k", "4 KiB PUT", "ops/s", 5)
+    pair("get4k", "4 KiB GET", "ops/s", 20)   # issue 8
+    pair("put4k", "4 KiB PUT", "ops/s", 8)    # issue 8
     pair("mpu", f"multipart {mp_total // MiB} MiB (8 MiB x 4)", "MB/s")
     pair("list", f"ListObjectsV2 {nlist:,} keys (boto3)", "s", higher_better=False)
     pair("listraw", f"ListObjectsV2 {nlist:,} keys (raw http)", "s", higher_better=False)

@@ -75,7 +75,8 @@ async def upload_part(req: S3Request) -> S3Response:
     try:
         part = await req.kosha.multipart.upload_part(
             req.principal, bucket.name, req.key, upload_id, part_number, payload,
-            checksums=checksum_finalizer(payload), expected_size=length)
+            checksums=checksum_finalizer(payload), expected_size=length,
+            verified_algorithm=payload.checksum.algorithm if payload.checksum else None)
     except KoshaError as e:
         raise _no_such_upload(e, req) from None
     resp = empty_response(200)

@@ -117,10 +117,12 @@ class MultipartService:
     async def upload_part(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str,
                           part_number: int, body: AsyncIterator[bytes], *,
                           hashers: Mapping[str, Hasher] | None = None, checksums: Checksums = None,
-                          expected_size: int | None = None) -> Part:
+                          expected_size: int | None = None,
+                          verified_algorithm: str | None = None) -> Part:
+        """`verified_algorithm`: the checksum the body's reader verifies and `checksums` returns."""
         _check_part_number(part_number)
         upload = await self.get(principal, bucket_ref, key, upload_id)
-        hasher = part_hasher(upload.checksum_algorithm)
+        hasher = part_hasher(upload.checksum_algorithm, verified_algorithm)
         if hasher is not None:
             hashers = {**(hashers or {}), "upload-checksum": hasher}
         stored = await self.kosha.objects.ingest(body, hashers, expected_size, inline_ok=False)

@@ -44,21 +44,31 @@ def upload_checksum(algorithm: str | None, kind: str | None) -> tuple[str | None
     return algorithm.upper(), kind
 
 
-def part_hasher(algorithm: str | None) -> Checksum | None:
-    return new_checksum(algorithm) if algorithm else None
+def part_hasher(algorithm: str | None, verified: str | None = None) -> Checksum | None:
+    """The running checksum a part needs, or None when the client sends the same algorithm's
+    value and the body's check verifies it anyway (`verified`): one pass over the bytes, not two."""
+    if not algorithm or (verified is not None and verified.upper() == algorithm):
+        return None
+    return new_checksum(algorithm)
 
 
 def part_checksums(algorithm: str | None, hasher: Checksum | None,
                    sent: Mapping[str, str]) -> dict[str, str]:
-    """What a part records: the upload's algorithm computed here (the client's value of the same
-    algorithm was already verified against the bytes); another algorithm is refused, as S3 does."""
-    if algorithm is None or hasher is None:
+    """What a part records: the upload's algorithm, computed here or the client's value of it
+    (verified against the bytes); another algorithm is refused, as S3 does."""
+    if algorithm is None:
         return dict(sent)
     other = [alg for alg in sent if alg.upper() != algorithm]
     if other:
         raise Invalid(f"Checksum Type mismatch occurred, expected checksum Type: "
                       f"{algorithm.lower()}, actual checksum Type: {other[0].lower()}",
                       s3_code="InvalidRequest")
+    if hasher is None:
+        value = next((v for alg, v in sent.items() if alg.upper() == algorithm), None)
+        if value is None:
+            raise Invalid(f"The part's {algorithm.lower()} checksum is missing.",
+                          s3_code="InvalidRequest")
+        return {algorithm: value}
     return {algorithm: hasher.b64digest()}
 
 

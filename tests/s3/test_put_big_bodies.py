@@ -3,8 +3,10 @@ refused whole, nothing left behind when refused."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import zlib
 
 import httpx
 import pytest
@@ -56,3 +58,13 @@ def test_an_upload_part_of_several_mib_with_a_wrong_crc32_is_refused(s3, bucket)
                        Body=BODY, ChecksumCRC32="AAAAAA==")
     assert e.value.response["Error"]["Code"] == "BadDigest"
     assert "Parts" not in s3.list_parts(Bucket=bucket, Key="mp", UploadId=up["UploadId"])
+
+
+def test_a_part_of_an_upload_with_the_same_checksum_records_the_verified_value(s3, bucket):
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp-ok", ChecksumAlgorithm="CRC32")
+    r = s3.upload_part(Bucket=bucket, Key="mp-ok", UploadId=up["UploadId"], PartNumber=1,
+                       Body=BODY, ChecksumAlgorithm="CRC32")
+    crc = base64.b64encode(zlib.crc32(BODY).to_bytes(4, "big")).decode()
+    assert r["ChecksumCRC32"] == crc
+    parts = s3.list_parts(Bucket=bucket, Key="mp-ok", UploadId=up["UploadId"])["Parts"]
+    assert parts[0]["ChecksumCRC32"] == crc
