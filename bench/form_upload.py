@@ -22,6 +22,7 @@ With --baseline DIR a second Kosha runs from that checkout (e.g. a worktree of m
 change) and every client is measured against it too, in the same run.
 
     python bench/form_upload.py [--runs 3] [--quick] [--baseline /path/to/older/checkout]
+                                [--only "curl -F" --only httpx ...]
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ def main() -> None:
     ap = common.base_parser("KOS REST form uploads from each client vs the bare app's raw upload")
     ap.add_argument("--baseline", help="an older checkout of Kosha to measure beside this one")
     ap.add_argument("--size-mib", type=int, default=None, help="file size (default 256, 32 quick)")
+    ap.add_argument("--only", action="append", default=[],
+                    help="measure only the clients whose name contains this (repeatable)")
     args = common.finish_args(ap.parse_args())
     size = (args.size_mib or (32 if args.quick else 256)) * MiB
     common.banner(f"KOS REST form uploads: {size // MiB} MiB, median of {args.runs}")
@@ -226,8 +229,11 @@ def main() -> None:
             with ref:
                 for t in targets:
                     t.start()
-                _measure(args, ref, targets, clients(browser), big, seconds, cpu)
-                _check_md5(targets[0], big)
+                chosen = {name: upload for name, upload in clients(browser).items()
+                          if not args.only or any(o in name for o in args.only)}
+                _measure(args, ref, targets, chosen, big, seconds, cpu)
+                if "curl -F" in chosen:
+                    _check_md5(targets[0], big)
                 for t in targets:
                     t.kp.server.stop()
         finally:
