@@ -33,7 +33,7 @@ import boto3
 from botocore.config import Config
 
 from common import (HOST, MiB, PY, REPO, Server, cpu_seconds, free_port, kosha_server, median,
-                    pattern_chunks, ref_app, spread, stream_upload, wait_quiet)
+                    paired_ratio, pattern_chunks, ref_app, spread, stream_upload, wait_quiet)
 
 REGION = "In-Bangalore-1"
 BUCKET = "bench"
@@ -121,8 +121,9 @@ def cli_startup(t: Target, tmp: Path) -> float:
 def report(targets: list[Target], ref: Target, args: argparse.Namespace,
            startup: float | None) -> None:
     floor = median(ref.mbps["put"])
-    print(f"{args.size_mib} MiB PUT, medians of {args.repeat}; ratio = MB/s over the bare app's "
-          f"of the same run; CPU = server CPU seconds per GiB")
+    print(f"{args.size_mib} MiB PUT, medians of {args.repeat}; ratio = median of each "
+          f"repetition's MB/s over the bare app's in that repetition; CPU = server CPU seconds "
+          f"per GiB")
     print(f"  {'bare app (MD5 + fsync)':<40} {floor:8.1f} MB/s  {spread(ref.mbps['put']):<20} "
           f"  1.00x   CPU {median(ref.cpu['put']):5.2f} s/GiB")
     labels = {"put": "boto3 put_object (defaults)", "cli": "aws s3 cp (defaults)"}
@@ -130,17 +131,28 @@ def report(targets: list[Target], ref: Target, args: argparse.Namespace,
         for t in targets:
             if what in t.mbps:
                 runs = t.mbps[what]
+                ratio = paired_ratio(runs, ref.mbps["put"]) or 0.0
                 print(f"  {t.name + ' ' + label:<40} {median(runs):8.1f} MB/s  {spread(runs):<20} "
-                      f"{median(runs) / floor:5.2f}x   CPU {median(t.cpu[what]):5.2f} s/GiB")
+                      f"{ratio:5.2f}x   CPU {median(t.cpu[what]):5.2f} s/GiB")
     moto = next((t for t in targets if t.name == "moto"), None)
     if moto is not None:
         for t in targets:
             if t is not moto:
                 print(f"  {t.name} / moto, put_object: "
-                      f"{median(t.mbps['put']) / median(moto.mbps['put']):.2f}x")
+                      f"{paired_ratio(t.mbps['put'], moto.mbps['put']) or 0.0:.2f}x")
+    base = next((t for t in targets if t.name == "baseline"), None)
+    if base is not None:
+        print(f"  kosha / baseline, put_object: "
+              f"{paired_ratio(targets[0].mbps['put'], base.mbps['put']) or 0.0:.2f}x")
     if startup is not None:
         print(f"  (aws s3 cp of a 1-byte file takes {startup:.2f} s: the CLI's start, included "
-              f"in its MB/s)")
+              f"in its MB/s; without it:)")
+        mb = args.size_mib * MiB / 1e6
+        for t in targets:
+            if "cli" in t.mbps:
+                net = [mb / max(1e-3, mb / m - startup) for m in t.mbps["cli"]]
+                print(f"    {t.name + ' aws s3 cp, less the start':<38} {median(net):8.1f} MB/s  "
+                      f"{paired_ratio(net, ref.mbps['put']) or 0.0:5.2f}x")
 
 
 def main() -> None:

@@ -7,8 +7,12 @@ and moves the target's cursor in the database only after the target took them.
   in the order their changes committed.
 - A target that fails is retried with exponential backoff (capped at BACKOFF_MAX seconds); the
   others go on. Its events wait in the outbox, in the database, across restarts.
-- Prompt: a write that recorded an event wakes the worker in this process (`wake`); events
-  recorded by other processes are found by polling every POLL_SECONDS.
+- Prompt, and cheap under load: a write that recorded events wakes the worker in this process
+  (`wake`); once caught up, a target waits for the next wake, then lets the events gather for
+  up to LINGER_SECONDS (less when a batch's worth was recorded) before it reads again, so a
+  steady stream of writes costs one outbox read (and, with `batch=N`, one POST) per linger
+  instead of one per few commits. Events recorded by other processes are found by polling
+  every POLL_SECONDS.
 - Rows every target has passed are deleted (`purge`), a chunk at a time.
 """
 
@@ -33,7 +37,7 @@ POLL_SECONDS = 0.15
 PURGE_SECONDS = 1.0
 SEND_TIMEOUT = 60.0
 CHECK_SECONDS = 0.5
-COALESCE_SECONDS = 0.005
+LINGER_SECONDS = 0.02
 CURSOR_SAVE_SECONDS = 0.5
 STOP_SECONDS = 10.0
 BACKOFF_FIRST = 0.2
@@ -52,12 +56,13 @@ class DeliveryWorker:
         self.db = db
         self.targets = targets
         self.batch = batch
-        self.wakes = {target_id: asyncio.Event() for target_id in targets}
+        self.signals = {target_id: _Signal(batch) for target_id in targets}
         self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        for event in self.wakes.values():
-            event.set()
+    def wake(self, events: int = 1) -> None:
+        """`events` were committed (call on the event loop)."""
+        for signal in self.signals.values():
+            signal.add(events)
 
     async def run(self, until: Callable[[], bool]) -> None:
         """Deliver until `until()` says to stop (checked every CHECK_SECONDS): each target
@@ -74,7 +79,8 @@ class DeliveryWorker:
                 for task in done:
                     task.result()   # a bug in a loop: raise it to the background reporter
             self._stopping.set()
-            self.wake()
+            for signal in self.signals.values():
+                signal.stop()
             await asyncio.wait(tasks, timeout=STOP_SECONDS)
         finally:
             for task in tasks:
@@ -83,39 +89,38 @@ class DeliveryWorker:
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, or less if the session ends."""
-        try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
+        await _within(self._stopping.wait(), seconds)
 
     async def _deliver(self, target_id: str, cursor: int) -> None:
         """One target's loop. `sent` is how far it delivered; `cursor` how far the database
-        knows: saved at most every CURSOR_SAVE_SECONDS while busy and at once when idle, so a
-        busy target does not add a write per batch (a crash re-sends at most that much)."""
-        target, wake = self.targets[target_id], self.wakes[target_id]
+        knows: saved at most every CURSOR_SAVE_SECONDS while busy and when the target has been
+        idle for POLL_SECONDS, so a busy target does not add a write per batch (a crash
+        re-sends at most that much)."""
+        target, signal = self.targets[target_id], self.signals[target_id]
         failures, logged, saved_at = 0, 0.0, time.monotonic()
         sent = cursor
         try:
             while not self._stopping.is_set():
-                wake.clear()
+                signal.clear()
                 try:
                     rows = await self._rows(sent)
                 except Exception as exc:   # the database is away: wait, then read again
                     log.warning("notification outbox read failed: %s", exc)
                     await self._pause(1.0)
                     continue
-                if not rows:
-                    cursor = await self._advance(target_id, cursor, sent)
-                    try:
-                        await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-                    except asyncio.TimeoutError:
-                        continue
-                    await asyncio.sleep(COALESCE_SECONDS)   # let the burst that woke us grow
-                    continue
-                sent, failures, logged = await self._send(target_id, target, rows, sent,
-                                                          failures, logged)
+                if rows:
+                    sent, failures, logged = await self._send(target_id, target, rows, sent,
+                                                              failures, logged)
+                    if failures:
+                        continue           # _send waited out the backoff: the same rows again
                 if sent > cursor and time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
                     cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
+                if len(rows) == self.batch:
+                    continue               # a backlog: read on at once
+                if not await signal.wait(POLL_SECONDS):
+                    cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
+                    continue
+                await signal.linger(LINGER_SECONDS)
         finally:
             if sent > cursor:
                 await asyncio.shield(self._advance(target_id, cursor, sent))
@@ -127,7 +132,8 @@ class DeliveryWorker:
         batch = _deliveries(rows, target_id)
         if batch:
             try:
-                await asyncio.wait_for(target.send(batch), SEND_TIMEOUT)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await target.send(batch)
             except Exception as exc:
                 failures += 1
                 FAILURES.labels(target_id).inc()
@@ -197,12 +203,66 @@ class DeliveryWorker:
 def _deliveries(rows: list[Any], target_id: str) -> list[Delivery]:
     out = []
     for row in rows:
-        for config_id, tid in json.loads(row.routes):
+        for config_id, tid in _routes(row.routes):
             if tid == target_id:
                 out.append(Delivery(sequence=row.seq, bucket=row.bucket, key=row.key,
                                     event_name=row.event_name,
                                     body=events.finish(row.message, row.seq, config_id)))
     return out
+
+
+_ROUTES: dict[str, list[list[str]]] = {}
+
+
+def _routes(text: str) -> list[list[str]]:
+    """A row's routes (JSON), remembered: the same few texts recur on every row."""
+    return events.remembered(_ROUTES, text, json.loads, 1000)
+
+
+class _Signal:
+    """What wakes one target's loop: events committed in this process, and how many since the
+    loop last read, so a lingering loop can read as soon as a batch's worth is waiting."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        self.pending = 0
+        self._any = asyncio.Event()
+        self._full = asyncio.Event()
+
+    def add(self, events: int) -> None:
+        self.pending += events
+        self._any.set()
+        if self.pending >= self.batch:
+            self._full.set()
+
+    def stop(self) -> None:
+        self._any.set()
+        self._full.set()
+
+    def clear(self) -> None:
+        """Before a read: what is committed from now on wakes the loop again."""
+        self.pending = 0
+        self._any.clear()
+        self._full.clear()
+
+    async def wait(self, seconds: float) -> bool:
+        """Until an event is committed (True) or `seconds` pass (False)."""
+        return await _within(self._any.wait(), seconds)
+
+    async def linger(self, seconds: float) -> None:
+        """Let a burst gather: `seconds`, or until a batch's worth is waiting."""
+        await _within(self._full.wait(), seconds)
+
+
+async def _within(waiting: Any, seconds: float) -> bool:
+    """Await `waiting` for at most `seconds`: did it finish? (asyncio.timeout: no task per
+    wait, as asyncio.wait_for makes.)"""
+    try:
+        async with asyncio.timeout(seconds):
+            await waiting
+        return True
+    except TimeoutError:
+        return False
 
 
 def _delivered_count(exc: BaseException, size: int) -> int:

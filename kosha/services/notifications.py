@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .. import request_context
@@ -22,7 +23,6 @@ from ..notify.metrics import BACKLOG, OUTBOX_ROWS
 from ..notify.recorder import BucketInfo, Gate, Recorder
 from ..store import buckets as bucket_sql
 from ..store import outbox
-from ..store.generation import invalidating
 from ..store.generation import invalidating
 from .models import Bucket
 from .principal import Principal
@@ -49,6 +49,7 @@ class NotificationService:
         self.gate = Gate(settings.notify_backlog_max)
         self.worker: DeliveryWorker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
 
     # -- the operator's targets ----------------------------------------------------------------
     def targets(self, principal: Principal) -> list[dict[str, str]]:
@@ -98,19 +99,17 @@ class NotificationService:
                         removed_prefix="LifecycleExpiration")
 
     def committed(self, recorder: Recorder | None) -> None:
-        """After the transaction that used `recorder` committed: wake the worker if it recorded."""
-        if recorder is not None and recorder.recorded and self.worker is not None:
-            loop = self._loop
-            if loop is None:
-                return
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                self.worker.wake()
-            else:
-                loop.call_soon_threadsafe(self.worker.wake)
+        """After the transaction that used `recorder` committed: wake the worker if it recorded
+        (from the lifecycle's thread too)."""
+        if recorder is None or not recorder.recorded or self.worker is None:
+            return
+        loop = self._loop
+        if loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self.worker.wake(recorder.recorded)
+        else:
+            loop.call_soon_threadsafe(self.worker.wake, recorder.recorded)
 
     # -- background (kosha.services.background registers these) ---------------------------------
     def log_targets(self) -> None:
@@ -145,7 +144,7 @@ class NotificationService:
         worker = self.worker
         if worker is None:
             return
-        self._loop = asyncio.get_running_loop()
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         held = self.kosha.leases.held
         await worker.run(lambda: LEASE not in held)
 

@@ -130,3 +130,29 @@ def test_backlog_and_delivered_are_in_metrics(start_server: Any, receiver_alone:
         time.sleep(0.2)
     assert 'kosha_notify_delivered_total{target="hook"} 3.0' in metrics
     assert 'kosha_notify_backlog{target="hook"} 0.0' in metrics
+
+
+def test_concurrent_writers_events_arrive_complete_and_in_order_per_key(
+        start_server: Any, receiver_alone: Receiver) -> None:
+    """More events than a batch, from 16 writers at once, while the worker lingers between
+    reads: every key's events arrive, in the order that key's writes were answered."""
+    srv = start_server("--notify-target", f"hook={receiver_alone.url}")
+    _admin, s3, bucket = _setup(srv)
+    writers, writes = 16, 20
+
+    def write_key(i: int) -> None:
+        for n in range(1, writes + 1):
+            s3.put_object(Bucket=bucket, Key=f"w{i:02d}", Body=b"x" * n)
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write_key, range(writers)))
+    receiver_alone.wait_for(
+        lambda _r: len(_unique_sequencers(receiver_alone, bucket)) >= writers * writes, timeout=60)
+    first_seen: dict[str, dict[str, Any]] = {}
+    for record in receiver_alone.records():
+        obj = record["s3"]["object"]
+        if record["s3"]["bucket"]["name"] == bucket:
+            first_seen.setdefault(obj["sequencer"], obj)
+    for i in range(writers):
+        sizes = [obj["size"] for obj in first_seen.values() if obj["key"] == f"w{i:02d}"]
+        assert sizes == list(range(1, writes + 1))

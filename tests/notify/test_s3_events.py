@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from tests.notify.helpers import REGION, bucket_name, configure, events_of, wait_events
+from tests.notify.helpers import HOOK_ARN, REGION, bucket_name, configure, events_of, wait_events
 from tests.notify.receiver import Receiver
 
 
@@ -39,6 +39,20 @@ def test_put_object_event_has_the_aws_fields(s3: Any, bucket: str, admin: Any,
     assert obj["eTag"] == hashlib.md5(b"hello").hexdigest()
     assert len(obj["sequencer"]) == 16 and int(obj["sequencer"], 16) > 0
     assert "versionId" not in obj
+
+
+def test_configuration_id_and_key_with_quotes_and_non_ascii_arrive_as_written(
+        s3: Any, bucket: str, receiver: Receiver) -> None:
+    config_id = 'thumbs "v2" \\ क'
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"Id": config_id, "QueueArn": HOOK_ARN,
+                                 "Events": ["s3:ObjectCreated:*"]}]})
+    key = 'd/ü "q" \\ x'
+    s3.put_object(Bucket=bucket, Key=key, Body=b"hi")
+    [record] = wait_events(receiver, bucket, 1)
+    assert record["s3"]["configurationId"] == config_id
+    assert record["s3"]["object"]["key"] == quote_plus(key)
+    assert record["s3"]["object"]["size"] == 2
 
 
 def test_webhook_posts_carry_a_valid_hmac_signature(s3: Any, bucket: str, receiver: Receiver) -> None:

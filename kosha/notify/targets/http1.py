@@ -34,6 +34,8 @@ class Http1Connection:
         default = (self.tls and self.port == 443) or (not self.tls and self.port == 80)
         self.host_header = netloc_host if default else f"{netloc_host}:{self.port}"
         self.timeout = timeout
+        self._head = (f"POST {self.target} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+                      "User-Agent: kosha-notify\r\n")
         self._ssl = ssl.create_default_context() if self.tls else None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -41,7 +43,8 @@ class Http1Connection:
     async def post(self, body: bytes, headers: dict[str, str]) -> int:
         """POST `body`; answer the status code (the answer's body is read and dropped)."""
         try:
-            return await asyncio.wait_for(self._post(body, headers), self.timeout)
+            async with asyncio.timeout(self.timeout):   # no task per POST, as wait_for makes
+                return await self._post(body, headers)
         except asyncio.CancelledError:
             self.close()
             raise
@@ -57,10 +60,9 @@ class Http1Connection:
                 server_hostname=self.host if self.tls else None, limit=MAX_HEAD)
         reader, writer = self._reader, self._writer
         assert reader is not None
-        lines = [f"POST {self.target} HTTP/1.1", f"Host: {self.host_header}",
-                 f"Content-Length: {len(body)}", "User-Agent: kosha-notify"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        request = "".join([self._head, f"Content-Length: {len(body)}\r\n",
+                           *(f"{k}: {v}\r\n" for k, v in headers.items()), "\r\n"])
+        writer.write(request.encode("latin-1") + body)
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
