@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import datetime as _dt
 import http.client
+import io
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -179,6 +181,23 @@ def cpu_seconds(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total / os.sysconf("SC_CLK_TCK")
+
+
+PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+@contextlib.contextmanager
+def pg_scratch_database(prefix: str = "kosha_bench") -> Iterator[str]:
+    """The URL of a new, empty database on the machine's PostgreSQL, dropped afterwards."""
+    import psycopg
+    import uuid
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _status_kib(pid: int, field_name: str) -> int:
@@ -624,9 +643,21 @@ def kosha_server(data_dir: Path, log_dir: Path, name: str = "kosha",
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"KOSHA_ROOT_ACCESS_KEY": ak, "KOSHA_ROOT_SECRET_KEY": sk,
            "KOSHA_LOG_LEVEL": "warning", "PYTHONPATH": str(REPO), **(extra_env or {})}
+    # `python -m` puts its working directory first on sys.path: the checkout PYTHONPATH names
+    # (another one, for a before/after comparison) must also be the working directory.
     srv = Server(name, kosha_cmd(data_dir, port, s3_port), f"http://{HOST}:{port}/healthz",
-                 env=env, cwd=REPO, log_dir=log_dir, timeout=timeout)
+                 env=env, cwd=env["PYTHONPATH"], log_dir=log_dir, timeout=timeout)
     return KoshaProc(srv, port, s3_port, data_dir, ak, sk)
+
+
+def export_tree(ref: str, into: Path) -> Path:
+    """The kosha package of commit `ref`, unpacked under `into` (a git archive, no checkout)."""
+    data = subprocess.run(["git", "-C", str(REPO), "archive", ref, "kosha"],
+                          check=True, capture_output=True).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def kosha_ready(timeout: float = 20) -> tuple[bool, str]:

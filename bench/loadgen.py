@@ -78,6 +78,7 @@ class LoadResult:
     bad_status: int        # responses with status >= 400
     mean_ms: float = 0.0
     max_ms: float = 0.0
+    server_cpu_us: float | None = None   # the server's CPU per request (run_load's server_pid)
 
     def line(self) -> str:
         s = (f"{self.ops:,.0f} ops/s  p50 {self.p50_ms:.2f} ms  p99 {self.p99_ms:.2f} ms  "
@@ -252,8 +253,19 @@ def run_aiohttp(base_url: str, reqs: list[Req], concurrency: int, duration: floa
 
 def run_load(base_url: str, reqs: list[Req], concurrency: int = 16, duration: float = 8.0,
              engine: str = "auto", threads: int = 1, processes: int = 2,
-             preflight: bool = True) -> LoadResult:
-    """Replays `reqs` round-robin from `concurrency` keep-alive clients for `duration` s."""
+             preflight: bool = True, server_pid: int | None = None) -> LoadResult:
+    """Replays `reqs` round-robin from `concurrency` keep-alive clients for `duration` s.
+
+    With `server_pid`, also the CPU time (user + system) that server's process tree spent per
+    request: on a busy machine, a steadier measure of the server's cost than ops/s.
+    """
+    if server_pid is not None:
+        before = common.cpu_seconds(server_pid)
+        result = run_load(base_url, reqs, concurrency, duration, engine, threads, processes,
+                          preflight)
+        cpu = common.cpu_seconds(server_pid) - before
+        result.server_cpu_us = 1e6 * cpu / max(result.requests, 1)
+        return result
     if not reqs:
         raise ValueError("no requests")
     if preflight:

@@ -11,11 +11,8 @@ of --runs runs and the ratio is this tree over the earlier one.
 """
 from __future__ import annotations
 
-import io
 import os
-import subprocess
 import sys
-import tarfile
 import uuid
 from pathlib import Path
 
@@ -28,16 +25,6 @@ BUCKET = "bench-one-store"
 PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 KEYS = 2000
 READ_KEYS = 200
-
-
-def export_tree(ref: str, into: Path) -> Path:
-    """The kosha package of commit `ref`, unpacked under `into` (a git archive, no checkout)."""
-    data = subprocess.run(["git", "-C", str(common.REPO), "archive", ref, "kosha"],
-                          check=True, capture_output=True).stdout
-    into.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
-    return into
 
 
 def new_pg_database() -> tuple[str, object]:
@@ -111,7 +98,7 @@ def main() -> None:
     common.banner("One store, many processes: single-process cost")
     rows: list[Row] = []
     with common.scratch_dir(args, "one-store") as scratch:
-        before = export_tree(args.before, scratch / "before")
+        before = common.export_tree(args.before, scratch / "before")
         after = common.REPO
         for engine in args.engines.split(","):
             names = ("put", "get", "put_cpu", "get_cpu")

@@ -287,16 +287,18 @@ def main() -> None:
                         t.url, t.access_key, t.secret_key, "PUT", BUCKET,
                         [f"small/u-{i:04d}" for i in range(2000)], body4k, t.region)
                     r = attempt(f"{t.name}: 4 KiB PUT load", loadgen.run_load, t.url, sign_puts,
-                                conc, dur, args.engine)
+                                conc, dur, args.engine, server_pid=t.pid)
                     if r:
                         t.add("put4k", r.ops)
+                        t.add("put4k_cpu", r.server_cpu_us)
                         t.lat.setdefault("4 KiB PUT", []).append(r)
                     sign_gets = loadgen.s3_requests(t.url, t.access_key, t.secret_key, "GET",
                                                     BUCKET, get_keys, b"", t.region)
                     r = attempt(f"{t.name}: 4 KiB GET load", loadgen.run_load, t.url, sign_gets,
-                                conc, dur, args.engine)
+                                conc, dur, args.engine, server_pid=t.pid)
                     if r:
                         t.add("get4k", r.ops)
+                        t.add("get4k_cpu", r.server_cpu_us)
                         t.lat.setdefault("4 KiB GET", []).append(r)
                     os.sync()
                     v = attempt(f"{t.name}: multipart {mp_total // MiB} MiB", multipart, t,
@@ -378,7 +380,7 @@ def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int) -> list
                         target=f">= {target_vs_moto:g}x moto" if target_vs_moto else "",
                         ok=common.check(r, ">=", target_vs_moto) if target_vs_moto else None,
                         runs=k.res.get(key, []) if k else [],
-                        note="" if higher_better else "ratio = moto time / Kosha time"))
+                        note="" if higher_better else "ratio = moto's figure / Kosha's (lower is better)"))
 
     pair("put", f"PUT {big}", "MB/s")
     kv = med(k, "put")
@@ -396,6 +398,8 @@ def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int) -> list
                     target=">= 1000 MB/s", ok=common.check(kv, ">=", 1000)))
     pair("get4k", "4 KiB GET", "ops/s", 20)   # issue 8
     pair("put4k", "4 KiB PUT", "ops/s", 8)    # issue 8
+    pair("put4k_cpu", "4 KiB PUT, server CPU/request", "us", higher_better=False)
+    pair("get4k_cpu", "4 KiB GET, server CPU/request", "us", higher_better=False)
     pair("mpu", f"multipart {mp_total // MiB} MiB (8 MiB x 4)", "MB/s")
     pair("list", f"ListObjectsV2 {nlist:,} keys (boto3)", "s", higher_better=False)
     pair("listraw", f"ListObjectsV2 {nlist:,} keys (raw http)", "s", higher_better=False)

@@ -9,12 +9,17 @@ others idle. Each run measures every configuration back to back (the order rotat
 to run), so a noisy neighbour hurts the figures of one run alike; the ratio printed is the
 median of the per-run ratios to one worker.
 
+`--before REF` also runs two workers of an earlier commit's server in the same runs (its kosha
+package from `git archive`), so a change to the write path is judged against the code before it
+under the same noise.
+
 `--modes reuseport,shared` also measures the two ways the supervisor can hand the ports to its
 workers (kosha/supervisor.py): one SO_REUSEPORT socket per worker, or one socket for all.
 
     python bench/workers.py                 # 5 runs, 5 s per load phase
     python bench/workers.py --quick         # 1 run, 2 s phases
     python bench/workers.py --databases sqlite --modes reuseport,shared
+    python bench/workers.py --databases sqlite --before main~3
     sudo python bench/workers.py --priority -10   # on a machine busy with other work
 """
 from __future__ import annotations
@@ -70,14 +75,20 @@ def _create_keys(k: common.KoshaProc) -> None:
 class Target:
     """One running server configuration, ready for the load phases."""
 
-    def __init__(self, kind: str, workers: int, mode: str, tmp: Path) -> None:
+    def __init__(self, kind: str, workers: int, mode: str, tmp: Path,
+                 before: tuple[str, Path] | None = None) -> None:
         self.kind, self.workers, self.mode = kind, workers, mode
-        self.name = f"{kind} --workers {workers}" + (f" ({mode})" if workers > 1 else "")
-        tag = f"{kind}-{workers}-{mode}"
+        self.label = mode + (f", before: {before[0]}" if before else "")
+        self.name = f"{kind} --workers {workers}" + (f" ({self.label})" if workers > 1 else "")
+        tag = f"{kind}-{workers}-{mode}" + ("-before" if before else "")
         env, self.handle = _database(kind)
         env.update({"KOSHA_WORKERS": str(workers), "KOSHA_LISTEN_MODE": mode,
                     "KOSHA_ACCESS_LOG": "off"})
+        if before is not None:
+            env["PYTHONPATH"] = str(before[1])
         self.k = common.kosha_server(tmp / f"data-{tag}", tmp, f"kosha-{tag}", extra_env=env)
+        if before is not None:
+            self.k.server.cwd = str(before[1])
         self.ops: dict[str, list[float]] = {"put": [], "get": []}
         self.cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # per request
         self.cores: dict[str, list[float]] = {"put": [], "get": []}    # CPU s per s of load
@@ -116,11 +127,21 @@ class Target:
         _drop(self.handle)
 
 
+def _against_before(kind: str, what: str, now: Target, old: Target, ref: str) -> common.Row:
+    """Two workers of this tree against two workers of the earlier commit, same runs."""
+    return common.Row(f"{kind} 4 KiB {what.upper()} --workers 2, this tree vs before",
+                      common.median(now.ops[what]), "ops/s",
+                      ref=f"{common.fmt(common.median(old.ops[what]))} ops/s (before: {ref})",
+                      ratio=common.paired_ratio(now.ops[what], old.ops[what]), runs=now.ops[what])
+
+
 def main() -> None:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--modes", default="reuseport",
                         help="socket hand-over modes measured with 2 workers: reuseport,shared")
+    parser.add_argument("--before", default=None,
+                        help="also measure two workers (reuseport) of this earlier commit")
     parser.add_argument("--priority", type=int, default=0,
                         help="nice value for this script, the servers and the load client (root "
                              "may give a negative one so that a busy shared machine's other "
@@ -138,8 +159,11 @@ def main() -> None:
     modes = args.modes.split(",")
     rows = []
     with common.scratch_dir(args, "workers-") as tmp:
+        before = (args.before, common.export_tree(args.before, tmp / "before")) if args.before else None
         for kind in args.databases.split(","):
             targets = [Target(kind, 1, "reuseport", tmp)] + [Target(kind, 2, m, tmp) for m in modes]
+            if before is not None:
+                targets.append(Target(kind, 2, "reuseport", tmp, before))
             try:
                 for t in targets:
                     t.start()
@@ -172,11 +196,13 @@ def main() -> None:
                 for t in targets[1:]:
                     ratio = common.paired_ratio(t.ops[what], one.ops[what])
                     rows.append(common.Row(
-                        f"{kind} 4 KiB {what.upper()} --workers 2 ({t.mode})",
+                        f"{kind} 4 KiB {what.upper()} --workers 2 ({t.label})",
                         common.median(t.ops[what]), "ops/s",
                         ref=f"{common.fmt(common.median(one.ops[what]))} ops/s (1 worker)",
                         ratio=ratio, target=f">= {target}x",
                         ok=common.check(ratio, ">=", target), runs=t.ops[what]))
+                if before is not None:
+                    rows.append(_against_before(kind, what, targets[1], targets[-1], before[0]))
     common.print_table(rows, "medians; ratio = median of the per-run ratios 2 workers / 1 worker")
     print(common.markdown_table(rows))
     common.write_json(args.json, {"rows": [r.__dict__ for r in rows]})

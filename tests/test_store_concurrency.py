@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import random
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections import defaultdict
@@ -385,3 +387,65 @@ def test_a_process_killed_mid_upload_leaves_the_old_object_and_exact_counts(
         assert [(o["Key"], o["Size"]) for o in listed] == [("big.bin", 3)]
     finally:
         victim.start()
+
+
+# -- SQLite: the writers' turn (kosha/store/write_turn.py) ----------------------------------------
+
+
+def _sqlite_turn(trio: list[Any]) -> Path:
+    """The turn file the processes' writers queue on; PostgreSQL has none (skip)."""
+    if "--database-url" in trio[0].flags:
+        pytest.skip("the writers' turn is SQLite's: PostgreSQL serialises writers itself")
+    return Path(trio[0].data_dir) / "kosha.db-writer.lock"
+
+
+HOLD_TURN = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def _hold_turn(path: Path) -> subprocess.Popen[str]:
+    """Another process that takes the writers' turn and keeps it (until killed)."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_TURN, str(path)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_writes_wait_for_the_turn_another_process_holds_while_reads_are_answered(
+        trio: list[Any], tenant: Tenant) -> None:
+    turn = _sqlite_turn(trio)
+    bucket = tenant.bucket()
+    tenant.s3[0].put_object(Bucket=bucket, Key="old", Body=b"old")
+    holder = _hold_turn(turn)
+    try:
+        with ThreadPoolExecutor(PROCESSES) as pool:
+            puts = [pool.submit(tenant.s3[i].put_object, Bucket=bucket, Key=f"new{i}", Body=b"n")
+                    for i in range(PROCESSES)]
+            for i in range(PROCESSES):
+                assert tenant.s3[i].get_object(Bucket=bucket, Key="old")["Body"].read() == b"old"
+            assert not any(put.done() for put in puts)
+            holder.terminate()
+            holder.wait()
+            assert [put.result(timeout=60)["ResponseMetadata"]["HTTPStatusCode"]
+                    for put in puts] == [200] * PROCESSES
+    finally:
+        holder.kill()
+    assert tenant.usage(bucket, via=1) == (3 + PROCESSES, 1 + PROCESSES)
+
+
+def test_a_writer_killed_holding_the_turn_does_not_stop_the_others(
+        trio: list[Any], tenant: Tenant) -> None:
+    turn = _sqlite_turn(trio)
+    bucket = tenant.bucket()
+    holder = _hold_turn(turn)
+    with ThreadPoolExecutor(1) as pool:
+        put = pool.submit(tenant.s3[2].put_object, Bucket=bucket, Key="after", Body=b"a")
+        holder.kill()   # kill -9: the kernel lets go of its turn
+        holder.wait()
+        assert put.result(timeout=60)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert tenant.s3[0].get_object(Bucket=bucket, Key="after")["Body"].read() == b"a"

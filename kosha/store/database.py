@@ -29,7 +29,7 @@ from sqlalchemy.pool import QueuePool
 
 from .. import metrics
 from ..cache import TTLCache
-from . import locks, retry
+from . import locks, retry, write_turn
 from .faults import from_db_error
 from .schema import metadata
 
@@ -82,6 +82,7 @@ class Database:
         self._conn: Connection | None = None  # the writer thread's
         self._batch_seconds = 0.0  # how long the last batch took, from gathered to answered
         self.generation = 0  # bumped after every committed batch of writes in this process
+        self._turn = write_turn.for_database(self.write_engine.url.database) if self.is_sqlite else None
         self._probe = _change_probe(self.write_engine) if self.is_sqlite else None
         self._probe_cursor = self._probe.cursor() if self._probe is not None else None  # 3x cheaper kept
         self._memo: TTLCache[Any, tuple[tuple[int, int], Any]] | None = (
@@ -168,35 +169,40 @@ class Database:
             batch = self._gather(expected)
             if batch is None:
                 return
-            started = time.perf_counter()
-            self._run_batch(batch)
+            with write_turn.held(self._turn):
+                started = time.perf_counter()
+                self._fill(batch, MAX_BATCH)  # what queued while another process wrote joins in
+                outcomes = self._outcomes(batch)
+            self._answer(batch, outcomes)
             self._batch_seconds = time.perf_counter() - started
             expected = len(batch) + self._queue.qsize()  # those answered come back; these wait
 
     def _gather(self, expected: int) -> list[Any] | None:
-        """The next batch: whatever is queued, and, for a short while, the `expected` writers
-        not queued yet. None once the database is closing."""
+        """The next batch: the first writer queued, and, for a short while, the `expected`
+        writers not queued yet. None once the database is closing."""
         first = self._queue.get()
         if first[0] is None:
             return None
         batch = [first]
-        want = min(expected, MAX_BATCH)
         deadline = time.perf_counter() + min(LINGER_MAX, LINGER_SHARE * self._batch_seconds)
-        while len(batch) < MAX_BATCH:
-            try:
-                if len(batch) < want:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
-                else:
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item[0] is None:
-                self._queue.put(item)
-                break
-            batch.append(item)
+        self._fill(batch, min(expected, MAX_BATCH), deadline)
         return batch
 
-    def _run_batch(self, batch: list[Any]) -> None:
+    def _fill(self, batch: list[Any], upto: int, deadline: float | None = None) -> None:
+        """Add queued writers to `batch` until it holds `upto`: those queued now, or, with a
+        `deadline`, also those that arrive before it."""
+        while len(batch) < upto:
+            try:
+                item = (self._queue.get_nowait() if deadline is None else
+                        self._queue.get(timeout=max(0.0, deadline - time.perf_counter())))
+            except queue.Empty:
+                return
+            if item[0] is None:
+                self._queue.put(item)
+                return
+            batch.append(item)
+
+    def _outcomes(self, batch: list[Any]) -> list[tuple[Any, BaseException | None]]:
         """One transaction for the whole batch; if any unit fails, each runs again on its own."""
         if len(batch) > 1:
             try:
@@ -210,7 +216,9 @@ class Database:
         if self._on_full is not None and any(_is_full(e) for _r, e in outcomes) and self._on_full():
             outcomes = [self._alone(item) if _is_full(outcome[1]) else outcome
                         for item, outcome in zip(batch, outcomes)]
-        outcomes = [(r, _translated(e)) for r, e in outcomes]
+        return [(r, _translated(e)) for r, e in outcomes]
+
+    def _answer(self, batch: list[Any], outcomes: list[tuple[Any, BaseException | None]]) -> None:
         self.generation += 1  # before any caller hears of its write: later reads miss the memo
         answers: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
@@ -273,6 +281,8 @@ class Database:
         if self._conn is not None:
             self._conn.close()
         self._readers.shutdown(wait=True)
+        if self._turn is not None:
+            self._turn.close()
         if self._probe is not None:
             self._probe_cursor.close()  # type: ignore[union-attr]
             self._probe.close()
