@@ -183,6 +183,23 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+@contextlib.contextmanager
+def pg_scratch_database(prefix: str = "kosha_bench") -> Iterator[str]:
+    """The URL of a new, empty database on the machine's PostgreSQL, dropped afterwards."""
+    import psycopg
+    import uuid
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _status_kib(pid: int, field_name: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -626,8 +643,10 @@ def kosha_server(data_dir: Path, log_dir: Path, name: str = "kosha",
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"KOSHA_ROOT_ACCESS_KEY": ak, "KOSHA_ROOT_SECRET_KEY": sk,
            "KOSHA_LOG_LEVEL": "warning", "PYTHONPATH": str(REPO), **(extra_env or {})}
+    # `python -m` puts its working directory first on sys.path: the checkout PYTHONPATH names
+    # (another one, for a before/after comparison) must also be the working directory.
     srv = Server(name, kosha_cmd(data_dir, port, s3_port), f"http://{HOST}:{port}/healthz",
-                 env=env, cwd=REPO, log_dir=log_dir, timeout=timeout)
+                 env=env, cwd=env["PYTHONPATH"], log_dir=log_dir, timeout=timeout)
     return KoshaProc(srv, port, s3_port, data_dir, ak, sk)
 
 
