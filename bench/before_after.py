@@ -5,14 +5,16 @@ from `--baseline` (PYTHONPATH=that tree; same interpreter, same machine, same mo
 alternating which goes first: S3 4 KiB GET and PUT ops/s (signed V4, 16 keep-alive clients), KOS
 REST 4 KiB download and form upload ops/s, each with the server's CPU time per request (user +
 system, from /proc: the figure a busy machine disturbs least), and a 64 MiB boto3 put_object
-with its default settings (MB/s). Medians of --runs; the ratio is this tree's figure over the
-baseline's.
+with its default settings (MB/s); where a tree counts them in /metrics, the writes its database
+writer grouped into each commit (each commit one fsync). Medians of --runs; the ratio is this
+tree's figure over the baseline's.
 
     python bench/before_after.py --baseline /path/to/older/checkout [--runs 3] [--duration 5]
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import time
@@ -81,15 +83,27 @@ class Target:
         return len(data) / common.MiB / (time.perf_counter() - start)
 
 
+def db_commits(kos_url: str) -> tuple[float, float] | None:
+    """(commits, writes) of the database writer from /metrics; None if the tree has no counters."""
+    _status, text = common.http_simple("GET", f"{kos_url}/metrics")
+    found = dict(re.findall(r"^(kosha_db_write_commits_total|kosha_db_writes_total) (\S+)$",
+                            text.decode(), re.M))
+    if len(found) < 2:
+        return None
+    return float(found["kosha_db_write_commits_total"]), float(found["kosha_db_writes_total"])
+
+
 def measure(t: Target, body: bytes, big: bytes, duration: float, engine: str) -> dict[str, float]:
     figures: dict[str, float] = {}
 
     def ops(name: str, base: str, reqs: list[loadgen.Req]) -> None:
-        cpu = common.cpu_seconds(t.kp.server.pid)
-        result = loadgen.run_load(base, reqs, 16, duration, engine)
-        cpu = common.cpu_seconds(t.kp.server.pid) - cpu
+        before = db_commits(t.kp.kos_url)
+        result = loadgen.run_load(base, reqs, 16, duration, engine, server_pid=t.kp.server.pid)
+        after = db_commits(t.kp.kos_url)
         figures[f"{name} ops/s"] = result.ops
-        figures[f"{name} server CPU us/req (lower: better)"] = 1e6 * cpu / max(result.requests, 1)
+        figures[f"{name} server CPU us/req (lower: better)"] = result.server_cpu_us or 0.0
+        if before and after and after[0] - before[0] >= 10:   # a write phase
+            figures[f"{name} writes per commit"] = (after[1] - before[1]) / (after[0] - before[0])
 
     ops("S3 4 KiB GET", t.kp.s3_url, t.s3_requests("GET"))
     ops("S3 4 KiB PUT", t.kp.s3_url, t.s3_requests("PUT", body))
@@ -123,9 +137,13 @@ def main() -> None:
             for t in targets:
                 t.kp.server.stop()
     print(f"\nmedians of {args.runs} (ratio = current / baseline; target >= 0.95)")
-    for metric, before in figures["baseline"].items():
-        now = figures["current"][metric]
-        b, c = statistics.median(before), statistics.median(now)
+    for metric, now in figures["current"].items():
+        before = figures["baseline"].get(metric)
+        c = statistics.median(now)
+        if not before:   # a figure the older tree cannot give (e.g. its writer's commit counts)
+            print(f"  {metric:44s} baseline       n/a  current {c:9.1f}  (runs {common.spread(now)})")
+            continue
+        b = statistics.median(before)
         print(f"  {metric:44s} baseline {b:9.1f}  current {c:9.1f}  ratio {c / b:5.2f}  "
               f"(runs {common.spread(now)} vs {common.spread(before)})")
 

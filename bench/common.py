@@ -643,8 +643,10 @@ def kosha_server(data_dir: Path, log_dir: Path, name: str = "kosha",
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"KOSHA_ROOT_ACCESS_KEY": ak, "KOSHA_ROOT_SECRET_KEY": sk,
            "KOSHA_LOG_LEVEL": "warning", "PYTHONPATH": str(REPO), **(extra_env or {})}
+    # `python -m` puts its working directory first on sys.path: the checkout PYTHONPATH names
+    # (another one, for a before/after comparison) must also be the working directory.
     srv = Server(name, kosha_cmd(data_dir, port, s3_port), f"http://{HOST}:{port}/healthz",
-                 env=env, cwd=REPO, log_dir=log_dir, timeout=timeout)
+                 env=env, cwd=env["PYTHONPATH"], log_dir=log_dir, timeout=timeout)
     return KoshaProc(srv, port, s3_port, data_dir, ak, sk)
 
 

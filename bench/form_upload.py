@@ -8,20 +8,27 @@ figure says little (issue 8). This uploads the same file, in one run, with:
   curl -F     curl -F file=@big                 (Expect: 100-continue, 64 KiB writes)
   requests    requests.put(files=)              (whole body built in memory, one sendall)
   httpx       httpx.put(files=)                 (file read in 64 KiB pieces)
-  krutrim     krutrim-client's put(files=)      (reads the file whole, then httpx)
+  krutrim     krutrim-client's put(files=)      (a path is read whole and sent as one buffer;
+                                                 an open file is streamed by httpx)
   bench       bench/kos_rest.py's client        (http.client, 1 MiB writes)
   chromium    FormData through fetch in headless Chromium (skipped if Chromium is missing)
+
+then, in this process, the CPU the form reader (kosha.api.multipart_form) spends per GB of file
+bytes for each read size the clients cause (16 KiB browsers, 64 KiB curl, 250 KB big writes),
+beside MD5's over the same bytes: the part of the loop's work that is the form's own.
 
 Each figure is the median of --runs; the ratio is the median of per-run ratios to the reference.
 With --baseline DIR a second Kosha runs from that checkout (e.g. a worktree of main before a
 change) and every client is measured against it too, in the same run.
 
     python bench/form_upload.py [--runs 3] [--quick] [--baseline /path/to/older/checkout]
+                                [--only "curl -F" --only httpx ...]
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -103,20 +110,31 @@ def httpx_form(t: Target, big: Path) -> float:
     return _library_form(httpx.put, t, big, "httpx.bin")
 
 
-def krutrim_form(t: Target, big: Path) -> float:
+def _krutrim(t: Target, file: object) -> float:
     import httpx
     from krutrim_client import KrutrimClient
     client = KrutrimClient(api_key=t.kos.token, base_url=t.kp.kos_url, max_retries=0, timeout=600)
     try:
         t0 = time.perf_counter()
         r = client.put(f"/kos/v1/buckets/{BUCKET}/objects", cast_to=httpx.Response,
-                       files={"file": big},   # a path: read whole, sent as big.bin
+                       files={"file": file},
                        options={"headers": {"Content-Type": "multipart/form-data"}})
         dt = time.perf_counter() - t0
     finally:
         client.close()
     _checked(r.status_code, r.text)
     return dt
+
+
+def krutrim_path(t: Target, big: Path) -> float:
+    """A path, as its docs show: the SDK reads it whole and httpx sends it as one buffer."""
+    return _krutrim(t, big)
+
+
+def krutrim_file(t: Target, big: Path) -> float:
+    """A (name, open file) tuple: the SDK passes it on, and httpx reads it 64 KiB at a time."""
+    with open(big, "rb") as f:
+        return _krutrim(t, ("krutrim.bin", f))
 
 
 def bench_client(t: Target, big: Path) -> float:
@@ -161,8 +179,12 @@ class Browser:
 
 
 def clients(browser: Browser | None) -> dict[str, Upload]:
+    import httpx  # noqa: F401 - imported before any timing: a first import is not an upload
+    import krutrim_client  # noqa: F401
+    import requests  # noqa: F401
     out: dict[str, Upload] = {"curl -F": curl_form, "requests": requests_form,
-                              "httpx": httpx_form, "krutrim-client": krutrim_form,
+                              "httpx": httpx_form, "krutrim-client (path)": krutrim_path,
+                              "krutrim-client (open file)": krutrim_file,
                               "bench client (1 MiB writes)": bench_client}
     if browser is not None:
         out["chromium FormData+fetch"] = browser.upload
@@ -184,6 +206,8 @@ def main() -> None:
     ap = common.base_parser("KOS REST form uploads from each client vs the bare app's raw upload")
     ap.add_argument("--baseline", help="an older checkout of Kosha to measure beside this one")
     ap.add_argument("--size-mib", type=int, default=None, help="file size (default 256, 32 quick)")
+    ap.add_argument("--only", action="append", default=[],
+                    help="measure only the clients whose name contains this (repeatable)")
     args = common.finish_args(ap.parse_args())
     size = (args.size_mib or (32 if args.quick else 256)) * MiB
     common.banner(f"KOS REST form uploads: {size // MiB} MiB, median of {args.runs}")
@@ -199,13 +223,17 @@ def main() -> None:
         if args.baseline:
             targets.append(Target("baseline", common.kosha_server(
                 tmp / "baseline", tmp, "baseline", {"PYTHONPATH": args.baseline})))
+            targets[-1].kp.server.cwd = args.baseline   # `python -m` puts the cwd first
         browser = open_browser()
         try:
             with ref:
                 for t in targets:
                     t.start()
-                _measure(args, ref, targets, clients(browser), big, seconds, cpu)
-                _check_md5(targets[0], big)
+                chosen = {name: upload for name, upload in clients(browser).items()
+                          if not args.only or any(o in name for o in args.only)}
+                _measure(args, ref, targets, chosen, big, seconds, cpu)
+                if "curl -F" in chosen:
+                    _check_md5(targets[0], big)
                 for t in targets:
                     t.kp.server.stop()
         finally:
@@ -215,9 +243,14 @@ def main() -> None:
     common.print_table(rows, f"KOS REST {size // MiB} MiB form uploads (median of {args.runs}; "
                              "MB/s = 10^6 B/s; ratio = median of per-run ratios to curl -T)")
     cpu_rows = cpu_table(cpu, size)
-    common.print_table(cpu_rows, "server CPU seconds per GB uploaded (user + system, all threads; "
-                                 "ratio = reference / this, so 1.00x = as cheap as the bare app)")
-    common.write_json(args.json, {"rows": rows + cpu_rows, "seconds": seconds, "cpu": cpu})
+    common.print_table(cpu_rows, "CPU seconds per GB uploaded, server (user + system, all threads; "
+                                 "ratio = reference / this, so 1.00x = as cheap as the bare app), "
+                                 "then client")
+    parser_rows = reader_table(size)
+    common.print_table(parser_rows, "form reader CPU per GB of file bytes, in process "
+                                    "(best of 3; ratio = reader / MD5 of the same bytes)")
+    common.write_json(args.json, {"rows": rows + cpu_rows + parser_rows, "seconds": seconds,
+                                  "cpu": cpu})
 
 
 def _measure(args, ref: common.Server, targets: list[Target],  # type: ignore[no-untyped-def]
@@ -228,9 +261,10 @@ def _measure(args, ref: common.Server, targets: list[Target],  # type: ignore[no
 
     def one(name: str, pid: int, upload: Callable[[], float]) -> None:
         os.sync()
-        cpu0 = common.cpu_seconds(pid)
+        cpu0, client0 = common.cpu_seconds(pid), _client_cpu()
         seconds.setdefault(name, []).append(upload())
         cpu.setdefault(name, []).append(common.cpu_seconds(pid) - cpu0)
+        cpu.setdefault(f"client CPU, {name}", []).append(_client_cpu() - client0)
         line.append(f"{name} {size / seconds[name][-1] / 1e6:.0f}")
 
     for run in range(args.runs):
@@ -244,6 +278,14 @@ def _measure(args, ref: common.Server, targets: list[Target],  # type: ignore[no
                 one(f"{t.name}: {name}", t.kp.server.pid, lambda: upload(t, big))  # noqa: B023
         print(f"  run {run + 1} (load {os.getloadavg()[0]:.2f}), MB/s: " + ", ".join(line),
               flush=True)
+
+
+def _client_cpu() -> float:
+    """CPU of this process (the Python clients) and of its finished children (curl); Chromium's
+    processes are not counted."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _check_md5(t: Target, big: Path) -> None:
@@ -273,9 +315,54 @@ def cpu_table(cpu: dict[str, list[float]], size: int) -> list[Row]:
     ref = per_gb["reference"]
     rows = [Row("reference: curl -T, bare app MD5+fsync", common.median(ref), "CPU s/GB", runs=ref)]
     for name, xs in per_gb.items():
-        if name != "reference":
-            rows.append(Row(name, common.median(xs), "CPU s/GB", f"bare app {common.median(ref):.2f}",
-                            common.paired_ratio(ref, xs), runs=xs))
+        if name == "reference" or name.startswith("client CPU"):
+            continue
+        rows.append(Row(name, common.median(xs), "CPU s/GB", f"bare app {common.median(ref):.2f}",
+                        common.paired_ratio(ref, xs), runs=xs))
+    rows += [Row(name, common.median(xs), "CPU s/GB", runs=xs)
+             for name, xs in per_gb.items() if name.startswith("client CPU")]
+    return rows
+
+
+def reader_table(size: int) -> list[Row]:
+    import asyncio
+    import hashlib
+
+    sys.path.insert(0, str(common.REPO))   # this checkout's kosha, as its server runs
+    from kosha.api.multipart_form import MultipartForm
+    boundary = b"------------------------d9f0eaf7bd01ec30"   # curl's shape
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="f"'
+            b"\r\n\r\n" + bytes(common.pattern_mib()) * (size // MiB) + b"\r\n--" + boundary
+            + b"--\r\n")
+
+    async def read(chunks: list[bytes]) -> None:
+        async def reads():  # type: ignore[no-untyped-def]
+            for chunk in chunks:
+                yield chunk
+        async for part in MultipartForm(reads(), boundary).parts():
+            async for _ in part.chunks():
+                pass
+
+    def md5_all(chunks: list[bytes]) -> None:
+        md5 = hashlib.md5()
+        for chunk in chunks:
+            md5.update(chunk)
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            t0 = time.process_time()
+            fn()
+            times.append(time.process_time() - t0)
+        return min(times) / (len(body) / 1e9)
+
+    rows = []
+    for read_size in (16 * 1024, 64 * 1024, 256000):
+        chunks = [body[i:i + read_size] for i in range(0, len(body), read_size)]
+        md5 = best(lambda: md5_all(chunks))  # noqa: B023
+        cpu = best(lambda: asyncio.run(read(chunks)))  # noqa: B023
+        rows.append(Row(f"form reader, {read_size // 1024} KiB reads", cpu, "CPU s/GB",
+                        f"MD5 {md5:.2f}", cpu / md5))
     return rows
 
 

@@ -14,6 +14,10 @@ prints, as medians of --runs runs, each beside its target:
 
     python bench/kos_rest.py [--runs 3] [--quick] [--engine wrk|aiohttp]
 
+The REST upload here is framed by this script's own client (1 MiB writes); how fast a form
+upload goes depends on the client, so bench/form_upload.py measures curl -F, requests, httpx,
+krutrim-client and a browser against the same reference.
+
 A failing API call does not stop the run: the figure shows n/a and the failed
 calls are listed at the end.
 """

@@ -394,7 +394,7 @@ def _extension_paths() -> dict[str, Any]:
         },
         **_console_paths(),
         "/healthz": {"get": _op("Liveness", "Operations", {"200": {"description": "ok"}})},
-        "/readyz": {"get": _op("Readiness: the database, the data directory and free space", "Operations",
+        "/readyz": {"get": _op("Readiness: the database, the blob store and free space", "Operations",
                                {"200": _json(_READINESS, "every check passes"),
                                 "503": _json(_READINESS, "a check failed (Retry-After)")})},
         "/metrics": {"get": _op("Prometheus metrics", "Operations",
@@ -408,7 +408,7 @@ _CHECK = {"type": "object", "required": ["status"], "properties": {
 _READINESS = {"type": "object", "required": ["status", "checks"], "properties": {
     "status": {"type": "string", "enum": ["ready", "unavailable"]},
     "checks": {"type": "object", "properties": {
-        "database": _CHECK, "dataDirectory": _CHECK, "freeSpace": _CHECK}}}}
+        "database": _CHECK, "blobStore": _CHECK, "freeSpace": _CHECK}}}}
 
 _MULTIPART_UPLOAD = {**EXT, "schema": {"type": "object", "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"},

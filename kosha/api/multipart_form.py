@@ -177,7 +177,9 @@ class MultipartForm:
         with no partial delimiter pending, and the chunk neither holds nor ends with the start
         of one. Such a chunk leaves the parser's state as it is, so it can skip the parser."""
         parser = self._parser
-        if parser.state != MultipartState.PART_DATA or parser.index != 0 or not chunk:
+        # getattr: should a python-multipart release rename these, only the fast path is lost.
+        if getattr(parser, "state", None) != MultipartState.PART_DATA \
+                or getattr(parser, "index", None) != 0 or not chunk:
             return False
         delimiter = parser.boundary   # CRLF "--" boundary
         return find_delimiter(chunk, delimiter) < 0 \

@@ -11,14 +11,16 @@ stays the same when an event is delivered again (consumers de-duplicate on it).
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
 EVENT_VERSION = "2.1"
 EVENT_SOURCE = "aws:s3"   # AWS's value, which consumers check
 NULL_VERSION = "null"
@@ -94,14 +96,25 @@ def _quoted(text: str) -> str:
     return remembered(_QUOTED, text, json.dumps, 10_000)
 
 
-def remembered(memo: dict[str, T], text: str, make: Callable[[str], T], limit: int) -> T:
-    """`make(text)`, kept in `memo` while it holds fewer than `limit` entries."""
-    found = memo.get(text)
+def remembered(memo: dict[H, T], key: H, make: Callable[[H], T], limit: int) -> T:
+    """`make(key)`, kept in `memo` while it holds fewer than `limit` entries."""
+    found = memo.get(key)
     if found is None:
-        found = make(text)
+        found = make(key)
         if len(memo) < limit:
-            memo[text] = found
+            memo[key] = found
     return found
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-~/]*")
+
+
+def url_key(key: str) -> str:
+    """The key as AWS writes it in an event (`quote_plus`, `/` too), without quote_plus's
+    ~3 us for the common key of letters, digits and `/._-~`."""
+    if _PLAIN_KEY.fullmatch(key):
+        return key.replace("/", "%2F")
+    return quote_plus(key, safe="")
 
 
 def event_time_fast(ts: float) -> str:
@@ -118,7 +131,7 @@ def with_object(head_text: str, key: str, size: int | None = None, etag: str | N
     """`head` + the object part: the same JSON as `record` gives, without a dict or a dump on
     the writer thread. The key is URL-encoded (ASCII, no quote or backslash); an ETag is hex and
     a version id is one Kosha made, so none needs JSON escaping."""
-    parts = [head_text, '{"key":"', quote_plus(key, safe=""), '"']
+    parts = [head_text, '{"key":"', url_key(key), '"']
     if size is not None:
         parts.append(f',"size":{int(size)}')
     if etag:

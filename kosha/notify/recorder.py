@@ -22,6 +22,7 @@ from .metrics import DROPPED
 
 log = logging.getLogger("kosha.notify")
 DROP_LOG_SECONDS = 10.0
+_ROUTES_TEXT: dict[tuple[tuple[str, ...], ...], str] = {}
 
 
 class Gate:
@@ -84,7 +85,6 @@ class Recorder:
     removed_prefix: str = "ObjectRemoved"
     recorded: int = field(default=0)
     _heads: dict[tuple[str, str], str] = field(default_factory=dict)
-    _routes: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
 
     def created(self, conn: Any, bucket: str, row: Any) -> None:
         """A new current version (`row`: the version row just inserted)."""
@@ -112,11 +112,12 @@ class Recorder:
             head = self._heads[(bucket, event_name)] = events.head(
                 event_name=event_name, when=self.when, region=info.region, origin=self.origin,
                 bucket=bucket, bucket_owner=info.owner)
-        chosen = tuple((c, t) for c, t in routes)
-        routes_text = self._routes.get(chosen)
-        if routes_text is None:
-            routes_text = self._routes[chosen] = json.dumps(routes)
+        routes_text = events.remembered(_ROUTES_TEXT, tuple(map(tuple, routes)), _dumped, 1000)
         outbox.insert_event(conn, bucket, key, event_name, routes_text,
                             events.with_object(head, key, **obj), self.when)
         self.gate.took()
         self.recorded += 1
+
+
+def _dumped(routes: tuple[tuple[str, ...], ...]) -> str:
+    return json.dumps([list(route) for route in routes])

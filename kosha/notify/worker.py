@@ -8,10 +8,11 @@ and moves the target's cursor in the database only after the target took them.
 - A target that fails is retried with exponential backoff (capped at BACKOFF_MAX seconds); the
   others go on. Its events wait in the outbox, in the database, across restarts.
 - Prompt, and cheap under load: a write that recorded events wakes the worker in this process
-  (`wake`); once caught up, a target waits for the next wake, then lets the events gather for
-  up to LINGER_SECONDS (less when a batch's worth was recorded) before it reads again, so a
-  steady stream of writes costs one outbox read (and, with `batch=N`, one POST) per linger
-  instead of one per few commits. Events recorded by other processes are found by polling
+  (`wake`); once caught up, a target waits for the next wake and, if its last read found more
+  than one event (a stream, not a lone write), lets the events gather for up to LINGER_SECONDS
+  (less when a batch's worth was recorded) before it reads again, so a steady stream of writes
+  costs one outbox read (and, with `batch=N`, one POST) per linger instead of one per few
+  commits, and a lone event is sent at once. Events recorded by other processes are found by polling
   every POLL_SECONDS.
 - Rows every target has passed are deleted (`purge`), a chunk at a time.
 """
@@ -37,7 +38,7 @@ POLL_SECONDS = 0.15
 PURGE_SECONDS = 1.0
 SEND_TIMEOUT = 60.0
 CHECK_SECONDS = 0.5
-LINGER_SECONDS = 0.02
+LINGER_SECONDS = 0.01
 CURSOR_SAVE_SECONDS = 0.5
 STOP_SECONDS = 10.0
 BACKOFF_FIRST = 0.2
@@ -120,7 +121,8 @@ class DeliveryWorker:
                 if not await signal.wait(POLL_SECONDS):
                     cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
                     continue
-                await signal.linger(LINGER_SECONDS)
+                if len(rows) > 1:          # a stream, not a lone event: let it gather
+                    await signal.linger(LINGER_SECONDS)
         finally:
             if sent > cursor:
                 await asyncio.shield(self._advance(target_id, cursor, sent))

@@ -35,8 +35,8 @@ class HealthService:
         self.kosha = kosha
 
     async def readiness(self) -> Readiness:
-        database, directory = await asyncio.gather(self._database(), self._data_directory())
-        return Readiness({"database": database, "dataDirectory": directory,
+        database, blobs = await asyncio.gather(self._database(), self._blob_store())
+        return Readiness({"database": database, "blobStore": blobs,
                           "freeSpace": await self._free_space()})
 
     async def _database(self) -> dict[str, Any]:
@@ -51,7 +51,8 @@ class HealthService:
             return _failed(f"database error ({type(exc).__name__})")
         return {"status": "ok"}
 
-    async def _data_directory(self) -> dict[str, Any]:
+    async def _blob_store(self) -> dict[str, Any]:
+        """Files (`--data` or `--blobs file://`) or an S3 cluster: whichever holds the blobs."""
         try:
             await asyncio.get_running_loop().run_in_executor(None, self.kosha.blobs.probe)
         except KoshaError as exc:

@@ -19,6 +19,14 @@ def incref(conn: Connection, blob_ids: Iterable[str]) -> None:
                      .values(refcount=s.blobs.c.refcount + 1))
 
 
+def hold(conn: Connection, blob_id: str) -> bool:
+    """One more reference to a blob that still has one; False if it was freed meanwhile (its
+    last reference dropped since the caller read it), when the caller must not use it."""
+    held = conn.execute(update(s.blobs).where(s.blobs.c.blob_id == blob_id, s.blobs.c.refcount > 0)
+                        .values(refcount=s.blobs.c.refcount + 1))
+    return held.rowcount == 1
+
+
 def decref(conn: Connection, blob_ids: Iterable[str]) -> list[str]:
     """Drop one reference to each blob; answer the blobs nothing references any more."""
     freed = []

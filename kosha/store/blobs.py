@@ -74,23 +74,23 @@ async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
     return await asyncio.get_running_loop().run_in_executor(_io, fn, *args)
 
 
-class LocalBlobWriter:
-    def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
-        self.store = store
+class ChunkedBlobWriter:
+    """What every blob writer shares: a generated id, the size and hashes, and the body kept by
+    reference (never copied on the event loop) until CHUNK bytes are pending, then handed to
+    `_consume` in one batch, which starts work on it in the I/O thread while the loop receives
+    the next batch (the lane keeps one job in flight). Only immutable bytes (or views of them)
+    can be kept; other buffers are copied."""
+
+    def __init__(self, hashers: Iterable[Hasher]) -> None:
         self.blob_id = uuid.uuid4().hex
         self.size = 0
         self._md5 = hashlib.md5()
         self._hashers = list(hashers)
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
-        self._tmp = store.tmp_dir / temp_name(self.blob_id)
-        self._fd: int | None = None
         self._lane = Lane(_io)
 
     async def write(self, data: bytes | memoryview) -> None:
-        # Chunks are kept by reference, not copied on the event loop: hashing and one writev per
-        # CHUNK happen in the I/O thread while the loop receives the next CHUNK (the lane keeps
-        # one in flight). Only immutable bytes can be kept; other buffers are copied.
         if not _immutable(data):
             data = bytes(data)
         self._pending.append(data)
@@ -100,47 +100,66 @@ class LocalBlobWriter:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not self._pending:
-            return
-        chunks, self._pending, self._pending_size = self._pending, [], 0
-        await self._lane.submit(self._write_chunks, chunks)
+        if self._pending:
+            chunks, self._pending, self._pending_size = self._pending, [], 0
+            await self._consume(chunks)
 
-    def _write_chunks(self, chunks: list[bytes]) -> None:
-        try:
-            self._write_chunks_raw(chunks)
-        except OSError as exc:
-            raise self.store.fault(exc) from exc
+    async def _consume(self, chunks: list[bytes | memoryview]) -> None:
+        raise NotImplementedError
 
-    def _write_chunks_raw(self, chunks: list[bytes]) -> None:
-        if self._fd is None:
-            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    def _hash(self, chunks: list[bytes | memoryview]) -> None:
         for chunk in chunks:
             self._md5.update(chunk)
             for h in self._hashers:
                 h.update(chunk)
-        _write_all(self._fd, chunks)
+
+    def _info(self) -> BlobInfo:
+        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
+
+
+class LocalBlobWriter(ChunkedBlobWriter):
+    """Each batch is hashed and written (one writev) in the I/O thread."""
+
+    def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
+        super().__init__(hashers)
+        self.store = store
+        self._tmp = store.tmp_dir / temp_name(self.blob_id)
+        self._fd: int | None = None
+
+    async def _consume(self, chunks: list[bytes | memoryview]) -> None:
+        await self._lane.submit(self._write_chunks, chunks)
+
+    def _write_chunks(self, chunks: list[bytes | memoryview]) -> None:
+        try:
+            fd = self._open()
+            self._hash(chunks)
+            _write_all(fd, chunks)
+        except OSError as exc:
+            raise self.store.fault(exc) from exc
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return self._fd
 
     async def commit(self) -> BlobInfo:
         await self._flush()
         await self._lane.drain()
         await _in_thread(self._make_durable)
-        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
+        return self._info()
 
     def _make_durable(self) -> None:
+        """fsync, rename into place, fsync the directory: the blob is whole and durable, or absent."""
         try:
-            self._make_durable_raw()
+            fd = self._open()
+            os.fsync(fd)
+            os.close(fd)
+            self._fd = None
+            final = self.store.path(self.blob_id)
+            os.rename(self._tmp, final)
+            self.store.fsync_dir(final.parent)
         except OSError as exc:
             raise self.store.fault(exc) from exc
-
-    def _make_durable_raw(self) -> None:
-        if self._fd is None:
-            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
-        final = self.store.path(self.blob_id)
-        os.rename(self._tmp, final)
-        self.store.fsync_dir(final.parent)
 
     async def abort(self) -> None:
         await self._lane.settle()
@@ -187,7 +206,7 @@ def _immutable(data: bytes | memoryview) -> bool:
     return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
 
 
-def _write_all(fd: int, chunks: list[bytes]) -> None:
+def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
     """Write every chunk with writev (no joining copy), resuming after partial writes."""
     views = [memoryview(c) for c in chunks if c]
     while views:

@@ -1,10 +1,12 @@
 """Blobs in an S3-compatible cluster (Ceph RGW, MinIO, AWS): one object `<prefix><blob id>` each.
 
 The client is obstore (Rust `object_store`), chosen by measuring it against boto3 in threads
-(bench/blob_clients.py, docs/benchmarks.md). A writer streams: chunks are hashed in a thread and
-handed to obstore's buffered writer, which sends a single PUT for a blob smaller than `PART` and
-otherwise a multipart upload whose parts go out as they fill (at most `PART × (CONCURRENCY + 1)`
-bytes of one upload in memory). `commit` returns only once the cluster acknowledged the whole
+(bench/blob_clients.py, docs/benchmarks.md). A writer streams: each 1 MiB batch is handed to
+obstore's buffered writer, which sends a single PUT for a blob smaller than `PART` and otherwise
+a multipart upload whose parts go out as they fill, and is hashed in a thread meanwhile. Memory
+per upload is bounded: the part being filled and at most CONCURRENCY parts in flight, plus the
+batch being received and the one being hashed: `PART × (CONCURRENCY + 1) + 2 × CHUNK` (82 MiB).
+`commit` returns only once the cluster acknowledged the whole
 blob (PUT or CompleteMultipartUpload answered), so the version row that follows never points at
 bytes the cluster does not hold. An abort abandons the multipart upload; uploads a crash left
 behind are aborted by garbage collection (`clean_tmp`, see blobs_s3_uploads.py).
@@ -16,8 +18,6 @@ is a no-op, the cluster enforces its own quotas.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import os
 import re
@@ -31,7 +31,7 @@ from obstore.store import S3Store
 
 from ..errors import Unavailable
 from .blob_location import S3Credentials, S3Location
-from .blobs import CHUNK, BlobInfo, BlobReader, Hasher, _in_thread, read_opened
+from .blobs import CHUNK, BlobInfo, BlobReader, ChunkedBlobWriter, Hasher, read_opened
 
 log = logging.getLogger("kosha.store")
 
@@ -49,31 +49,19 @@ def unavailable(exc: BaseException) -> Unavailable:
     return Unavailable(f"the blob store cannot be used now ({type(exc).__name__}); retry later")
 
 
-class S3BlobWriter:
+class S3BlobWriter(ChunkedBlobWriter):
+    """Each batch goes to obstore's writer on the event loop (it keeps the bytes by reference and
+    uploads the parts from its own threads, at most CONCURRENCY at once: a write waits only while
+    that many are in flight), then is hashed in the I/O thread while the event loop receives the
+    next batch (the lane). A batch is hashed as one joined buffer: one hand-over of the GIL per
+    batch rather than per received piece, which stalls the thread behind a busy event loop."""
+
     def __init__(self, store: S3BlobStore, hashers: Iterable[Hasher]) -> None:
+        super().__init__(hashers)
         self.store = store
-        self.blob_id = os.urandom(16).hex()
-        self.size = 0
-        self._md5 = hashlib.md5()
-        self._hashers = list(hashers)
-        self._pending: list[bytes] = []
-        self._pending_size = 0
         self._upload: Any = None
 
-    async def write(self, data: bytes) -> None:
-        if type(data) is not bytes:
-            data = bytes(data)
-        self._pending.append(data)
-        self._pending_size += len(data)
-        self.size += len(data)
-        if self._pending_size >= CHUNK:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if not self._pending:
-            return
-        chunks, self._pending, self._pending_size = self._pending, [], 0
-        await _in_thread(self._hash, chunks)
+    async def _consume(self, chunks: list[bytes | memoryview]) -> None:
         try:
             if self._upload is None:
                 self._upload = obstore.open_writer_async(
@@ -83,15 +71,15 @@ class S3BlobWriter:
                 await self._upload.write(chunk)
         except _FAILED as exc:
             raise unavailable(exc) from exc
+        await self._lane.submit(self._hash_joined, chunks)
 
-    def _hash(self, chunks: list[bytes]) -> None:
-        for chunk in chunks:
-            self._md5.update(chunk)
-            for h in self._hashers:
-                h.update(chunk)
+    def _hash_joined(self, chunks: list[bytes | memoryview]) -> None:
+        self._hash([chunks[0] if len(chunks) == 1 else b"".join(chunks)])
 
     async def commit(self) -> BlobInfo:
+        """Returns once the cluster holds the whole blob (PUT or CompleteMultipartUpload answered)."""
         await self._flush()
+        await self._lane.drain()
         try:
             if self._upload is None:   # an empty blob
                 await obstore.put_async(self.store.client, self.store.key(self.blob_id), b"")
@@ -99,10 +87,11 @@ class S3BlobWriter:
                 await self._upload.close()
         except _FAILED as exc:
             raise unavailable(exc) from exc
-        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._hashers)
+        return self._info()
 
     async def abort(self) -> None:
         """Abandon the upload: leaving the writer's context with an error aborts it."""
+        await self._lane.settle()
         upload, self._upload = self._upload, None
         if upload is not None:
             try:

@@ -41,12 +41,17 @@ def create_upload(conn: Connection, values: dict[str, Any]) -> None:
 
 def put_part(conn: Connection, bucket: str, key: str, upload_id: str, part: dict[str, Any],
              now: float, new_blob: bool) -> list[str]:
-    """Record a part (replacing one of the same number); answer blobs now garbage."""
+    """Record a part (replacing one of the same number); answer blobs now garbage.
+
+    A part that shares a source object's blob (UploadPartCopy) takes its reference here, in the
+    transaction that records it: a delete of the source that freed the blob since it was read
+    makes this NoSuchKey rather than a part whose bytes are gone.
+    """
     get_upload(conn, bucket, key, upload_id, lock=True)
     if new_blob:
         blob_refs.add(conn, part["blob_id"], part["size"], now)
-    else:
-        blob_refs.incref(conn, [part["blob_id"]])
+    elif not blob_refs.hold(conn, part["blob_id"]):
+        raise NotFound("the specified key does not exist", s3_code="NoSuchKey")
     old = conn.execute(select(p).where(p.c.upload_id == upload_id,
                                        p.c.part_number == part["part_number"])).first()
     freed: list[str] = []

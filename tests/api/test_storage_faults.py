@@ -108,7 +108,7 @@ def test_readyz_reports_each_check_when_healthy(served: Any) -> None:
     body = response.json()
     assert body["status"] == "ready"
     assert {name: c["status"] for name, c in body["checks"].items()} == {
-        "database": "ok", "dataDirectory": "ok", "freeSpace": "ok"}
+        "database": "ok", "blobStore": "ok", "freeSpace": "ok"}
 
 
 def test_readyz_answers_503_naming_free_space_on_a_full_disk(served: Any, disk: Path) -> None:
@@ -142,7 +142,7 @@ def test_a_read_only_data_directory_answers_503_then_recovers(
             assert "read-only" in response.json()["message"]
             ready = srv.http().get("/readyz")
             assert ready.status_code == 503
-            assert ready.json()["checks"]["dataDirectory"]["status"] == "failed"
+            assert ready.json()["checks"]["blobStore"]["status"] == "failed"
         finally:
             remount(blobs, "rw")
         expect(upload(client, bucket, {"big.bin": BIG}), 201)

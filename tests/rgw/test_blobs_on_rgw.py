@@ -13,9 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.race_helpers import VERSIONS, race, s3_get
 
+from .outage_proxy import OutageProxy
 from .rgw_helpers import REPO, MiB, admin_user, gc, kosha_s3, new_bucket, referenced_blobs_sqlite
 
 BOUNDARY = "kosha-rgw-test"
@@ -161,10 +163,43 @@ def test_an_upload_cut_off_mid_body_leaves_no_backend_object_after_gc(setup: Any
     assert rgw.unfinished_uploads(server.blob_bucket) == []
 
 
+def test_a_part_failing_in_flight_aborts_the_whole_upload_and_leaves_nothing_after_gc(
+        rgw: Any, start_server: Any) -> None:
+    # The cluster goes away 24 MiB into a 64 MiB blob: the second 16 MiB part is in flight.
+    bucket = rgw.new_bucket()
+    proxy = OutageProxy(int(rgw.endpoint.rsplit(":", 1)[1]), cut_after=24 * MiB, outage=5)
+    try:
+        server = start_server("--blobs", f"s3://{bucket}/blobs?endpoint={proxy.endpoint}", env=rgw.env)
+        user = admin_user(server)
+        s3 = kosha_s3(server, user.access_key, user.secret_key)
+        target = new_bucket(s3)
+        with pytest.raises((ClientError, BotoCoreError)) as failed:
+            s3.put_object(Bucket=target, Key="big", Body=os.urandom(64 * MiB))
+        assert proxy.cut
+        if isinstance(failed.value, ClientError):
+            assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        time.sleep(proxy.outage)            # the cluster is back
+        assert s3.list_objects_v2(Bucket=target).get("KeyCount") == 0
+        gc(server, rgw.env)
+        assert set(rgw.keys(bucket)) == {"blobs/kosha-owner"}
+        assert rgw.unfinished_uploads(bucket) == []
+    finally:
+        proxy.close()
+
+
 def test_readiness_reports_the_blob_store_reachable(setup: Any) -> None:
     server, _user, _s3 = setup
     answer = httpx.get(f"{server.kos_url}/readyz", timeout=10)
     assert answer.status_code == 200, answer.text
+    assert answer.json()["checks"]["blobStore"] == {"status": "ok"}
+
+
+def test_readiness_names_the_blob_store_when_the_cluster_refuses_kosha_key(
+        blob_server: Any, rgw: Any) -> None:
+    server = blob_server(env={"KOSHA_BLOBS_SECRET_KEY": "not-the-secret"})
+    answer = httpx.get(f"{server.kos_url}/readyz", timeout=10)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["checks"]["blobStore"]["status"] == "failed"
 
 
 def test_the_blob_secret_never_reaches_the_log(blob_server: Any, rgw: Any) -> None:

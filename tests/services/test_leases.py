@@ -108,13 +108,6 @@ def test_release_by_a_former_holder_leaves_the_new_one(engine: Engine) -> None:
 
 # -- run_while_held: two holders on one store --------------------------------------------------
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    instance = Live(tmp_path / "data")
-    yield instance
-    instance.close()
-
-
 def _holder(live: Live, name: str, ttl: float) -> LeaseService:
     service = LeaseService(live.kosha)
     service.named, service.ttl = name, ttl
