@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from .. import metrics
@@ -74,8 +75,8 @@ class Database:
             self.read_engine = _sqlite_engine(url, writer=False)
             self.write_engine = _sqlite_engine(url, writer=True)
         else:
-            self.read_engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
-            self.write_engine = self.read_engine
+            self.read_engine = _postgres_read_engine(url)
+            self.write_engine = create_engine(url, pool_size=2, max_overflow=4, pool_pre_ping=True)
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kosha-db-read")
         self._queue: queue.SimpleQueue[tuple[Work[Any], tuple[Any, ...], asyncio.Future[Any] | None,
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
@@ -98,13 +99,21 @@ class Database:
     # -- reads ------------------------------------------------------------------------------
     def read_sync(self, fn: Work[T], *args: Any) -> T:
         try:
-            with self.read_engine.connect() as conn:
-                return fn(conn, *args)
+            try:
+                return self._read_once(fn, *args)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                return self._read_once(fn, *args)  # a pooled connection the server had closed
         except Exception as exc:
             fault = from_db_error(exc)
             if fault is None:
                 raise
             raise fault from exc
+
+    def _read_once(self, fn: Work[T], *args: Any) -> T:
+        with self.read_engine.connect() as conn:
+            return fn(conn, *args)
 
     async def read(self, fn: Work[T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -289,6 +298,17 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _postgres_read_engine(url: str) -> Engine:
+    """Readers in autocommit: a read is one round trip, not BEGIN, the query and ROLLBACK.
+
+    Under READ COMMITTED each statement saw its own snapshot anyway, so no read loses a
+    guarantee. No ping at checkout either (one more round trip per read): a connection the
+    server closed fails its first statement, which invalidates the pool, and read_sync runs
+    the read again on a fresh connection.
+    """
+    return create_engine(url, pool_size=8, max_overflow=8, isolation_level="AUTOCOMMIT")
 
 
 def _change_probe(engine: Engine) -> sqlite3.Connection | None:
