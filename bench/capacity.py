@@ -125,14 +125,7 @@ class Target:
 
     def db_cpu(self) -> float:
         """CPU so far of the PostgreSQL backends serving Kosha (0 on SQLite, in-process)."""
-        if not self.pg_url:
-            return 0.0
-        import psycopg
-        with psycopg.connect(self.pg_url, autocommit=True) as c:
-            pids = [r[0] for r in c.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()")]
-        return sum(common.cpu_seconds(pid) for pid in pids)
+        return common.pg_backend_cpu(self.pg_url)
 
     def make_bucket(self, name: str, versioned: bool = False) -> None:
         self.exact([self.sign("PUT", f"/{name}")])

@@ -186,6 +186,19 @@ def cpu_seconds(pid: int) -> float:
 PG_ADMIN = os.environ.get("KOSHA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
+def pg_backend_cpu(url: str | None) -> float:
+    """CPU so far of the PostgreSQL backends connected to `url`'s database (0 without one):
+    what Kosha's queries cost the database server, beside cpu_seconds of Kosha itself."""
+    if not url:
+        return 0.0
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as c:
+        pids = [r[0] for r in c.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 @contextlib.contextmanager
 def pg_scratch_database(prefix: str = "kosha_bench") -> Iterator[str]:
     """The URL of a new, empty database on the machine's PostgreSQL, dropped afterwards."""

@@ -82,6 +82,7 @@ class Target:
         self.name = f"{kind} --workers {workers}" + (f" ({self.label})" if workers > 1 else "")
         tag = f"{kind}-{workers}-{mode}" + ("-before" if before else "")
         env, self.handle = _database(kind)
+        self.db_url = env.get("KOSHA_DATABASE_URL")
         env.update({"KOSHA_WORKERS": str(workers), "KOSHA_LISTEN_MODE": mode,
                     "KOSHA_ACCESS_LOG": "off"})
         if before is not None:
@@ -91,6 +92,7 @@ class Target:
             self.k.server.cwd = str(before[1])
         self.ops: dict[str, list[float]] = {"put": [], "get": []}
         self.cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # per request
+        self.db_cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # PostgreSQL's, per request
         self.cores: dict[str, list[float]] = {"put": [], "get": []}    # CPU s per s of load
 
     def start(self) -> Target:
@@ -110,11 +112,13 @@ class Target:
         method, keys, body = (("PUT", PUT_KEYS, BODY) if what == "put" else ("GET", GET_KEYS, b""))
         reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET, keys,
                                    body, REGION)
-        before = common.cpu_seconds(k.server.pid)
+        before, db_before = common.cpu_seconds(k.server.pid), common.pg_backend_cpu(self.db_url)
         result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
         used = common.cpu_seconds(k.server.pid) - before
+        db_used = common.pg_backend_cpu(self.db_url) - db_before
         if result.requests:
             self.cpu_ms[what].append(1000 * used / result.requests)
+            self.db_cpu_ms[what].append(1000 * db_used / result.requests)
             self.cores[what].append(used / result.seconds)
         if result.bad_status or result.errors:
             print(f"   !! {self.name} {what}: {result.bad_status} bad statuses, "
@@ -190,6 +194,10 @@ def main() -> None:
                     rows.append(common.Row(f"{kind} 4 KiB {what.upper()} server CPU per request, "
                                            + label, common.median(t.cpu_ms[what]), "ms",
                                            runs=t.cpu_ms[what]))
+                    if t.db_url:
+                        rows.append(common.Row(f"{kind} 4 KiB {what.upper()} PostgreSQL CPU per "
+                                               "request, " + label, common.median(t.db_cpu_ms[what]),
+                                               "ms", runs=t.db_cpu_ms[what]))
                     rows.append(common.Row(f"{kind} 4 KiB {what.upper()} server cores busy, "
                                            + label, common.median(t.cores[what]), "cores",
                                            runs=t.cores[what]))
