@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.postgres_db import fresh_database
+from tests.postgres_db import admin_connection, fresh_database
 from botocore.config import Config
 
 @pytest.fixture(scope="module")
 def pg_server(server_factory: Any) -> Iterator[Any]:
     with fresh_database() as url:
         instance = server_factory("--database-url", url)
+        instance.database_name = url.rsplit("/", 1)[1]
         yield instance
         instance.stop()
 
@@ -110,3 +112,26 @@ def test_multipart_upload_completes_on_postgresql(pg_account: Any, pg_s3: Any) -
     head = pg_s3.head_object(Bucket=bucket, Key="mp")
     assert head["ContentLength"] == 5 * 1024 * 1024 + 1024
     assert head["ETag"].endswith('-2"')
+
+
+def test_reads_right_after_postgresql_closed_every_connection_answer_200(
+        pg_server: Any, pg_account: Any, pg_s3: Any) -> None:
+    bucket = _bucket(pg_account)
+    pg_s3.put_object(Bucket=bucket, Key="k", Body=b"still here")
+    with ThreadPoolExecutor(8) as pool:  # fill the pool of reading connections
+        list(pool.map(lambda _: pg_s3.get_object(Bucket=bucket, Key="k")["Body"].read(), range(32)))
+    admin = admin_connection()
+    try:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", (pg_server.database_name,))
+    finally:
+        admin.close()
+    no_retry = boto3.client("s3", endpoint_url=pg_server.s3_url, region_name="In-Bangalore-1",
+                            aws_access_key_id=pg_account.access_key,
+                            aws_secret_access_key=pg_account.secret_key,
+                            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+                                          retries={"total_max_attempts": 1}))
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda _: no_retry.get_object(Bucket=bucket, Key="k")["Body"].read(),
+                               range(8)))
+    assert bodies == [b"still here"] * 8
