@@ -55,19 +55,21 @@ class Kept:
     """One child process (`python -m module`), restarted whenever `poll` finds it dead."""
 
     def __init__(self, name: str, module: str, payload: dict[str, Any],
-                 buried: Callable[[int], None] = lambda _pid: None) -> None:
+                 buried: Callable[[int], None] = lambda _pid: None,
+                 pass_fds: tuple[int, ...] = ()) -> None:
         self.name = name
         self.module = module
         self.payload = payload
         self.buried = buried
+        self.pass_fds = pass_fds
         self.process: subprocess.Popen[bytes] | None = None
         self.started = 0.0
         self.failures = 0
         self.restart_at = 0.0
 
     @property
-    def pid(self) -> int | None:
-        return None if self.process is None else self.process.pid
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def poll(self) -> None:
         """Start the child if it is not running and its pause is over (never blocks long)."""
@@ -85,12 +87,20 @@ class Kept:
             log.warning("%s (pid %d) exited with %s after %.1f s; restarting%s", self.name,
                         process.pid, exit_text(code), lived, f" in {pause:g} s" if pause else "")
         if now >= self.restart_at:
-            self.process, self.started = spawn(self.module, self.payload), time.monotonic()
+            self.process = spawn(self.module, self.payload, self.pass_fds)
+            self.started = time.monotonic()
 
     def terminate(self) -> None:
         """Ask the child to stop (SIGTERM); `wait` for it."""
-        if self.process is not None and self.process.poll() is None:
+        if self.running:
+            assert self.process is not None
             self.process.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.running:
+            assert self.process is not None
+            log.warning("%s (pid %d) did not stop in time; killing it", self.name, self.process.pid)
+            self.process.kill()
 
     def wait(self, timeout: float) -> None:
         """Wait for the child to exit, killing it after `timeout` seconds."""
@@ -100,8 +110,7 @@ class Kept:
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            log.warning("%s (pid %d) did not stop in time; killing it", self.name, process.pid)
-            process.kill()
+            self.kill()
             process.wait()
         self.buried(process.pid)
         self.process = None

@@ -24,14 +24,13 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings, env
-from .keeper import KILL_GRACE, Kept, exit_text, restart_pause, spawn
+from .keeper import KILL_GRACE, Kept, spawn
 from .notify.process import child as delivery_child
 
 log = logging.getLogger("kosha")
@@ -42,15 +41,12 @@ POLL = 0.1            # seconds between checks of the workers
 
 @dataclass
 class Slot:
-    """One worker position: its sockets, its current process, and its crash history."""
+    """One worker position: its sockets, and its process kept running."""
 
     index: int
     kos: socket.socket
     s3: socket.socket
-    process: subprocess.Popen[bytes] | None = None
-    started: float = 0.0
-    failures: int = 0
-    restart_at: float = 0.0
+    kept: Kept
 
 
 def listen(host: str, port: int, what: str, reuse_port: bool) -> socket.socket:
@@ -88,7 +84,7 @@ class Supervisor:
             signal.signal(sig, self._on_signal)
         try:
             for slot in self.slots:
-                self._start(slot)
+                slot.kept.poll()
             self.delivery = delivery_child(self.settings, self._buried)
             log.info("KOS API on %s, S3 on %s, data in %s, %d workers", self.settings.kos_url,
                      self.settings.s3_url, self.settings.data_dir, len(self.slots))
@@ -97,12 +93,8 @@ class Supervisor:
                 time.sleep(POLL)
             self._stop_all()
         finally:
-            for slot in self.slots:
-                if slot.process is not None and slot.process.poll() is None:
-                    slot.process.kill()
-                    slot.process.wait()
-            if self.delivery is not None:
-                self.delivery.wait(0)
+            for kept in self._children():
+                kept.wait(0)
             shutil.rmtree(self.metrics_dir, ignore_errors=True)
         return 0
 
@@ -119,7 +111,15 @@ class Supervisor:
                 kos = listen(settings.host, settings.port, "KOS API", not shared)
                 s3 = listen(settings.host, settings.s3_port, "S3", not shared)
             assert s3 is not None
-            self.slots.append(Slot(index, kos, s3))
+            payload = {"settings": settings, "index": index, "kos": kos.fileno(),
+                       "s3": s3.fileno()}
+            self.slots.append(Slot(index, kos, s3, Kept(f"worker {index}", "kosha.worker", payload,
+                                                        self._buried, (kos.fileno(), s3.fileno()))))
+
+    def _children(self) -> list[Kept]:
+        """Every process kept: the workers, and the delivery process if there is one."""
+        workers = [slot.kept for slot in self.slots]
+        return workers if self.delivery is None else [*workers, self.delivery]
 
     def _prepare(self) -> None:
         """The start-up work done once for all workers, in a process of its own (so that the
@@ -129,32 +129,9 @@ class Supervisor:
         if code != 0:
             raise SystemExit(code if code > 0 else 1)   # the reason is on stderr already
 
-    def _start(self, slot: Slot) -> None:
-        payload = {"settings": self.settings, "index": slot.index,
-                   "kos": slot.kos.fileno(), "s3": slot.s3.fileno()}
-        process = spawn("kosha.worker", payload, pass_fds=(slot.kos.fileno(), slot.s3.fileno()))
-        slot.process, slot.started = process, time.monotonic()
-
     def _watch(self) -> None:
-        if self.delivery is not None:
-            self.delivery.poll()
-        now = time.monotonic()
-        for slot in self.slots:
-            process = slot.process
-            if process is not None:
-                code = process.poll()
-                if code is None:
-                    continue
-                self._buried(process.pid)
-                slot.process = None
-                lived = now - slot.started
-                slot.failures, pause = restart_pause(slot.failures, lived)
-                slot.restart_at = now + pause
-                log.warning("worker %d (pid %d) exited with %s after %.1f s; restarting%s",
-                            slot.index, process.pid, exit_text(code), lived,
-                            f" in {pause:g} s" if pause else "")
-            if slot.process is None and now >= slot.restart_at:
-                self._start(slot)
+        for kept in self._children():
+            kept.poll()
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         if self.stopping:
@@ -166,26 +143,18 @@ class Supervisor:
         for slot in self.slots:
             slot.kos.close()
             slot.s3.close()
-        running = [s.process for s in self.slots if s.process is not None]
-        for process in running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        if self.delivery is not None:
-            self.delivery.terminate()
+        children = self._children()
+        for kept in children:
+            kept.terminate()
         deadline = time.monotonic() + self.settings.graceful_timeout + KILL_GRACE
-        while any(p.poll() is None for p in running):
+        while any(kept.running for kept in children):
             if self.forced or time.monotonic() > deadline:
-                for process in running:
-                    if process.poll() is None:
-                        log.warning("worker pid %d did not stop in time; killing it", process.pid)
-                        process.kill()
+                for kept in children:
+                    kept.kill()
                 break
             time.sleep(POLL)
-        for process in running:
-            process.wait()
-            self._buried(process.pid)
-        if self.delivery is not None:
-            self.delivery.wait(KILL_GRACE)
+        for kept in children:
+            kept.wait(KILL_GRACE)
 
     def _buried(self, pid: int) -> None:
         from prometheus_client.multiprocess import mark_process_dead

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import request_context
@@ -134,28 +136,38 @@ class NotificationService:
         await worker.run(lambda: LEASE not in held)
 
     async def follow_outbox(self) -> None:
-        """The delivery process, forever: wake the worker when events are committed (by the
-        serving processes, or other machines). On SQLite only a moved change counter costs a
-        read of the last sequence; on PostgreSQL that read is made every FOLLOW_POSTGRESQL."""
-        db, worker = self.kosha.db, self.worker
+        """The delivery process, until cancelled: wake the worker when events are committed (by
+        the serving processes, or other machines). A thread of its own polls, so that a look
+        that finds nothing new costs no trip through the event loop."""
+        worker = self.worker
         if worker is None:
             return
+        loop, stop = asyncio.get_running_loop(), threading.Event()
+        try:
+            await asyncio.to_thread(self._follow, lambda n: loop.call_soon_threadsafe(worker.wake, n),
+                                    stop)
+        finally:
+            stop.set()
+
+    def _follow(self, wake: Callable[[int], object], stop: threading.Event) -> None:
+        """On SQLite only a moved change counter costs a read of the outbox's last sequence; on
+        PostgreSQL that read is made every FOLLOW_POSTGRESQL seconds."""
+        db = self.kosha.db
         every = FOLLOW_SQLITE if db.is_sqlite else FOLLOW_POSTGRESQL
-        version, last = db.data_version(), await db.read(outbox.last)
-        while True:
-            await asyncio.sleep(every)
+        version, last = db.data_version(), db.read_sync(outbox.last)
+        while not stop.wait(every):
             if db.is_sqlite:
                 moved = db.data_version()
                 if moved == version:
                     continue
                 version = moved
             try:
-                top = await db.read(outbox.last)
+                top = db.read_sync(outbox.last)
             except Exception as exc:   # noqa: BLE001 - the worker's own polling still runs
                 log.debug("notification outbox not followed: %s", exc)
                 continue
             if top > last:
-                worker.wake(top - last)
+                wake(top - last)
             last = top
 
     async def close(self) -> None:
