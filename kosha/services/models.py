@@ -71,16 +71,18 @@ class ObjectVersion:
 
     @classmethod
     def from_row(cls, row: Any) -> ObjectVersion:
+        """A version from a whole row, or from a listing's (only `store.objects.LISTED`'s
+        columns: the others are left empty)."""
         m = row._mapping
         return cls(
             bucket=m["bucket"], key=m["key"], version_id=m["version_id"], is_latest=m["is_latest"],
             is_delete_marker=m["is_delete_marker"], size=m["size"], etag=m["etag"],
-            content_type=m["content_type"], storage_class=m["storage_class"],
-            last_modified=m["last_modified"], headers=m["headers"] or {},
-            user_meta=m["user_meta"] or {}, checksums=m["checksums"] or {}, tags=m["tags"] or {},
-            acl=m["acl"], owner=m["owner"], blobs=m["blobs"] or [],
-            inline_data=m["inline_data"], part_sizes=m["part_sizes"],
-            part_checksums=m.get("part_checksums"), seq=m["seq"],
+            content_type=m.get("content_type"), storage_class=m["storage_class"],
+            last_modified=m["last_modified"], headers=m.get("headers") or {},
+            user_meta=m.get("user_meta") or {}, checksums=m["checksums"] or {},
+            tags=m.get("tags") or {}, acl=m.get("acl"), owner=m["owner"],
+            blobs=m.get("blobs") or [], inline_data=m.get("inline_data"),
+            part_sizes=m.get("part_sizes"), part_checksums=m.get("part_checksums"), seq=m["seq"],
         )
 
     @property

@@ -144,22 +144,23 @@ class MultipartService:
         """A part from (a range of) another object; a whole single-blob source is shared, not copied."""
         _check_part_number(part_number)
         upload = await self.get(principal, bucket_ref, key, upload_id)
-        src = await self.kosha.objects.head(principal, src_bucket_ref, src_key, src_version_id)
-        if byte_range is not None:
-            first, last = byte_range
-            if first < 0 or last < first or last >= src.size:
-                raise Invalid("the x-amz-copy-source-range value is not within the source object",
-                              s3_code="InvalidRange", status=416)
-        whole = byte_range is None or (byte_range[0] == 0 and byte_range[1] == src.size - 1)
-        start, end = (0, src.size) if byte_range is None else (byte_range[0], byte_range[1] + 1)
-        if whole and len(src.blobs) == 1 and "-" not in src.etag:
+
+        async def plan(src: ObjectVersion) -> tuple[tuple[ObjectVersion, int, int, bool],
+                                                     tuple[int, int] | None]:
+            start, end, shared = _copy_span(src, byte_range)
+            return (src, start, end, shared), (None if shared else (start, end))
+
+        (src, start, end, shared), stream = await self.kosha.objects.get(
+            principal, src_bucket_ref, src_key, src_version_id, plan)
+        if shared:
             blob_id, size = src.blobs[0]
             sums = await self._copied_checksum(upload, src, start, end)
             part = dict(part_number=part_number, blob_id=blob_id, size=size, etag=src.etag, checksums=sums)
             await self._record(upload, part, new_blob=False)
             return Part(part_number, src.etag, size, self.kosha.clock.now(), sums)
+        assert stream is not None   # the source's blobs, opened: an overwrite cannot drop them now
         hasher = part_hasher(upload.checksum_algorithm)
-        stored = await self.kosha.objects.ingest(self.kosha.objects.read(src, start, end),
+        stored = await self.kosha.objects.ingest(stream,
                                                  {"upload-checksum": hasher} if hasher else None,
                                                  inline_ok=False)
         assert stored.blob_id is not None
@@ -268,3 +269,16 @@ def _complete(conn: Any, upload: Upload, wanted: list[tuple[int, str]], request:
                                             events)
     freed += sql.finish_upload(conn, upload.upload_id, keep={r.part_number for r in chosen})
     return row, freed
+
+
+def _copy_span(src: ObjectVersion, byte_range: tuple[int, int] | None) -> tuple[int, int, bool]:
+    """(start, end, shared) of an UploadPartCopy: shared when the part can be the source's one
+    blob itself, with no byte copied."""
+    if byte_range is not None:
+        first, last = byte_range
+        if first < 0 or last < first or last >= src.size:
+            raise Invalid("the x-amz-copy-source-range value is not within the source object",
+                          s3_code="InvalidRange", status=416)
+    whole = byte_range is None or (byte_range[0] == 0 and byte_range[1] == src.size - 1)
+    start, end = (0, src.size) if byte_range is None else (byte_range[0], byte_range[1] + 1)
+    return start, end, whole and len(src.blobs) == 1 and "-" not in src.etag

@@ -373,6 +373,11 @@ def _rollup(key: str, prefix: str, delimiter: str | None) -> str | None:
     return key[:at + len(delimiter)] if at >= 0 else None
 
 
+# What a listing shows of a version: never its inline bytes, blob list or stored headers.
+LISTED = (o.c.seq, o.c.bucket, o.c.key, o.c.version_id, o.c.is_latest, o.c.is_delete_marker,
+          o.c.size, o.c.etag, o.c.storage_class, o.c.last_modified, o.c.owner, o.c.checksums)
+
+
 def list_latest(conn: Connection, bucket: str, prefix: str, delimiter: str | None,
                 marker: str | None, max_keys: int) -> tuple[list[Row[Any]], list[str], bool, str | None]:
     """Current, non-deleted versions in key order, rolled up into common prefixes by `delimiter`.
@@ -388,7 +393,7 @@ def list_latest(conn: Connection, bucket: str, prefix: str, delimiter: str | Non
     while True:
         cond = [o.c.bucket == bucket, o.c.is_latest, *_key_range(prefix),
                 o.c.key >= after if inclusive else o.c.key > after]
-        batch = conn.execute(select(o).where(*cond).order_by(o.c.key).limit(LIST_BATCH)).all()
+        batch = conn.execute(select(*LISTED).where(*cond).order_by(o.c.key).limit(LIST_BATCH)).all()
         if not batch:
             return rows, prefixes, False, last
         jumped = False
@@ -434,7 +439,7 @@ def list_versions(conn: Connection, bucket: str, prefix: str, delimiter: str | N
     last_key: str | None = None
     last_vid: str | None = None
     while True:
-        batch = conn.execute(select(o).where(o.c.bucket == bucket, *_key_range(prefix), start)
+        batch = conn.execute(select(*LISTED).where(o.c.bucket == bucket, *_key_range(prefix), start)
                              .order_by(o.c.key, o.c.seq.desc()).limit(LIST_BATCH)).all()
         if not batch:
             return rows, prefixes, False, last_key, last_vid

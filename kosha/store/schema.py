@@ -92,9 +92,12 @@ blobs = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# An ever-growing key: 64 bits on PostgreSQL (BIGSERIAL); SQLite's INTEGER rowid alias is.
+Seq = BigInteger().with_variant(Integer, "sqlite")
+
 objects = Table(
     "objects", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Seq, primary_key=True, autoincrement=True),   # one per version ever written
     Column("bucket", String(63), nullable=False),
     Column("key", KeyText, nullable=False),
     Column("version_id", String(32), nullable=False),
@@ -225,7 +228,6 @@ activation_failures = Table(  # failed session activations per limit key, in fix
 # Event notifications (kosha/notify): the outbox rows written in the transaction of the change
 # they describe, and how far each delivery target has read. `seq` never repeats (AUTOINCREMENT
 # on SQLite, a sequence on PostgreSQL): it is the events' `sequencer` and the targets' cursor.
-Seq = BigInteger().with_variant(Integer, "sqlite")
 
 notify_outbox = Table(
     "notify_outbox", metadata,

@@ -35,14 +35,16 @@ def referenced_blobs(data_dir: Path) -> int:
         return int(db.execute("SELECT count(*) FROM blobs").fetchone()[0])
 
 
+@pytest.mark.parametrize("byte_range", [None, (10, 5000)], ids=["shared-blob", "copied-range"])
 def test_a_part_copy_whose_source_is_deleted_meanwhile_is_no_such_key_and_keeps_no_part(
-        live: Live, tmp_path: Path) -> None:
+        live: Live, tmp_path: Path, byte_range: tuple[int, int] | None) -> None:
     bucket = live.bucket()
     live.put(bucket, "src", BIG)
     upload = live.run(live.kosha.multipart.create(ADMIN, bucket, "dst"))
     delete_source_after_reading_it(live, bucket, "src")
     with pytest.raises(NotFound) as refused:
-        live.run(live.kosha.multipart.upload_part_copy(ADMIN, bucket, "dst", upload, 1, bucket, "src"))
+        live.run(live.kosha.multipart.upload_part_copy(ADMIN, bucket, "dst", upload, 1, bucket,
+                                                       "src", byte_range=byte_range))
     assert refused.value.s3_code == "NoSuchKey"
     _upload, parts, _more = live.run(live.kosha.multipart.list_parts(ADMIN, bucket, "dst", upload))
     assert parts == []
