@@ -169,11 +169,12 @@ def proc_tree(pid: int) -> list[int]:
     return seen
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process tree so far (/proc/<pid>/stat fields 14 and 15): what a
-    request costs the server, less noisy than wall-clock figures on a shared machine."""
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """User + system CPU of a process tree (or, `tree` False, of the process alone) so far
+    (/proc/<pid>/stat fields 14 and 15): what a request costs the server, less noisy than
+    wall-clock figures on a shared machine."""
     total = 0
-    for p in proc_tree(pid):
+    for p in proc_tree(pid) if tree else [pid]:
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()

@@ -224,11 +224,28 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.workers == 1:
-        from .server import run
-        run(settings)
-        return 0
+        return _serve_alone(settings)
     from .supervisor import Supervisor
     return Supervisor(settings).run()
+
+
+def _serve_alone(settings: Settings) -> int:
+    """One serving process. With notification targets it keeps the delivery process too, whose
+    counters reach /metrics through prometheus_client's multiprocess files, as the supervisor's
+    workers' do: the directory is set before the metrics are first imported."""
+    import os
+    import shutil
+    shared = None
+    if settings.notify_targets:
+        from .supervisor import metrics_dir
+        shared = os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir()
+    try:
+        from .server import run
+        run(settings)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+    return 0
 
 
 def _on_data_dir(args: argparse.Namespace) -> int:

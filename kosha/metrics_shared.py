@@ -109,6 +109,12 @@ async def publish_forever(auth: Any) -> None:
         await asyncio.sleep(INTERVAL)
 
 
+def process_gone(pid: int) -> None:
+    """A child process of this one died: drop its live gauges (its counters keep counting)."""
+    from prometheus_client.multiprocess import mark_process_dead
+    mark_process_dead(pid, metrics.SHARED_DIR or os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
 def render(auth: Any) -> bytes:
     """Every worker's metrics, summed (counters) or per live process (levels)."""
     publish(auth)

@@ -1,7 +1,8 @@
 """`kosha serve`: the KOS port and the S3 port, served by uvicorn in one process and one loop,
 over HTTPS on both when --tls-cert/--tls-key are given.
 
-With `--workers 1` this is the whole server; with more, `kosha.supervisor` binds the ports, runs
+With `--workers 1` this is the whole server (with notification targets, plus the event delivery
+process it keeps: kosha.notify.process); with more, `kosha.supervisor` binds the ports, runs
 the start-up work once and runs this in each worker process on the sockets it hands over.
 uvicorn (uvloop + httptools) was chosen by measurement; see docs/benchmarks.md.
 """
@@ -23,12 +24,15 @@ from . import metrics, metrics_shared
 from .api.app import build_kos_app
 from .asgi import CloseIfBodyUnread
 from .config import Settings
+from .keeper import KILL_GRACE, Kept, parent_gone
 from .limits import Limits, protocol_class
+from .notify import process as delivery
 from .observe import Observed, refused_logger
 from .s3.app import build_s3_app
 from .services.container import Kosha
 
 log = logging.getLogger("kosha")
+KEEP_SECONDS = 0.5   # between looks at the delivery process
 
 
 def _uvicorn_config(app: object, host: str, port: int, settings: Settings,
@@ -126,13 +130,17 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
              for s, socks in zip(servers, sockets)]
     kosha.background.start()   # every worker: the leases let one process at a time run each job
     chores = []
+    deliverer = None
     if worker is None:
         log.info("KOS API on %s, S3 on %s, data in %s", settings.kos_url, settings.s3_url,
                  settings.data_dir)
         kosha.notifications.log_targets()
+        deliverer = delivery.child(settings, metrics_shared.process_gone)
+        if deliverer is not None:
+            chores.append(asyncio.create_task(_keep(deliverer)))
     else:
         chores.append(asyncio.create_task(metrics_shared.publish_forever(kosha.auth)))
-        chores.append(asyncio.create_task(_orphaned(stop)))
+        chores.append(asyncio.create_task(parent_gone(stop)))
         log.debug("worker %d (pid %d) serving", worker.index, os.getpid())
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -140,7 +148,11 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
         server.should_exit = True
     for chore in chores:
         chore.cancel()
-    await asyncio.gather(*tasks, kosha.background.stop(), return_exceptions=True)
+    if deliverer is not None:
+        deliverer.terminate()
+    await asyncio.gather(*tasks, *chores, kosha.background.stop(), return_exceptions=True)
+    if deliverer is not None:
+        await asyncio.to_thread(deliverer.wait, KILL_GRACE)
     await kosha.notifications.close()
     if worker is not None:
         metrics_shared.publish(kosha.auth)
@@ -150,13 +162,11 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
             raise task.exception()  # type: ignore[misc]
 
 
-async def _orphaned(stop: asyncio.Event) -> None:
-    """Stop (gracefully) when the supervisor is gone, e.g. killed with -9: no orphan workers."""
-    parent = os.getppid()
-    while os.getppid() == parent:
-        await asyncio.sleep(1.0)
-    log.warning("the supervisor (pid %d) is gone; stopping", parent)
-    stop.set()
+async def _keep(child: Kept) -> None:
+    """Restart `child` whenever it dies (kosha.keeper), until cancelled."""
+    while True:
+        await asyncio.sleep(KEEP_SECONDS)
+        await asyncio.to_thread(child.poll)
 
 
 def run(settings: Settings, worker: Worker | None = None) -> None:

@@ -5,52 +5,48 @@ has the schema migrated and the operator bootstrapped once, by a short-lived pro
 root credentials, however many workers), then starts N workers (`python -m kosha.worker`), handing them the listening sockets.
 The kernel spreads the connections over the workers. It serves nothing itself; it restarts a
 worker that dies (at once the first time, then with a growing pause while it keeps dying young,
-so a crash loop does not spin) and, on SIGTERM or SIGINT, stops the workers gracefully: they stop
+so a crash loop does not spin: kosha.keeper) and, on SIGTERM or SIGINT, stops the workers gracefully: they stop
 accepting, finish the requests in flight within `--graceful-timeout`, and exit; then it exits 0.
 
 Sockets: by default every worker gets its own SO_REUSEPORT socket per port, bound here and kept
 open here, so the kernel hashes connections evenly over the workers and a worker's restart loses
 none (they wait in its socket's backlog). `KOSHA_LISTEN_MODE=shared` gives every worker the same
 socket instead; docs/scaling.md has the measurements behind the choice.
+
+With notification targets configured it also keeps the event delivery process running
+(kosha.notify.process): the workers only record events.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings, env
+from .keeper import KILL_GRACE, Kept, spawn
+from .notify.process import child as delivery_child
 
 log = logging.getLogger("kosha")
 
 BACKLOG = 2048
-YOUNG = 10.0          # seconds: a worker that dies younger than this counts as a crash loop
-MAX_PAUSE = 30.0      # seconds: the longest pause before restarting a crash-looping worker
 POLL = 0.1            # seconds between checks of the workers
-KILL_GRACE = 5.0      # seconds past --graceful-timeout before a worker still running is killed
 
 
 @dataclass
 class Slot:
-    """One worker position: its sockets, its current process, and its crash history."""
+    """One worker position: its sockets, and its process kept running."""
 
     index: int
     kos: socket.socket
     s3: socket.socket
-    process: subprocess.Popen[bytes] | None = None
-    started: float = 0.0
-    failures: int = 0
-    restart_at: float = 0.0
+    kept: Kept
 
 
 def listen(host: str, port: int, what: str, reuse_port: bool) -> socket.socket:
@@ -77,17 +73,19 @@ class Supervisor:
         self.stopping = False
         self.forced = False
         self.metrics_dir = ""
+        self.delivery: Kept | None = None
 
     def run(self) -> int:
         self._bind()
         self._prepare()
-        self.metrics_dir = _metrics_dir()
+        self.metrics_dir = metrics_dir()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         try:
             for slot in self.slots:
-                self._start(slot)
+                slot.kept.poll()
+            self.delivery = delivery_child(self.settings, self._buried)
             log.info("KOS API on %s, S3 on %s, data in %s, %d workers", self.settings.kos_url,
                      self.settings.s3_url, self.settings.data_dir, len(self.slots))
             while not self.stopping:
@@ -95,10 +93,8 @@ class Supervisor:
                 time.sleep(POLL)
             self._stop_all()
         finally:
-            for slot in self.slots:
-                if slot.process is not None and slot.process.poll() is None:
-                    slot.process.kill()
-                    slot.process.wait()
+            for kept in self._children():
+                kept.wait(0)
             shutil.rmtree(self.metrics_dir, ignore_errors=True)
         return 0
 
@@ -115,49 +111,27 @@ class Supervisor:
                 kos = listen(settings.host, settings.port, "KOS API", not shared)
                 s3 = listen(settings.host, settings.s3_port, "S3", not shared)
             assert s3 is not None
-            self.slots.append(Slot(index, kos, s3))
+            payload = {"settings": settings, "index": index, "kos": kos.fileno(),
+                       "s3": s3.fileno()}
+            self.slots.append(Slot(index, kos, s3, Kept(f"worker {index}", "kosha.worker", payload,
+                                                        self._buried, (kos.fileno(), s3.fileno()))))
+
+    def _children(self) -> list[Kept]:
+        """Every process kept: the workers, and the delivery process if there is one."""
+        workers = [slot.kept for slot in self.slots]
+        return workers if self.delivery is None else [*workers, self.delivery]
 
     def _prepare(self) -> None:
         """The start-up work done once for all workers, in a process of its own (so that the
         supervisor stays small and holds no database connection): the TLS certificate and the
         notification targets checked, the schema migrated, the operator bootstrapped."""
-        process = subprocess.Popen([sys.executable, "-m", "kosha.worker"], stdin=subprocess.PIPE)
-        assert process.stdin is not None
-        process.stdin.write(pickle.dumps({"settings": self.settings, "prepare": True}))
-        process.stdin.close()
-        code = process.wait()
+        code = spawn("kosha.worker", {"settings": self.settings, "prepare": True}).wait()
         if code != 0:
             raise SystemExit(code if code > 0 else 1)   # the reason is on stderr already
 
-    def _start(self, slot: Slot) -> None:
-        payload = pickle.dumps({"settings": self.settings, "index": slot.index,
-                                "kos": slot.kos.fileno(), "s3": slot.s3.fileno()})
-        process = subprocess.Popen([sys.executable, "-m", "kosha.worker"], stdin=subprocess.PIPE,
-                                   pass_fds=(slot.kos.fileno(), slot.s3.fileno()))
-        assert process.stdin is not None
-        process.stdin.write(payload)   # settings hold secrets: a pipe, never argv or environment
-        process.stdin.close()
-        slot.process, slot.started = process, time.monotonic()
-
     def _watch(self) -> None:
-        now = time.monotonic()
-        for slot in self.slots:
-            process = slot.process
-            if process is not None:
-                code = process.poll()
-                if code is None:
-                    continue
-                self._buried(process.pid)
-                slot.process = None
-                lived = now - slot.started
-                slot.failures = slot.failures + 1 if lived < YOUNG else 0
-                pause = 0.0 if slot.failures <= 1 else min(MAX_PAUSE, 0.5 * 2 ** (slot.failures - 2))
-                slot.restart_at = now + pause
-                log.warning("worker %d (pid %d) exited with %s after %.1f s; restarting%s",
-                            slot.index, process.pid, _exit_text(code), lived,
-                            f" in {pause:g} s" if pause else "")
-            if slot.process is None and now >= slot.restart_at:
-                self._start(slot)
+        for kept in self._children():
+            kept.poll()
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         if self.stopping:
@@ -169,29 +143,25 @@ class Supervisor:
         for slot in self.slots:
             slot.kos.close()
             slot.s3.close()
-        running = [s.process for s in self.slots if s.process is not None]
-        for process in running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        children = self._children()
+        for kept in children:
+            kept.terminate()
         deadline = time.monotonic() + self.settings.graceful_timeout + KILL_GRACE
-        while any(p.poll() is None for p in running):
+        while any(kept.running for kept in children):
             if self.forced or time.monotonic() > deadline:
-                for process in running:
-                    if process.poll() is None:
-                        log.warning("worker pid %d did not stop in time; killing it", process.pid)
-                        process.kill()
+                for kept in children:
+                    kept.kill()
                 break
             time.sleep(POLL)
-        for process in running:
-            process.wait()
-            self._buried(process.pid)
+        for kept in children:
+            kept.wait(KILL_GRACE)
 
     def _buried(self, pid: int) -> None:
         from prometheus_client.multiprocess import mark_process_dead
         mark_process_dead(pid, self.metrics_dir)
 
 
-def _metrics_dir() -> str:
+def metrics_dir() -> str:
     """A private directory for the workers' metric files, named after this supervisor's pid;
     those of supervisors that died without cleaning up (kill -9) are removed first."""
     base = tempfile.gettempdir()
@@ -213,12 +183,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _exit_text(code: int) -> str:
-    if code < 0:
-        try:
-            return signal.Signals(-code).name
-        except ValueError:
-            return f"signal {-code}"
-    return f"status {code}"

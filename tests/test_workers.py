@@ -216,7 +216,7 @@ def test_a_failed_start_up_stops_the_supervisor_with_its_message(tmp_path: Any) 
 
 def test_metric_files_of_a_killed_supervisor_are_removed_at_the_next_start(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kosha.supervisor import _metrics_dir
+    from kosha.supervisor import metrics_dir
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -225,7 +225,7 @@ def test_metric_files_of_a_killed_supervisor_are_removed_at_the_next_start(
     (stale / "counter_1.db").write_bytes(b"\0" * 8)
     alive = tmp_path / f"kosha-metrics-{os.getpid()}-y"
     alive.mkdir()
-    fresh = _metrics_dir()
+    fresh = metrics_dir()
     assert not stale.exists() and alive.exists()
     assert fresh.startswith(str(tmp_path / f"kosha-metrics-{os.getpid()}-"))
 

@@ -1,10 +1,11 @@
 """The one place that starts the server's background work.
 
 Each job is a pass function run every so many seconds. Jobs that must run in one process of a
-deployment at a time (lifecycle expiry with its multipart cleanup, blob garbage collection, event
-delivery) run under a lease of their name (kosha.services.leases); jobs that every process needs
-for itself (the cache-generation watcher) run with `lease=False`. A new kind of background work
-registers itself in `register_standard_jobs`.
+deployment at a time (lifecycle expiry with its multipart cleanup, blob garbage collection) run
+under a lease of their name (kosha.services.leases); jobs that every process needs for itself
+(the cache-generation watcher) run with `lease=False`. A new kind of background work registers
+itself in `register_standard_jobs`. Event delivery runs in a process of its own
+(kosha.notify.process), under its lease too.
 """
 
 from __future__ import annotations
@@ -105,7 +106,6 @@ def register_standard_jobs(kosha: Kosha) -> None:
                                   lease=False, report=False)
     kosha.background.register("activation-failures", kosha.sessions.limiter.prune, PRUNE_SECONDS,
                               report=False)
-    if kosha.notifications.specs:   # event delivery, and every process's view of its backlog
-        kosha.background.register("notify", kosha.notifications.deliver_pass, 1.0, report=False)
+    if kosha.notifications.specs:   # every process's view of the backlog (delivery: kosha.notify.process)
         kosha.background.register("notify-backlog", kosha.notifications.measure, 1.0,
                                   lease=False, report=False)

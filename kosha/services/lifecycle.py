@@ -267,16 +267,15 @@ class LifecycleService:
         if cutoff is not None:
             totals["expired"] += self._by_page(
                 lambda conn, after: sql.expire_current(conn, bucket, prefix, cutoff, now, events,
-                                                       flt, after), events)
+                                                       flt, after))
         if rule.noncurrent_days is not None:
             keep, days = rule.newer_noncurrent_versions or 0, rule.noncurrent_days
             totals["noncurrent_removed"] += self._by_page(
                 lambda conn, after: sql.expire_noncurrent(conn, bucket, prefix, days, keep, after,
-                                                          now, events, flt), events)
+                                                          now, events, flt))
         if rule.expired_obj_delete_marker:
             totals["delete_markers_removed"] += self._until_done(
-                lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now, events),
-                events)
+                lambda conn: sql.remove_lone_delete_markers(conn, bucket, prefix, now, events))
         if rule.delete_incomplete_mpu is not None:
             mpu_cutoff = due.cutoff(now, rule.delete_incomplete_mpu)
             totals["uploads_aborted"] += self._until_done(
@@ -299,24 +298,21 @@ class LifecycleService:
                     st.get("newer_noncurrent_versions") or 0, st["storage_class"], after, now, flt))
         return moved
 
-    def _until_done(self, step: Callable[[Any], tuple[int, list[str], bool]], events: Any = None) -> int:
+    def _until_done(self, step: Callable[[Any], tuple[int, list[str], bool]]) -> int:
         """Run a batched step in write transactions until it reports nothing more to do."""
         done = 0
         while True:
             count, freed, more = self.kosha.db.write_sync(step)
-            self.kosha.notifications.committed(events)
             self.kosha.blobs.delete_sync(freed)
             done += count
             if not more or count == 0:
                 return done
 
-    def _by_page(self, step: Callable[[Any, str | None], tuple[int, list[str], str | None]],
-                 events: Any = None) -> int:
+    def _by_page(self, step: Callable[[Any, str | None], tuple[int, list[str], str | None]]) -> int:
         """Run a keyset-paged step, one write transaction per page, until its cursor is None."""
         done, after = 0, None
         while True:
             count, freed, after = self.kosha.db.write_sync(step, after)
-            self.kosha.notifications.committed(events)
             self.kosha.blobs.delete_sync(freed)
             done += count
             if after is None:

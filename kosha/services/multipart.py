@@ -211,7 +211,7 @@ class MultipartService:
                                                      "ObjectCreated:CompleteMultipartUpload")
         return await self.kosha.objects._commit(
             [], _complete, upload, parts, checksums or CompletionChecksums(), self.kosha.clock.now(), pre,
-            self.kosha.settings.min_part_size, recorder, recorder=recorder)
+            self.kosha.settings.min_part_size, recorder)
 
     async def abort(self, principal: Principal, bucket_ref: str, key: str | None, upload_id: str) -> None:
         upload = await self.get(principal, bucket_ref, key, upload_id)

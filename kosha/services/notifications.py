@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import request_context
@@ -36,6 +37,8 @@ READ_ACTION = "kos:GetBucketNotification"
 WRITE_ACTION = "kos:PutBucketNotification"
 LEASE = "notify"     # the background job's name, and its lease's
 LIFECYCLE_ORIGIN = Origin("kosha:lifecycle", "", "")
+FOLLOW_SQLITE = 0.005   # seconds between looks at SQLite's change counter (microseconds each)
+FOLLOW_POSTGRESQL = 0.01   # seconds between reads of the outbox's last sequence
 
 
 class NotificationService:
@@ -48,8 +51,6 @@ class NotificationService:
         self.arns = {spec.arn(self.region): spec for spec in self.specs.values()}
         self.gate = Gate(settings.notify_backlog_max)
         self.worker: DeliveryWorker | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread = 0
 
     # -- the operator's targets ----------------------------------------------------------------
     def targets(self, principal: Principal) -> list[dict[str, str]]:
@@ -98,20 +99,7 @@ class NotificationService:
         return Recorder(self.gate, {bucket: _info(found)}, self.live, LIFECYCLE_ORIGIN, now,
                         removed_prefix="LifecycleExpiration")
 
-    def committed(self, recorder: Recorder | None) -> None:
-        """After the transaction that used `recorder` committed: wake the worker if it recorded
-        (from the lifecycle's thread too)."""
-        if recorder is None or not recorder.recorded or self.worker is None:
-            return
-        loop = self._loop
-        if loop is None:
-            return
-        if threading.get_ident() == self._loop_thread:
-            self.worker.wake(recorder.recorded)
-        else:
-            loop.call_soon_threadsafe(self.worker.wake, recorder.recorded)
-
-    # -- background (kosha.services.background registers these) ---------------------------------
+    # -- background (kosha.services.background and kosha.notify.process run these) -------------
     def log_targets(self) -> None:
         for spec in self.specs.values():
             log.info("notification target %s (%s): ARN %s -> %s", spec.id, spec.kind,
@@ -144,9 +132,43 @@ class NotificationService:
         worker = self.worker
         if worker is None:
             return
-        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         held = self.kosha.leases.held
         await worker.run(lambda: LEASE not in held)
+
+    async def follow_outbox(self) -> None:
+        """The delivery process, until cancelled: wake the worker when events are committed (by
+        the serving processes, or other machines). A thread of its own polls, so that a look
+        that finds nothing new costs no trip through the event loop."""
+        worker = self.worker
+        if worker is None:
+            return
+        loop, stop = asyncio.get_running_loop(), threading.Event()
+        try:
+            await asyncio.to_thread(self._follow, lambda n: loop.call_soon_threadsafe(worker.wake, n),
+                                    stop)
+        finally:
+            stop.set()
+
+    def _follow(self, wake: Callable[[int], object], stop: threading.Event) -> None:
+        """On SQLite only a moved change counter costs a read of the outbox's last sequence; on
+        PostgreSQL that read is made every FOLLOW_POSTGRESQL seconds."""
+        db = self.kosha.db
+        every = FOLLOW_SQLITE if db.is_sqlite else FOLLOW_POSTGRESQL
+        version, last = db.data_version(), db.read_sync(outbox.last)
+        while not stop.wait(every):
+            if db.is_sqlite:
+                moved = db.data_version()
+                if moved == version:
+                    continue
+                version = moved
+            try:
+                top = db.read_sync(outbox.last)
+            except Exception as exc:   # noqa: BLE001 - the worker's own polling still runs
+                log.debug("notification outbox not followed: %s", exc)
+                continue
+            if top > last:
+                wake(top - last)
+            last = top
 
     async def close(self) -> None:
         if self.worker is not None:

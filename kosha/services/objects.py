@@ -119,20 +119,16 @@ class ObjectService:
         recorder = self.kosha.notifications.recorder(principal, [bucket], event)
         return await self._commit(stored.blobs, sql.commit_version, bucket.name, key, content, attrs,
                                   self.kosha.clock.now(), sql.Preconditions(if_match, if_none_match),
-                                  recorder, recorder=recorder)
+                                  recorder)
 
-    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any], *args: Any,
-                      recorder: Any = None) -> ObjectVersion:
-        """Run a version commit; free what it freed; on failure, free the blobs it would have taken.
-
-        `recorder` (already among `args` where `fn` takes it) recorded the commit's events.
-        """
+    async def _commit(self, new_blobs: list[list[Any]], fn: Callable[..., Any],
+                      *args: Any) -> ObjectVersion:
+        """Run a version commit; free what it freed; on failure, free the blobs it would have taken."""
         try:
             row, freed = await self.kosha.db.write(fn, *args)
         except BaseException:
             await self.kosha.blobs.delete(b[0] for b in new_blobs)
             raise
-        self.kosha.notifications.committed(recorder)
         if freed:  # the replaced bytes: their unlinking need not delay the answer
             self.kosha.in_background(self.kosha.blobs.delete(freed))
         return ObjectVersion.from_row(row)
@@ -223,7 +219,6 @@ class ObjectService:
             sql.delete_version, bucket.name, key, version_id, self.kosha.clock.now(),
             principal.kcid or None, sql.Preconditions(if_match=if_match) if if_match else None,
             recorder)
-        self.kosha.notifications.committed(recorder)
         await self.kosha.blobs.delete(freed)
         return DeleteResult(None if vid == sql.NULL_VERSION and not bucket.versioning else vid, marker)
 
@@ -276,8 +271,7 @@ class ObjectService:
         pre = sql.Preconditions(if_match, if_none_match) if (if_match or if_none_match) else None
         recorder = self.kosha.notifications.recorder(principal, [dst], "ObjectCreated:Copy")
         return await self._commit([], sql.copy_version, src.name, src_key, src_version_id, dst.name,
-                                  dst_key, overrides, self.kosha.clock.now(), pre, recorder,
-                                  recorder=recorder)
+                                  dst_key, overrides, self.kosha.clock.now(), pre, recorder)
 
     async def move(self, principal: Principal, bucket_ref: str, src_key: str, dst_key: str) -> ObjectVersion:
         """Copy then delete the source, in one transaction (KOS move and rename)."""
@@ -288,8 +282,7 @@ class ObjectService:
             return await self.head(principal, bucket_ref, src_key)
         recorder = self.kosha.notifications.recorder(principal, [bucket], "ObjectCreated:Copy")
         return await self._commit([], _move, bucket.name, src_key, bucket.name, dst_key,
-                                  principal.kcid or None, self.kosha.clock.now(), recorder,
-                                  recorder=recorder)
+                                  principal.kcid or None, self.kosha.clock.now(), recorder)
 
     async def relocate(self, principal: Principal, src_bucket_ref: str, src_key: str,
                        dst_bucket_ref: str, dst_key: str, *, remove_source: bool) -> ObjectVersion:
@@ -312,12 +305,11 @@ class ObjectService:
         recorder = self.kosha.notifications.recorder(principal, [src, dst], "ObjectCreated:Copy")
         if not remove_source:
             return await self._commit([], sql.copy_version, src.name, src_key, None, dst.name,
-                                      dst_key, {"owner": owner}, now, None, recorder,
-                                      recorder=recorder)
+                                      dst_key, {"owner": owner}, now, None, recorder)
         if src.name == dst.name and src_key == dst_key:
             return await self.head(principal, src.name, src_key)
         return await self._commit([], _move, src.name, src_key, dst.name, dst_key, owner, now,
-                                  recorder, recorder=recorder)
+                                  recorder)
 
     async def update_version(self, principal: Principal, bucket_ref: str, key: str,
                              version_id: str | None = None, *, tags: dict[str, str] | None = None,

@@ -142,9 +142,14 @@ class Database:
             memo.put(key, (token, value))
         return value
 
-    def _write_token(self) -> tuple[int, int]:
-        assert self._probe_cursor is not None
-        return self.generation, self._probe_cursor.execute("PRAGMA data_version").fetchone()[0]
+    def _write_token(self) -> tuple[int, int | None]:
+        return self.generation, self.data_version()
+
+    def data_version(self) -> int | None:
+        """SQLite's change counter of the file (moves when any connection, of any process,
+        commits; a few microseconds); None on PostgreSQL."""
+        cursor = self._probe_cursor
+        return None if cursor is None else int(cursor.execute("PRAGMA data_version").fetchone()[0])
 
     # -- writes -----------------------------------------------------------------------------
     async def write(self, fn: Work[T], *args: Any) -> T:

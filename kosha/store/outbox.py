@@ -45,8 +45,12 @@ def horizon(conn: Connection) -> int:
     """The largest sequence below which every row is committed (0: none yet)."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
-    value = conn.execute(select(func.max(t.c.seq))).scalar()
-    return int(value or 0)
+    return last(conn)
+
+
+def last(conn: Connection) -> int:
+    """The largest sequence recorded (0: none): one index probe, no lock."""
+    return int(conn.execute(select(func.max(t.c.seq))).scalar() or 0)
 
 
 def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Any]:
