@@ -61,7 +61,8 @@ def next_rows(conn: Connection, after: int, limit: int) -> list[Any]:
     """Up to `limit` committed rows after `after`, in sequence order, none skipped: one read."""
     if conn.dialect.name != "postgresql":   # SQLite commits in sequence order
         return rows_after(conn, after, 2**62, limit)
-    upto = horizon(conn)
+    conn.execution_options(isolation_level="READ COMMITTED")  # readers autocommit: the lock
+    upto = horizon(conn)                                       # must last until max() is read
     conn.commit()                           # the exclusive lock ends here, before the read
     return rows_after(conn, after, upto, limit) if upto > after else []
 
