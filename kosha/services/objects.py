@@ -138,7 +138,7 @@ class ObjectService:
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
         buckets = self.kosha.buckets
         bucket = await buckets.resolve(principal, bucket_ref, action, key=key, version_id=version_id)
-        row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.version,
+        row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.read_version,
                                             bucket.name, key, version_id, keep=_small)
         if row is None:
             if version_id is not None:
