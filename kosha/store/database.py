@@ -113,7 +113,25 @@ class Database:
 
     def _read_once(self, fn: Work[T], *args: Any) -> T:
         with self.read_engine.connect() as conn:
-            return fn(conn, *args)
+            try:
+                return fn(conn, *args)
+            except DBAPIError:
+                raise
+            except Exception as exc:  # straight from a cursor (store.direct): SQLAlchemy never saw it
+                if not self._closed_under(conn, exc):
+                    raise
+                conn.invalidate()
+                self.read_engine.dispose(close=False)  # the pool's other connections died with it
+                raise DBAPIError.instance(None, None, exc, self._dbapi_error(),
+                                          connection_invalidated=True) from exc
+
+    def _dbapi_error(self) -> type[Exception]:
+        return self.read_engine.dialect.loaded_dbapi.Error  # type: ignore[no-any-return]
+
+    def _closed_under(self, conn: Connection, exc: Exception) -> bool:
+        """Whether a driver error means the server closed this connection."""
+        return (isinstance(exc, self._dbapi_error())
+                and self.read_engine.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None))
 
     async def read(self, fn: Work[T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
