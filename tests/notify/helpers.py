@@ -23,6 +23,16 @@ def s3_for(server: Any, user: Any) -> Any:
                         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 
 
+def watched_bucket(server: Any) -> tuple[Any, str]:
+    """A fresh admin's S3 client and a new bucket whose ObjectCreated events go to the hook."""
+    root = server.operator()
+    s3 = s3_for(server, server.new_user(root, server.new_account(root), admin=True))
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    configure(s3, name, ["s3:ObjectCreated:*"])
+    return s3, name
+
+
 def configure(s3: Any, bucket: str, events: list[str], arn: str = HOOK_ARN, **filters: str) -> None:
     rules = [{"Name": name, "Value": value} for name, value in filters.items()]
     config: dict[str, Any] = {"Id": "cfg-1", "QueueArn": arn, "Events": events}

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.notify.helpers import bucket_name, configure, s3_for
+from tests.notify.helpers import watched_bucket
 from tests.notify.receiver import Receiver, free_port
 
 BURST = 1000
@@ -25,16 +25,6 @@ def receiver_alone() -> Any:
     instance.stop()
 
 
-def _setup(srv: Any) -> tuple[Any, Any, str]:
-    root = srv.operator()
-    admin = srv.new_user(root, srv.new_account(root), admin=True)
-    s3 = s3_for(srv, admin)
-    name = bucket_name()
-    s3.create_bucket(Bucket=name)
-    configure(s3, name, ["s3:ObjectCreated:*"])
-    return admin, s3, name
-
-
 def _unique_sequencers(receiver: Receiver, bucket: str) -> dict[str, str]:
     return {r["s3"]["object"]["sequencer"]: r["s3"]["object"]["key"] for r in receiver.records()
             if r["s3"]["bucket"]["name"] == bucket}
@@ -43,7 +33,7 @@ def _unique_sequencers(receiver: Receiver, bucket: str) -> dict[str, str]:
 def test_target_down_during_a_burst_gets_every_event_after(start_server: Any,
                                                            receiver_alone: Receiver) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}")
-    _admin, s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     receiver_alone.stop()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"k{i:04d}", Body=b"x"),
@@ -60,7 +50,7 @@ def test_target_down_during_a_burst_gets_every_event_after(start_server: Any,
 def test_events_of_one_key_arrive_in_commit_order(start_server: Any,
                                                   receiver_alone: Receiver) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}")
-    _admin, s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     for i in range(20):
         s3.put_object(Bucket=bucket, Key="same", Body=str(i).encode())
     receiver_alone.wait_for(lambda _r: len(_unique_sequencers(receiver_alone, bucket)) >= 20)
@@ -74,7 +64,7 @@ def test_events_of_one_key_arrive_in_commit_order(start_server: Any,
 def test_kill_9_mid_burst_loses_no_acknowledged_event(start_server: Any,
                                                       receiver_alone: Receiver) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}", "--lease-seconds", "3")
-    _admin, s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     answered: list[str] = []
     lock = threading.Lock()
 
@@ -103,7 +93,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_event(start_server: Any,
 def test_a_full_outbox_drops_new_events_but_not_the_writes(start_server: Any) -> None:
     dead = f"http://127.0.0.1:{free_port()}/nobody"
     srv = start_server("--notify-target", f"hook={dead}", "--notify-backlog-max", "5")
-    _admin, s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     for i in range(12):
         s3.put_object(Bucket=bucket, Key=f"d{i}", Body=b"x")
     assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 12
@@ -118,7 +108,7 @@ def test_a_full_outbox_drops_new_events_but_not_the_writes(start_server: Any) ->
 
 def test_backlog_and_delivered_are_in_metrics(start_server: Any, receiver_alone: Receiver) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}")
-    _admin, s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     for i in range(3):
         s3.put_object(Bucket=bucket, Key=f"m{i}", Body=b"x")
     receiver_alone.wait_for(lambda _r: len(_unique_sequencers(receiver_alone, bucket)) >= 3)
@@ -137,7 +127,7 @@ def test_concurrent_writers_events_arrive_complete_and_in_order_per_key(
     """More events than a batch, from 16 writers at once, while the worker lingers between
     reads: every key's events arrive, in the order that key's writes were answered."""
     srv = start_server("--notify-target", f"hook={receiver_alone.url}")
-    _admin, s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     writers, writes = 16, 20
 
     def write_key(i: int) -> None:

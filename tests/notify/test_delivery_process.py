@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.notify.helpers import bucket_name, configure, s3_for
+from tests.notify.helpers import watched_bucket
 from tests.notify.receiver import Receiver, free_port
 
 BURST = 600
@@ -24,16 +24,6 @@ def receiver_alone() -> Any:
     instance = Receiver(free_port()).start()
     yield instance
     instance.stop()
-
-
-def _setup(srv: Any) -> tuple[Any, str]:
-    root = srv.operator()
-    admin = srv.new_user(root, srv.new_account(root), admin=True)
-    s3 = s3_for(srv, admin)
-    name = bucket_name()
-    s3.create_bucket(Bucket=name)
-    configure(s3, name, ["s3:ObjectCreated:*"])
-    return s3, name
 
 
 def _deliverers(parent: int) -> list[int]:
@@ -80,7 +70,7 @@ def test_the_server_delivers_from_one_child_process(start_server: Any,
 def test_a_delivery_process_killed_mid_burst_is_restarted_and_loses_nothing(
         start_server: Any, receiver_alone: Receiver) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}", "--lease-seconds", "3")
-    s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     first = _wait_for(lambda: _deliverers(srv.process.pid))[0]
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(s3.put_object, Bucket=bucket, Key=f"k{i:04d}", Body=b"x")
@@ -123,7 +113,7 @@ def _zombie(pid: int) -> bool:
 def test_delivery_counters_of_the_delivery_process_are_in_metrics(
         start_server: Any, receiver_alone: Receiver, workers: str) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}", "--workers", workers)
-    s3, bucket = _setup(srv)
+    s3, bucket = watched_bucket(srv)
     for i in range(3):
         s3.put_object(Bucket=bucket, Key=f"m{i}", Body=b"x")
     receiver_alone.wait_for(lambda _r: len(_keys(receiver_alone, bucket)) >= 3)
