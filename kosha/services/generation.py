@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .. import cache, metrics
+from ..errors import Unavailable
 from ..store import generation as sql
 
 if TYPE_CHECKING:
@@ -34,8 +35,13 @@ class GenerationWatcher:
         self.clears = 0  # how often another process's change emptied the caches (tests, metrics)
 
     def baseline(self) -> None:
-        """Read the counter before serving, so that a change made from now on is noticed."""
-        self.seen = self.kosha.db.read_sync(sql.current)
+        """Read the counter before serving, so that a change made from now on is noticed. A
+        database away at start does not stop the process (its /readyz says so; its caches are
+        empty): the first poll that reads the counter sets it."""
+        try:
+            self.seen = self.kosha.db.read_sync(sql.current)
+        except Unavailable as exc:
+            log.warning("cache generation not read at start: %s", exc)
 
     async def poll(self) -> None:
         """One look at the counter; empties the caches if it moved since the last look."""
