@@ -24,15 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..overlap import Lane
+from ..overlap import Hasher, Lane
 from .faults import from_os_error
 from .reserve import SpaceReserve
 
 CHUNK = 1024 * 1024  # measured: see docs/benchmarks.md
-
-
-class Hasher(Protocol):
-    def update(self, data: bytes, /) -> None: ...
 
 
 @dataclass
