@@ -90,7 +90,7 @@ def test_stopping_the_server_stops_its_delivery_process(start_server: Any,
     srv = start_server("--notify-target", f"hook={receiver_alone.url}")
     child = _wait_for(lambda: _deliverers(srv.process.pid))[0]
     srv.stop()
-    _wait_for(lambda: not os.path.exists(f"/proc/{child}") or _zombie(child), timeout=15)
+    _wait_for(lambda: _ended(child), timeout=15)
 
 
 def test_a_delivery_process_whose_server_was_killed_stops(start_server: Any,
@@ -98,10 +98,11 @@ def test_a_delivery_process_whose_server_was_killed_stops(start_server: Any,
     srv = start_server("--notify-target", f"hook={receiver_alone.url}")
     child = _wait_for(lambda: _deliverers(srv.process.pid))[0]
     srv.kill()
-    _wait_for(lambda: not os.path.exists(f"/proc/{child}") or _zombie(child), timeout=15)
+    _wait_for(lambda: _ended(child), timeout=15)
 
 
-def _zombie(pid: int) -> bool:
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie its parent has not reaped yet."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
