@@ -5,6 +5,13 @@ The URL names a place, never a secret: credentials for `s3://` come from the env
 `AWS_SECRET_ACCESS_KEY`) or from an AWS-style credentials file (`KOSHA_BLOBS_CREDENTIALS_FILE`,
 profile `?profile=` or `default`), so they never appear in a process listing, a log line or a
 settings dump. A URL carrying `user:password@` is refused for the same reason.
+
+`payload=` chooses how each request to the cluster covers its body (docs/storage-backends.md):
+`signed` puts the body's SHA-256 into the SigV4 signature (the cluster hashes it again to check),
+`unsigned` sends `UNSIGNED-PAYLOAD` and saves both SHA-256 passes; `auto` (the default) is
+unsigned where nobody can alter the bytes on the way (an https endpoint, or loopback) and signed
+on plain HTTP across a network. `checksum=crc64nvme|sha256` adds a per-request checksum header
+the cluster verifies (AWS, MinIO, Ceph from Squid; older RGW ignores it).
 """
 
 from __future__ import annotations
@@ -13,9 +20,12 @@ import configparser
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+import ipaddress
 from urllib.parse import parse_qs, unquote, urlsplit
 
-_S3_OPTIONS = {"endpoint", "region", "profile", "virtual_hosted"}
+_S3_OPTIONS = {"endpoint", "region", "profile", "virtual_hosted", "payload", "checksum"}
+PAYLOAD_MODES = ("auto", "signed", "unsigned")
+CHECKSUMS = ("none", "crc64nvme", "sha256")
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,35 @@ class S3Location:
     region: str
     profile: str
     virtual_hosted: bool = False
+    payload: str = "auto"
+    checksum: str = "none"
 
     @property
     def display(self) -> str:
         where = f" at {self.endpoint}" if self.endpoint else ""
         return f"s3://{self.bucket}/{self.prefix}{where}"
+
+    @property
+    def unsigned_payload(self) -> bool:
+        """Whether requests leave the body out of their signature (`payload=`, resolved)."""
+        if self.payload != "auto":
+            return self.payload == "unsigned"
+        return self.endpoint is None or _private_path(self.endpoint)
+
+
+def _private_path(endpoint: str) -> bool:
+    """True for an https endpoint (TLS authenticates every byte) or one on loopback (the bytes
+    never leave the machine); False for plain HTTP to another host."""
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 BlobLocation = FileLocation | S3Location
@@ -81,10 +115,17 @@ def parse(url: str | None, data_dir: Path) -> BlobLocation:
     endpoint = query.get("endpoint") or None
     if endpoint is not None and urlsplit(endpoint).scheme not in ("http", "https"):
         raise ValueError(f"--blobs: endpoint must be an http:// or https:// URL, not {endpoint!r}")
+    payload = (query.get("payload") or "auto").lower()
+    if payload not in PAYLOAD_MODES:
+        raise ValueError(f"--blobs: payload must be one of {', '.join(PAYLOAD_MODES)}, not {payload!r}")
+    checksum = (query.get("checksum") or "none").lower()
+    if checksum not in CHECKSUMS:
+        raise ValueError(f"--blobs: checksum must be one of {', '.join(CHECKSUMS)}, not {checksum!r}")
     return S3Location(bucket=parts.netloc, prefix=f"{prefix}/" if prefix else "", endpoint=endpoint,
                       region=query.get("region") or os.environ.get("AWS_REGION") or "us-east-1",
                       profile=query.get("profile") or "default",
-                      virtual_hosted=query.get("virtual_hosted", "").lower() in ("1", "true", "yes"))
+                      virtual_hosted=query.get("virtual_hosted", "").lower() in ("1", "true", "yes"),
+                      payload=payload, checksum=checksum)
 
 
 def credentials(location: S3Location, environ: dict[str, str] | None = None) -> S3Credentials:

@@ -123,6 +123,10 @@ class S3BlobStore:
                 config["session_token"] = cred.session_token
             if loc.endpoint:
                 config["endpoint"] = loc.endpoint
+            if loc.unsigned_payload:   # no SHA-256 pass here nor in the cluster (blob_location.py)
+                config["unsigned_payload"] = True
+            if loc.checksum != "none":
+                config["checksum_algorithm"] = loc.checksum
             self._client = S3Store(loc.bucket, config=config,  # type: ignore[arg-type]
                                    client_options={"allow_http": True, "timeout": "300s",
                                                    "connect_timeout": "10s"},

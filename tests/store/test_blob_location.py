@@ -73,3 +73,41 @@ def test_the_secret_never_appears_in_a_repr() -> None:
     found = credentials(_s3(), {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "very-secret",
                                 "AWS_SESSION_TOKEN": "token-secret"})
     assert "very-secret" not in repr(found) and "token-secret" not in repr(found)
+
+
+@pytest.mark.parametrize("endpoint, unsigned", [
+    (None, True),                              # AWS: https
+    ("https://rgw.example:7480", True),        # TLS authenticates every byte
+    ("http://127.0.0.1:7480", True),           # loopback: the bytes never leave the machine
+    ("http://127.5.0.9:7480", True),
+    ("http://[::1]:7480", True),
+    ("http://localhost:7480", True),
+    ("http://10.0.0.5:7480", False),           # plain HTTP across a network: signed
+    ("http://rgw.internal:7480", False),
+])
+def test_payload_auto_is_unsigned_only_where_nobody_can_alter_the_bytes(endpoint: str | None,
+                                                                        unsigned: bool) -> None:
+    url = "s3://b/p" + (f"?endpoint={endpoint}" if endpoint else "")
+    where = parse(url, Path("/d"))
+    assert isinstance(where, S3Location) and where.payload == "auto"
+    assert where.unsigned_payload is unsigned
+
+
+@pytest.mark.parametrize("mode, unsigned", [("signed", False), ("unsigned", True), ("UNSIGNED", True)])
+def test_an_explicit_payload_mode_wins_over_the_endpoint(mode: str, unsigned: bool) -> None:
+    for endpoint in ("http://127.0.0.1:7480", "http://10.0.0.5:7480", "https://rgw.example"):
+        where = parse(f"s3://b/p?endpoint={endpoint}&payload={mode}", Path("/d"))
+        assert isinstance(where, S3Location) and where.unsigned_payload is unsigned
+
+
+@pytest.mark.parametrize("query, message", [("payload=none", "payload must be one of"),
+                                            ("checksum=md5", "checksum must be one of")])
+def test_unknown_payload_or_checksum_values_are_refused(query: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse(f"s3://b/p?{query}", Path("/d"))
+
+
+def test_a_checksum_is_off_unless_asked_for() -> None:
+    assert _s3().checksum == "none"
+    where = parse("s3://b/p?checksum=CRC64NVME", Path("/d"))
+    assert isinstance(where, S3Location) and where.checksum == "crc64nvme"
