@@ -7,8 +7,9 @@ to do per request, and nothing else:
     PUT /upload/{name}        stream the body to a file, MD5 (hashlib) on the fly,
                               fsync, answer {"md5", "size"}
     PUT /upload-nomd5/{name}  same without MD5
-    PUT /form/{name}          the same for a multipart/form-data body, parsed not at all:
-                              any form client against the floor (bench/form_upload.py)
+    PUT /form/{path}          the same for a multipart/form-data body, parsed not at all,
+                              under any path (a client's own URL scheme): any form client
+                              against the floor (bench/form_upload.py)
     PUT /bare/{key}           an S3 PutObject as boto3 sends it (path style, bucket `bare`),
                               MD5 + fsync, no signature or checksum verified: the floor with
                               an S3 client's own cost in it (bench/s3_put_default.py)
@@ -146,7 +147,7 @@ async def healthz(request: Request) -> Response:
 app = Starlette(routes=[
     Route("/upload/{name}", upload, methods=["PUT"]),
     Route("/upload-nomd5/{name}", upload_nomd5, methods=["PUT"]),
-    Route("/form/{name}", upload, methods=["PUT"]),
+    Route("/form/{name:path}", upload, methods=["PUT"]),
     Route("/bare/{key:path}", s3_put, methods=["PUT"]),
     Route("/bare-checked/{key:path}", s3_put_checked, methods=["PUT"]),
     Route("/file/{name}", get_file, methods=["GET"]),
