@@ -45,7 +45,7 @@ from ..services.models import ObjectVersion
 from ..services.principal import Principal
 from .common import field, json_body, kosha, ok, principal, query_int
 from .errors import kos_error_response
-from .multipart_form import MultipartForm, boundary_of
+from .multipart_form import SMALL_FORM, MultipartForm, boundary_of
 
 BASE = "/kos/v1/buckets/{bucketId}/objects"
 MAX_LIST = 1000
@@ -84,7 +84,14 @@ async def upload(request: Request) -> Response:
 async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Response:
     prefix = ""
     keys: list[str] = []
-    async for part in MultipartForm(request.stream(), boundary).parts():
+    length = request.headers.get("content-length")
+    if length is not None and length.isascii() and length.isdigit() and int(length) <= SMALL_FORM:
+        # A small body (at most what one object keeps inline) is in hand after a read or two:
+        # take it whole and split it in one pass (multipart_form.split_small_form).
+        form = MultipartForm.of_body(await _whole_body(request), boundary)
+    else:
+        form = MultipartForm(request.stream(), boundary)
+    async for part in form.parts():
         if part.filename is None:
             if part.name != "prefix":
                 await part.skip()   # unknown plain fields are ignored, as browsers send extras
@@ -110,6 +117,11 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
     if len(keys) > 1:
         answer["objectKeys"] = keys
     return ok(answer, status=201)
+
+
+async def _whole_body(request: Request) -> bytes:
+    chunks = [chunk async for chunk in request.stream() if chunk]
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 _HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
