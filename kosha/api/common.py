@@ -21,20 +21,36 @@ def kosha(request: Request) -> Kosha:
     return request.scope["kosha"]  # type: ignore[no-any-return]
 
 
+def header_map(request: Request) -> dict[str, str]:
+    """The request's headers as a plain dict, built once per request: lower-case names, and of a
+    repeated header the first, as Starlette's `Headers.get` answers. Every authenticated request
+    asks it for several names, most of them absent, and `Headers` scans its list for each."""
+    found: dict[str, str] | None = request.scope.get("kosha.headers")
+    if found is None:
+        found = request.scope["kosha.headers"] = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in reversed(request.scope["headers"])}
+    return found
+
+
 async def principal(request: Request) -> Principal:
     """The authenticated caller (401 if none); see services.auth for what is accepted."""
-    client = request.client.host if request.client else ""
-    who = await kosha(request).auth.authenticate_kos(request.headers, client=client)
-    set_facts(RequestFacts(KOS, client, request.url.scheme == "https", request.headers,
-                           request.query_params))
-    request.scope["kosha.principal"] = who   # for the access log (observe.Observed)
+    scope = request.scope
+    address = scope.get("client")
+    client = address[0] if address else ""
+    sent = header_map(request)
+    who = await kosha(request).auth.authenticate_kos(sent, client=client)
+    # The scheme and query straight from the scope: Starlette's `request.url` builds a whole URL.
+    set_facts(RequestFacts(KOS, client, scope.get("scheme") == "https", sent,
+                           request.query_params if scope.get("query_string") else {}))
+    scope["kosha.principal"] = who   # for the access log (observe.Observed)
     return who
 
 
 async def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
     """The request's JSON object; 400 for malformed JSON, 422 for a non-object, bounded in size."""
     limit = kosha(request).settings.max_json_body
-    length = request.headers.get("content-length")
+    length = header_map(request).get("content-length")
     if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise Invalid(f"request body is larger than {limit} bytes", status=413)
     raw = bytearray()
@@ -146,8 +162,20 @@ def query_int(request: Request, name: str, default: int | None = None, *, lo: in
     return value
 
 
+class _Json(JSONResponse):
+    """JSONResponse with one encoder for the process: the same bytes (the same settings as
+    `JSONResponse.render`) without building an encoder per answer."""
+
+    def render(self, content: Any) -> bytes:
+        return _ENCODER.encode(content).encode("utf-8")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None,
+                            separators=(",", ":"))
+
+
 def ok(body: Any, status: int = 200) -> Response:
-    return JSONResponse(body, status_code=status)
+    return _Json(body, status_code=status)
 
 
 def no_content() -> Response:
