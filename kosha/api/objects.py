@@ -32,7 +32,7 @@ import re
 from functools import partial
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -120,7 +120,19 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
 
 
 async def _whole_body(request: Request) -> bytes:
-    chunks = [chunk async for chunk in request.stream() if chunk]
+    """The request's body, read to its end (what `request.stream()` yields, without an async
+    generator: the loop registers each one, a cost per request that showed in the profile)."""
+    chunks = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message["type"] == "http.request":
+            body = message.get("body", b"")
+            if body:
+                chunks.append(body)
+            if not message.get("more_body", False):
+                break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
