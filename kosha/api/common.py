@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import Invalid, Unprocessable
@@ -53,11 +53,7 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
     length = header_map(request).get("content-length")
     if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise Invalid(f"request body is larger than {limit} bytes", status=413)
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > limit:
-            raise Invalid(f"request body is larger than {limit} bytes", status=413)
+    raw = await whole_body(request, limit)
     if not raw.strip():
         if required:
             raise Invalid("a JSON request body is required")
@@ -72,6 +68,28 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
         raise Unprocessable("request body must be a JSON object")
     check_json(value)
     return value
+
+
+async def whole_body(request: Request, limit: int | None = None) -> bytes:
+    """The request's body, read to its end (413 past `limit` bytes): what `request.stream()`
+    yields, without an async generator (the loop registers each one it runs: a WeakSet entry
+    and a finalizer, a cost per request that showed in the 4 KiB profiles)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message["type"] == "http.request":
+            body = message.get("body", b"")
+            if body:
+                chunks.append(body)
+                size += len(body)
+                if limit is not None and size > limit:
+                    raise Invalid(f"request body is larger than {limit} bytes", status=413)
+            if not message.get("more_body", False):
+                break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def check_json(body: dict[str, Any]) -> None:

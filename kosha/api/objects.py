@@ -32,7 +32,7 @@ import re
 from functools import partial
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -43,7 +43,7 @@ from ..ranges import parse_range
 from ..services import presign
 from ..services.models import ObjectVersion
 from ..services.principal import Principal
-from .common import field, header_map, json_body, kosha, ok, principal, query_int
+from .common import field, header_map, json_body, kosha, ok, principal, query_int, whole_body
 from .errors import kos_error_response
 from .multipart_form import SMALL_FORM, MultipartForm, boundary_of
 
@@ -88,7 +88,7 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
     if length is not None and length.isascii() and length.isdigit() and int(length) <= SMALL_FORM:
         # A small body (at most what one object keeps inline) is in hand after a read or two:
         # take it whole and split it in one pass (multipart_form.split_small_form).
-        form = MultipartForm.of_body(await _whole_body(request), boundary)
+        form = MultipartForm.of_body(await whole_body(request), boundary)
     else:
         form = MultipartForm(request.stream(), boundary)
     async for part in form.parts():
@@ -117,23 +117,6 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
     if len(keys) > 1:
         answer["objectKeys"] = keys
     return ok(answer, status=201)
-
-
-async def _whole_body(request: Request) -> bytes:
-    """The request's body, read to its end (what `request.stream()` yields, without an async
-    generator: the loop registers each one, a cost per request that showed in the profile)."""
-    chunks = []
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        if message["type"] == "http.request":
-            body = message.get("body", b"")
-            if body:
-                chunks.append(body)
-            if not message.get("more_body", False):
-                break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 _HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
