@@ -169,6 +169,17 @@ class Database:
         cursor = self._probe_cursor
         return None if cursor is None else int(cursor.execute("PRAGMA data_version").fetchone()[0])
 
+    def probe_scalar(self, sql: str) -> Any:
+        """The first column of the first row of a read on the change probe's own connection
+        (SQLite only: None on PostgreSQL), for a value polled many times a second (the
+        notification follower's last outbox sequence): no thread hop or pool checkout, ~5 us
+        against ~100 us through `read_sync`."""
+        cursor = self._probe_cursor
+        if cursor is None:
+            return None
+        row = cursor.execute(sql).fetchone()
+        return None if row is None else row[0]
+
     # -- writes -----------------------------------------------------------------------------
     async def write(self, fn: Work[T], *args: Any) -> T:
         """Run `fn(conn, *args)` in a transaction; return once it is durably committed."""

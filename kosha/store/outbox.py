@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from . import schema as s
 from .direct import DirectStatement
@@ -46,7 +47,7 @@ class Event(NamedTuple):
 
 
 _INSERT = DirectStatement(insert(t).values(
-    message="", **{name: bindparam(name) for name in Event._fields}))
+    message=literal_column("''"), **{name: bindparam(name) for name in Event._fields}))
 _SHARED = DirectStatement(select(func.pg_advisory_xact_lock_shared(bindparam("l"))))
 _AFTER = select(t.c.seq, t.c.message, *(t.c[name] for name in Event._fields)).where(
     t.c.seq > bindparam("after"), t.c.seq <= bindparam("upto")).order_by(t.c.seq).limit(
@@ -56,7 +57,7 @@ _AFTER = select(t.c.seq, t.c.message, *(t.c[name] for name in Event._fields)).wh
 def insert_event(conn: Connection, event: Event) -> None:
     if conn.dialect.name == "postgresql":
         _SHARED.run(conn, {"l": LOCK_KEY})
-    _INSERT.run(conn, event._asdict())
+    _INSERT.run_tuple(conn, Event._fields, event)
 
 
 def horizon(conn: Connection) -> int:
@@ -68,7 +69,11 @@ def horizon(conn: Connection) -> int:
 
 def last(conn: Connection) -> int:
     """The largest sequence recorded (0: none): one index probe, no lock."""
-    return int(conn.execute(select(func.max(t.c.seq))).scalar() or 0)
+    return int(conn.execute(_LAST).scalar() or 0)
+
+
+_LAST = select(func.max(t.c.seq))
+LAST_SQL = str(_LAST.compile(dialect=sqlite_dialect()))   # `last` for Database.probe_scalar
 
 
 def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Any]:
