@@ -138,13 +138,11 @@ class ObjectService:
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
         buckets = self.kosha.buckets
         bucket = await buckets.resolve(principal, bucket_ref, action, key=key, version_id=version_id)
-        row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.read_version,
-                                            bucket.name, key, version_id, keep=_small)
-        if row is None:
+        found = await read_object(self.kosha, bucket.name, key, version_id)
+        if found is None:
             if version_id is not None:
                 raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
             raise NotFound(f"object {key!r} not found", s3_code="NoSuchKey")
-        found = ObjectVersion.from_row(row)
         if found.is_delete_marker:
             if version_id is not None:
                 raise MethodNotAllowed("the specified method is not allowed against a delete marker",
@@ -426,9 +424,24 @@ async def _close(readers: list[BlobReader]) -> None:
         await reader.aclose()
 
 
-def _small(row: Any) -> bool:
+async def read_object(kosha: Kosha, bucket: str, key: str,
+                      version_id: str | None) -> ObjectVersion | None:
+    """A version of `key` (the latest without `version_id`), answered from the database's memo
+    while nothing was written since (Database.read_memo). The memo keeps the ObjectVersion, not
+    the row: building it costs a small GET more than the memo's look-up. Callers share the
+    instance and must not change it."""
+    return await kosha.db.read_memo(("version", bucket, key, version_id), _read_version,
+                                    bucket, key, version_id, keep=_small)
+
+
+def _read_version(conn: Any, bucket: str, key: str, version_id: str | None) -> ObjectVersion | None:
+    row = sql.read_version(conn, bucket, key, version_id)
+    return None if row is None else ObjectVersion.from_row(row)
+
+
+def _small(found: ObjectVersion | None) -> bool:
     """Worth remembering: metadata, and the bytes of objects up to MEMO_INLINE_BYTES."""
-    return row is None or row.inline_data is None or len(row.inline_data) <= MEMO_INLINE_BYTES
+    return found is None or found.inline_data is None or len(found.inline_data) <= MEMO_INLINE_BYTES
 
 
 def _resolve(checksums: Checksums) -> Mapping[str, str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from sqlalchemy.pool import QueuePool
 from .. import metrics
 from ..cache import TTLCache
 from . import locks, retry, write_turn
+from .change_probe import ChangeProbe
 from .faults import from_db_error
 from .schema import metadata
 
@@ -85,7 +85,6 @@ class Database:
         self.generation = 0  # bumped after every committed batch of writes in this process
         self._turn = write_turn.for_database(self.write_engine.url.database) if self.is_sqlite else None
         self._probe = _change_probe(self.write_engine) if self.is_sqlite else None
-        self._probe_cursor = self._probe.cursor() if self._probe is not None else None  # 3x cheaper kept
         self._memo: TTLCache[Any, tuple[tuple[int, int], Any]] | None = (
             TTLCache(MEMO_SECONDS, MEMO_ENTRIES) if self._probe is not None else None)
         self._writer = threading.Thread(target=self._write_loop, name="kosha-db-write", daemon=True)
@@ -160,14 +159,13 @@ class Database:
             memo.put(key, (token, value))
         return value
 
-    def _write_token(self) -> tuple[int, int | None]:
-        return self.generation, self.data_version()
+    def _write_token(self) -> tuple[int, Any]:
+        return self.generation, (self._probe.token() if self._probe is not None else None)
 
     def data_version(self) -> int | None:
         """SQLite's change counter of the file (moves when any connection, of any process,
         commits; a few microseconds); None on PostgreSQL."""
-        cursor = self._probe_cursor
-        return None if cursor is None else int(cursor.execute("PRAGMA data_version").fetchone()[0])
+        return None if self._probe is None else self._probe.pragma()
 
     def probe_scalar(self, sql: str) -> Any:
         """The first column of the first row of a read on the change probe's own connection
@@ -327,7 +325,6 @@ class Database:
         if self._turn is not None:
             self._turn.close()
         if self._probe is not None:
-            self._probe_cursor.close()  # type: ignore[union-attr]
             self._probe.close()
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
@@ -345,12 +342,12 @@ def _postgres_read_engine(url: str) -> Engine:
     return create_engine(url, pool_size=8, max_overflow=8, isolation_level="AUTOCOMMIT")
 
 
-def _change_probe(engine: Engine) -> sqlite3.Connection | None:
-    """A connection of its own that only ever asks SQLite whether the file changed."""
+def _change_probe(engine: Engine) -> ChangeProbe | None:
+    """What only ever tells whether the file changed (kosha.store.change_probe)."""
     path = engine.url.database
     if not path or path == ":memory:":
         return None
-    return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    return ChangeProbe(path)
 
 
 def _is_full(error: BaseException | None) -> bool:
