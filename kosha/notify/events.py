@@ -1,11 +1,13 @@
 """The event message: AWS S3's format (`{"Records": [...]}`, eventVersion 2.1), so consumers
 written for AWS or MinIO work unchanged. Events of KOS REST operations carry the same shape.
 
-A record is built when the change commits (`record`), without the two fields that depend on
-where it goes and on the outbox: `s3.configurationId` and `s3.object.sequencer`. The worker
-adds them (`finish`) when it sends the event. The sequencer is the outbox sequence as 16
-upper-case hex digits: it increases with every event, so it orders the events of one key and
-stays the same when an event is delivered again (consumers de-duplicate on it).
+The change's transaction records the event's fields in an outbox row (kosha.store.outbox.Event);
+the delivery worker writes the message from them (`message`), with the two fields that depend on
+where it goes and on the outbox: `s3.configurationId` and `s3.object.sequencer`. The sequencer is
+the outbox sequence as 16 upper-case hex digits: it increases with every event, so it orders the
+events of one key and stays the same when an event is delivered again (consumers de-duplicate
+on it). Rows recorded before migration 0009 hold the record's JSON itself, without those two
+fields; `finish` splices them in.
 """
 
 from __future__ import annotations
@@ -72,9 +74,9 @@ def record(*, event_name: str, when: float, region: str, origin: Origin, bucket:
 
 
 def head(*, event_name: str, when: float, region: str, origin: Origin, bucket: str,
-         bucket_owner: str) -> str:
+         bucket_owner: str, configuration_id: str = "") -> str:
     """The JSON text of a record up to its `object` (the same as `record`'s), formatted
-    directly: this runs on the writer thread for every recorded write."""
+    directly: this runs for every event delivered."""
     q = _quoted
     return ('{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":' + q(region)
             + ',"eventTime":"' + event_time_fast(when) + '","eventName":' + q(event_name)
@@ -82,7 +84,8 @@ def head(*, event_name: str, when: float, region: str, origin: Origin, bucket: s
             + '},"requestParameters":{"sourceIPAddress":' + q(origin.source_ip)
             + '},"responseElements":{"x-amz-request-id":' + q(origin.request_id)
             + ',"x-amz-id-2":' + q(origin.request_id)
-            + '},"s3":{"s3SchemaVersion":"1.0","configurationId":"","bucket":{"name":' + q(bucket)
+            + '},"s3":{"s3SchemaVersion":"1.0","configurationId":' + q(configuration_id)
+            + ',"bucket":{"name":' + q(bucket)
             + ',"ownerIdentity":{"principalId":' + q(bucket_owner) + '},"arn":'
             + q(f"arn:aws:s3:::{bucket}") + '},"object":')
 
@@ -127,10 +130,11 @@ def event_time_fast(ts: float) -> str:
 
 
 def with_object(head_text: str, key: str, size: int | None = None, etag: str | None = None,
-                version_id: str | None = None) -> str:
-    """`head` + the object part: the same JSON as `record` gives, without a dict or a dump on
-    the writer thread. The key is URL-encoded (ASCII, no quote or backslash); an ETag is hex and
-    a version id is one Kosha made, so none needs JSON escaping."""
+                version_id: str | None = None, seq: int | None = None) -> str:
+    """`head` + the object part (with the sequencer of `seq` when given): the same JSON as
+    `record` gives, without a dict or a dump. The key is URL-encoded (ASCII, no quote or
+    backslash); an ETag is hex and a version id is one Kosha made, so none needs JSON
+    escaping."""
     parts = [head_text, '{"key":"', url_key(key), '"']
     if size is not None:
         parts.append(f',"size":{int(size)}')
@@ -140,19 +144,34 @@ def with_object(head_text: str, key: str, size: int | None = None, etag: str | N
     if version_id and version_id != NULL_VERSION:
         parts.append(',"versionId":' + (f'"{version_id}"' if version_id.isalnum()
                                         else json.dumps(version_id)))
+    if seq is not None:
+        parts.append(f',"sequencer":"{seq:016X}"')
     parts.append("}}}")
     return "".join(parts)
+
+
+def message(row: Any, configuration_id: str) -> bytes:
+    """The message as sent for one outbox row (kosha.store.outbox: `seq`, `message` and the
+    fields of outbox.Event) and one configuration that selected it."""
+    if row.message:   # recorded before migration 0009: the record itself
+        return finish(row.message, row.seq, configuration_id)
+    text = head(event_name=row.event_name, when=row.created_at, region=row.region or "",
+                origin=Origin(row.principal or "", row.source_ip or "", row.request_id or ""),
+                bucket=row.bucket, bucket_owner=row.owner or "", configuration_id=configuration_id)
+    return ('{"Records":[' + with_object(text, row.key, row.size, row.etag, row.version_id,
+                                         row.seq) + "]}").encode()
 
 
 def sequencer(seq: int) -> str:
     return f"{seq:016X}"
 
 
-_NO_ID = '"configurationId":""'   # as `head` writes it
+_NO_ID = '"configurationId":""'   # as `head` wrote it in a stored record
 
 
 def finish(message: str, seq: int, configuration_id: str) -> bytes:
-    """The message as sent: the stored record with its configuration id and sequencer.
+    """The message as sent for a row recorded before migration 0009: the stored record with its
+    configuration id and sequencer.
 
     Spliced into the text `with_object` wrote (the id at its empty place, the sequencer at the
     end of `object`): parsing and dumping every record cost ~50 us of the event loop per event.

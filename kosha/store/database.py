@@ -180,6 +180,17 @@ class Database:
         commits; a few microseconds); None on PostgreSQL."""
         return None if self._probe is None else self._probe.pragma()
 
+    def probe_scalar(self, sql: str) -> Any:
+        """The first column of the first row of a read on the change probe's own connection
+        (SQLite only: None on PostgreSQL), for a value polled many times a second (the
+        notification follower's last outbox sequence): no thread hop or pool checkout, ~5 us
+        against ~100 us through `read_sync`."""
+        cursor = self._probe_cursor
+        if cursor is None:
+            return None
+        row = cursor.execute(sql).fetchone()
+        return None if row is None else row[0]
+
     # -- writes -----------------------------------------------------------------------------
     async def write(self, fn: Work[T], *args: Any) -> T:
         """Run `fn(conn, *args)` in a transaction; return once it is durably committed."""
