@@ -67,26 +67,35 @@ class ObjectService:
         self.kosha.blobs.check_room()
         threshold = self.kosha.settings.inline_threshold if inline_ok else -1
         extra = list((hashers or {}).values())
-        buffer = bytearray()
+        first: bytes = b""             # a small body in one piece (the usual) is kept, not copied
+        buffer: bytearray | None = None
         writer = None
         try:
             async for chunk in body:
                 if writer is None:
-                    buffer += chunk
-                    if len(buffer) > threshold:
+                    if buffer is None and not first and type(chunk) is bytes:
+                        first = chunk
+                        held = len(first)
+                    else:
+                        if buffer is None:
+                            buffer = bytearray(first)
+                        buffer += chunk
+                        held = len(buffer)
+                    if held > threshold:
                         writer = self.kosha.blobs.open_writer(extra)
-                        await writer.write(bytes(buffer))
-                        buffer = bytearray()
+                        await writer.write(bytes(buffer) if buffer is not None else first)
+                        first, buffer = b"", None
                 else:
                     await writer.write(chunk)
                 if writer is not None and writer.size > self.kosha.settings.max_object_size:
                     raise Invalid("object is larger than the maximum allowed size", s3_code="EntityTooLarge")
-            size = writer.size if writer is not None else len(buffer)
+            size = writer.size if writer is not None else (
+                len(buffer) if buffer is not None else len(first))
             if expected_size is not None and size != expected_size:
                 raise Invalid(f"body has {size} bytes, Content-Length said {expected_size}",
                               s3_code="IncompleteBody")
             if writer is None:
-                data = bytes(buffer)
+                data = bytes(buffer) if buffer is not None else first
                 for h in extra:
                     h.update(data)
                 return StoredBytes(len(data), hashlib.md5(data).hexdigest(), None, data)

@@ -66,6 +66,19 @@ def _sqlite_engine(url: str, *, writer: bool) -> Engine:
     return engine
 
 
+BATCH_MEMO = "kosha.batch_memo"   # conn.info: what units of one transaction may share (below)
+_KEEPS_MEMO: set[Callable[..., Any]] = set()
+
+
+def keeps_batch_memo(fn: Work[T]) -> Work[T]:
+    """Mark a unit of work that changes nothing its batch's units remember (`BATCH_MEMO`, a
+    dict in `conn.info` that lives for one transaction): the memo is emptied before and after
+    any other unit, so what a unit remembers (a bucket's versioning, say) holds until a unit
+    that may change it runs."""
+    _KEEPS_MEMO.add(fn)
+    return fn
+
+
 class Database:
     def __init__(self, url: str, on_full: Callable[[], bool] | None = None) -> None:
         self.url = url
@@ -289,15 +302,22 @@ class Database:
         except Exception as exc:  # the database cannot be reached: every caller hears it
             return [(None, exc)] * len(batch)
         locks.grouped(not isolated)
+        memo: dict[Any, Any] = {}
+        conn.info[BATCH_MEMO] = memo
         try:
             with conn.begin():
                 for fn, args, _fut, _loop in batch:
+                    keeps = fn in _KEEPS_MEMO
+                    if not keeps:
+                        memo.clear()
                     try:
                         results.append(fn(conn, *args))
                     except Exception as exc:
                         if not isolated:
                             raise _UnitFailed() from exc
                         raise
+                    if not keeps:
+                        memo.clear()
         except _UnitFailed:
             raise
         except Exception as exc:  # the unit (isolated) or the commit failed: every caller hears it

@@ -22,6 +22,7 @@ from sqlalchemy import (JSON, Connection, Row, Text, and_, bindparam, delete, fu
 
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
+from .database import BATCH_MEMO, keeps_batch_memo
 from .direct import DirectStatement
 from . import blob_refs, locks
 from . import schema as s
@@ -175,9 +176,17 @@ def _bucket_state(conn: Connection, bucket: str) -> BucketState:
 
 
 def _locked_state(conn: Connection, bucket: str, key: str) -> BucketState:
-    """The bucket's state, with the key's lock held (see kosha.store.locks)."""
+    """The bucket's state, with the key's lock held (see kosha.store.locks). On SQLite (the
+    writer holds the whole database) read once per batch of version commits: the batch memo
+    (Database.BATCH_MEMO) is emptied around any unit that could change a bucket."""
     if conn.dialect.name != "postgresql":
-        return _bucket_state(conn, bucket)   # SQLite: the writer holds the whole database
+        memo = conn.info.get(BATCH_MEMO)
+        if memo is None:
+            return _bucket_state(conn, bucket)
+        state = memo.get(("bucket_state", bucket))
+        if state is None:
+            state = memo[("bucket_state", bucket)] = _bucket_state(conn, bucket)
+        return state  # type: ignore[no-any-return]
     grouped = locks.in_group()
     rows = _STATE_AND_LOCK[grouped].run(conn, {"b": bucket, "c": locks.OBJECT_KEY,
                                                "n": locks.key_name(bucket, key)})
@@ -268,6 +277,7 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
     return vid, freed, bytes_delta, count_delta
 
 
+@keeps_batch_memo
 def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
                    now: float, pre: Preconditions | None = None, events: Events | None = None
                    ) -> tuple[VersionRow, list[str]]:
