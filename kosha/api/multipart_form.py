@@ -58,6 +58,10 @@ _SMALL_MAX_HEADER_LINE = 1024
 _PLAIN_FORM_TYPE = re.compile(r"multipart/form-data; ?boundary=([0-9A-Za-z'()+_,./:=?-]+)",
                               re.IGNORECASE | re.ASCII)
 
+# The Content-Disposition of a part as every client writes it: quoted values without `"` or `\`
+# inside (so nothing to unescape, and no IE-style `C:\...` path to cut).
+_PLAIN_DISPOSITION = re.compile(r'form-data; name="([^"\\]*)"(?:; filename="([^"\\]*)")?')
+
 
 def boundary_of(content_type: str) -> bytes | None:
     """The boundary of a `multipart/form-data` Content-Type, or None if it is not one."""
@@ -110,12 +114,19 @@ class FormPart:
     def __init__(self, form: MultipartForm, headers: dict[str, str]) -> None:
         self._form = form
         self.headers = headers
-        disposition, params = parse_options_header(headers.get("content-disposition", ""))
-        if disposition != b"form-data":
-            raise Invalid("each multipart part needs 'Content-Disposition: form-data'")
-        self.name = _text(params.get(b"name", b""))
-        raw_filename = params.get(b"filename")
-        self.filename = None if raw_filename is None else _text(raw_filename)
+        raw = headers.get("content-disposition", "")
+        plain = _PLAIN_DISPOSITION.fullmatch(raw)
+        if plain is not None:   # what parse_options_header gives for it, without its general parse
+            self.name = _text(plain.group(1).encode("latin-1"))
+            raw_name = plain.group(2)
+            self.filename = None if raw_name is None else _text(raw_name.encode("latin-1"))
+        else:
+            disposition, params = parse_options_header(raw)
+            if disposition != b"form-data":
+                raise Invalid("each multipart part needs 'Content-Disposition: form-data'")
+            self.name = _text(params.get(b"name", b""))
+            raw_filename = params.get(b"filename")
+            self.filename = None if raw_filename is None else _text(raw_filename)
         content_type = headers.get("content-type")
         self.content_type = content_type.strip() if content_type else None
         self.done = False

@@ -168,3 +168,35 @@ def test_the_plain_content_type_gives_the_general_parse_s_boundary() -> None:
         finally:
             mf._PLAIN_FORM_TYPE = general
         assert boundary_of(value) == expected, value
+
+
+DISPOSITION_PIECES = st.sampled_from(['form-data', 'Form-Data', 'attachment', '; ', ';', ' ', 'name=',
+                                      'filename=', 'NAME=', 'filename*=', '"', '\\', '\\"', ';',
+                                      'a', 'é', 'C:\\dir\\f.txt', '\\\\srv\\f', '=', 'file',
+                                      'x.bin', '\t'])
+
+
+@SETTINGS
+@given(st.lists(DISPOSITION_PIECES, max_size=12).map("".join)
+       | st.tuples(st.text(alphabet='ab "\\;=é', max_size=8),
+                   st.none() | st.text(alphabet='ab "\\;=é:.', max_size=8)).map(
+           lambda t: f'form-data; name="{t[0]}"' + ("" if t[1] is None else f'; filename="{t[1]}"')))
+def test_a_part_s_name_and_file_name_are_the_general_parse_s(disposition: str) -> None:
+    import kosha.api.multipart_form as mf
+    headers = {"content-disposition": disposition}
+
+    def part() -> tuple[str, str | None] | str:
+        try:
+            p = mf.FormPart(None, headers)  # type: ignore[arg-type]
+        except Invalid as exc:
+            return f"refused: {exc}"
+        return p.name, p.filename
+
+    fast = part()
+    plain = mf._PLAIN_DISPOSITION
+    try:
+        mf._PLAIN_DISPOSITION = __import__("re").compile(r"(?!)")   # the general parse only
+        general = part()
+    finally:
+        mf._PLAIN_DISPOSITION = plain
+    assert fast == general
