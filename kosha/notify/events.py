@@ -73,23 +73,6 @@ def record(*, event_name: str, when: float, region: str, origin: Origin, bucket:
     }
 
 
-def head(*, event_name: str, when: float, region: str, origin: Origin, bucket: str,
-         bucket_owner: str, configuration_id: str = "") -> str:
-    """The JSON text of a record up to its `object` (the same as `record`'s), formatted
-    directly: this runs for every event delivered."""
-    q = _quoted
-    return ('{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":' + q(region)
-            + ',"eventTime":"' + event_time_fast(when) + '","eventName":' + q(event_name)
-            + ',"userIdentity":{"principalId":' + q(origin.principal_id)
-            + '},"requestParameters":{"sourceIPAddress":' + q(origin.source_ip)
-            + '},"responseElements":{"x-amz-request-id":' + q(origin.request_id)
-            + ',"x-amz-id-2":' + q(origin.request_id)
-            + '},"s3":{"s3SchemaVersion":"1.0","configurationId":' + q(configuration_id)
-            + ',"bucket":{"name":' + q(bucket)
-            + ',"ownerIdentity":{"principalId":' + q(bucket_owner) + '},"arn":'
-            + q(f"arn:aws:s3:::{bucket}") + '},"object":')
-
-
 _QUOTED: dict[str, str] = {}
 _SECOND: list[Any] = [None, ""]
 
@@ -131,19 +114,19 @@ def event_time_fast(ts: float) -> str:
 
 def with_object(head_text: str, key: str, size: int | None = None, etag: str | None = None,
                 version_id: str | None = None, seq: int | None = None) -> str:
-    """`head` + the object part (with the sequencer of `seq` when given): the same JSON as
-    `record` gives, without a dict or a dump. The key is URL-encoded (ASCII, no quote or
-    backslash); an ETag is hex and a version id is one Kosha made, so none needs JSON
-    escaping."""
+    """A record's text up to its `object` + the object part (with the sequencer of `seq` when
+    given): the same JSON as `record` gives, without a dict or a dump. The key is URL-encoded
+    (ASCII, no quote or backslash); an ETag (hex, `-N` for multipart) or a version id Kosha
+    made needs no JSON escaping, anything else is dumped."""
     parts = [head_text, '{"key":"', url_key(key), '"']
     if size is not None:
         parts.append(f',"size":{int(size)}')
     if etag:
-        parts.append(',"eTag":' + (f'"{etag}"' if etag.isalnum() or "-" in etag and
-                                   etag.replace("-", "").isalnum() else json.dumps(etag)))
+        parts.append(',"eTag":' + (f'"{etag}"' if etag.isascii() and (
+            etag.isalnum() or "-" in etag and etag.replace("-", "").isalnum())
+            else json.dumps(etag)))
     if version_id and version_id != NULL_VERSION:
-        parts.append(',"versionId":' + (f'"{version_id}"' if version_id.isalnum()
-                                        else json.dumps(version_id)))
+        parts.append(',"versionId":' + _plain_quoted(version_id))
     if seq is not None:
         parts.append(f',"sequencer":"{seq:016X}"')
     parts.append("}}}")
@@ -152,21 +135,50 @@ def with_object(head_text: str, key: str, size: int | None = None, etag: str | N
 
 def message(row: Any, configuration_id: str) -> bytes:
     """The message as sent for one outbox row (kosha.store.outbox: `seq`, `message` and the
-    fields of outbox.Event) and one configuration that selected it."""
+    fields of outbox.Event) and one configuration that selected it: the JSON `record` makes
+    (compact), formatted directly, with the parts that recur (the region's, the bucket's with
+    the configuration id) remembered and the request's own ids quoted without json.dumps when
+    they are plain (~2.6 us an event measured alone, ~3.9 us when every part was formatted)."""
     if row.message:   # recorded before migration 0009: the record itself
         return finish(row.message, row.seq, configuration_id)
-    text = head(event_name=row.event_name, when=row.created_at, region=row.region or "",
-                origin=Origin(row.principal or "", row.source_ip or "", row.request_id or ""),
-                bucket=row.bucket, bucket_owner=row.owner or "", configuration_id=configuration_id)
+    request_id = _plain_quoted(row.request_id or "")
+    text = "".join((
+        remembered(_START, row.region or "", _start, 1000), event_time_fast(row.created_at),
+        '","eventName":', _quoted(row.event_name),
+        ',"userIdentity":{"principalId":', _plain_quoted(row.principal or ""),
+        '},"requestParameters":{"sourceIPAddress":', _quoted(row.source_ip or ""),
+        '},"responseElements":{"x-amz-request-id":', request_id, ',"x-amz-id-2":', request_id,
+        remembered(_BUCKET, (row.bucket, row.owner or "", configuration_id), _bucket, 10_000)))
     return ('{"Records":[' + with_object(text, row.key, row.size, row.etag, row.version_id,
                                          row.seq) + "]}").encode()
+
+
+_START: dict[str, str] = {}
+_BUCKET: dict[tuple[str, str, str], str] = {}
+
+
+def _start(region: str) -> str:
+    return '{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":' + _quoted(region) + \
+        ',"eventTime":"'
+
+
+def _bucket(key: tuple[str, str, str]) -> str:
+    bucket, owner, configuration_id = key
+    return ('},"s3":{"s3SchemaVersion":"1.0","configurationId":' + _quoted(configuration_id)
+            + ',"bucket":{"name":' + _quoted(bucket) + ',"ownerIdentity":{"principalId":'
+            + _quoted(owner) + '},"arn":' + _quoted(f"arn:aws:s3:::{bucket}") + '},"object":')
+
+
+def _plain_quoted(text: str) -> str:
+    """json.dumps of an id that differs per request (a memo would only fill up)."""
+    return f'"{text}"' if text.isascii() and text.isalnum() else json.dumps(text)
 
 
 def sequencer(seq: int) -> str:
     return f"{seq:016X}"
 
 
-_NO_ID = '"configurationId":""'   # as `head` wrote it in a stored record
+_NO_ID = '"configurationId":""'   # as the recorder wrote it in a stored record
 
 
 def finish(message: str, seq: int, configuration_id: str) -> bytes:
