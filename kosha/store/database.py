@@ -186,10 +186,9 @@ class Database:
         (SQLite only: None on PostgreSQL), for a value polled many times a second (the
         notification follower's last outbox sequence): no thread hop or pool checkout, ~5 us
         against ~100 us through `read_sync`."""
-        cursor = self._probe_cursor
-        if cursor is None:
+        if self._probe is None:
             return None
-        row = cursor.execute(sql).fetchone()
+        row = self._probe.cursor.execute(sql).fetchone()
         return None if row is None else row[0]
 
     # -- writes -----------------------------------------------------------------------------
