@@ -94,6 +94,7 @@ class Database:
         self._queue: queue.SimpleQueue[tuple[Work[Any], tuple[Any, ...], asyncio.Future[Any] | None,
                                              asyncio.AbstractEventLoop | None]] = queue.SimpleQueue()
         self._conn: Connection | None = None  # the writer thread's
+        self._pending: dict[asyncio.AbstractEventLoop, list[Any]] = {}   # write(): not queued yet
         self._batch_seconds = 0.0  # how long the last batch took, from gathered to answered
         self.generation = 0  # bumped after every committed batch of writes in this process
         self._turn = write_turn.for_database(self.write_engine.url.database) if self.is_sqlite else None
@@ -196,8 +197,18 @@ class Database:
         """Run `fn(conn, *args)` in a transaction; return once it is durably committed."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
-        self._queue.put((fn, args, fut, loop))
+        pending = self._pending.get(loop)
+        if pending is None:   # the first write of this turn of the loop: hand over at its end
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append((fn, args, fut, loop))
         return await fut
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue the writes of one turn of the loop together: the writer wakes once for them,
+        not once per write."""
+        for item in self._pending.pop(loop, ()):
+            self._queue.put(item)
 
     def write_sync(self, fn: Work[T], *args: Any) -> T:
         """The same, from a thread that is not the event loop (CLI, background workers)."""
