@@ -297,7 +297,7 @@ def split_small_form(body: bytes, boundary: bytes) -> list[tuple[int, Any]] | No
     or LF, at most 8) and a blank line, the data, and `CRLF--boundary` followed by CRLF (another
     part) or `--` (the end; what follows, the epilogue, is ignored as the parser ignores it).
     Within that shape the parser's events are exactly these (tests/services/
-    test_form_reader_splits.py compares them); for anything else it must decide."""
+    test_small_form_split.py compares them); for anything else it must decide."""
     opening = b"--" + boundary + b"\r\n"
     if not body.startswith(opening):
         return None

@@ -88,7 +88,7 @@ async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Res
     if length is not None and length.isascii() and length.isdigit() and int(length) <= SMALL_FORM:
         # A small body (at most what one object keeps inline) is in hand after a read or two:
         # take it whole and split it in one pass (multipart_form.split_small_form).
-        form = MultipartForm.of_body(await whole_body(request), boundary)
+        form = MultipartForm.of_body(await whole_body(request, SMALL_FORM), boundary)
     else:
         form = MultipartForm(request.stream(), boundary)
     async for part in form.parts():
