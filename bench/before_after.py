@@ -10,6 +10,7 @@ writer grouped into each commit (each commit one fsync). Medians of --runs; the 
 tree's figure over the baseline's.
 
     python bench/before_after.py --baseline /path/to/older/checkout [--runs 3] [--duration 5]
+                                 [--only "REST 4 KiB"]
 """
 
 from __future__ import annotations
@@ -93,10 +94,13 @@ def db_commits(kos_url: str) -> tuple[float, float] | None:
     return float(found["kosha_db_write_commits_total"]), float(found["kosha_db_writes_total"])
 
 
-def measure(t: Target, body: bytes, big: bytes, duration: float, engine: str) -> dict[str, float]:
+def measure(t: Target, body: bytes, big: bytes, duration: float, engine: str,
+            only: str | None = None) -> dict[str, float]:
     figures: dict[str, float] = {}
 
     def ops(name: str, base: str, reqs: list[loadgen.Req]) -> None:
+        if only and only.lower() not in name.lower():
+            return
         before = db_commits(t.kp.kos_url)
         result = loadgen.run_load(base, reqs, 16, duration, engine, server_pid=t.kp.server.pid)
         after = db_commits(t.kp.kos_url)
@@ -109,13 +113,16 @@ def measure(t: Target, body: bytes, big: bytes, duration: float, engine: str) ->
     ops("S3 4 KiB PUT", t.kp.s3_url, t.s3_requests("PUT", body))
     ops("REST 4 KiB download", t.kp.kos_url, t.rest_downloads())
     ops("REST 4 KiB form upload", t.kp.kos_url, t.rest_uploads(body))
-    figures["S3 64 MiB put_object MB/s (boto3 defaults)"] = t.big_put_mbps(big)
+    if not only or only.lower() in "s3 64 mib put_object":
+        figures["S3 64 MiB put_object MB/s (boto3 defaults)"] = t.big_put_mbps(big)
     return figures
 
 
 def main() -> None:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="the older checkout to compare with")
+    parser.add_argument("--only", default=None,
+                        help="measure only the figures whose name holds this (e.g. 'REST 4 KiB')")
     args = common.finish_args(parser.parse_args())
     common.banner("before / after: this checkout against --baseline, side by side")
     body = b"k" * 4096
@@ -130,7 +137,7 @@ def main() -> None:
                 for t in (targets if run % 2 == 0 else targets[::-1]):
                     if args.max_wait:
                         common.wait_quiet(args.max_wait)
-                    for metric, value in measure(t, body, big, args.duration, args.engine).items():
+                    for metric, value in measure(t, body, big, args.duration, args.engine, args.only).items():
                         figures[t.name].setdefault(metric, []).append(value)
                         print(f"  run {run + 1} {t.name:8s} {metric:44s} {value:9.1f}", flush=True)
         finally:

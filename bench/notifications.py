@@ -17,8 +17,13 @@ rate while it is CPU-bound on one core) and the delivery process. After the load
 long the delivery lagged behind the writes. Configurations alternate within each run (a noisy
 neighbour hurts both alike); medians of the runs and their ratio are printed.
 
+With `--baseline DIR` every configuration runs also from that checkout (e.g. a worktree of
+main before a change), beside this one in each run, and its figures are printed with their
+ratios to its own no-notification phase. `--modes` picks the configurations.
+
     python bench/notifications.py            # 3 runs, 8 s per load phase
     python bench/notifications.py --quick    # 1 run, 2 s
+    python bench/notifications.py --baseline /work/wt/main-base --modes plain,record-only,webhook
 """
 from __future__ import annotations
 
@@ -55,10 +60,13 @@ def _received(port: int) -> int:
 MODES = {"plain": None, "record-only": "", "webhook": "", "webhook-batch": "?batch=100"}
 
 
-def measure(mode: str, args, tmp: Path, tag: str) -> dict[str, float]:
+def measure(mode: str, args, tmp: Path, tag: str, tree: Path | None = None) -> dict[str, float]:
+    """One load phase of `mode` on a fresh server from `tree` (None: this checkout)."""
     with_hook = MODES[mode] is not None
     receiver = None
     env = {"KOSHA_ACCESS_LOG": "off"}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     port = common.free_port()
     if with_hook and mode != "record-only":
         receiver = common.Server(f"receiver-{tag}",
@@ -110,80 +118,120 @@ def measure(mode: str, args, tmp: Path, tag: str) -> dict[str, float]:
 
 def main() -> None:
     parser = common.base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=None,
+                        help="also run every configuration from this checkout, in the same runs")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated configurations (plain is always run)")
     args = common.finish_args(parser.parse_args())
+    modes = ["plain"] + [m for m in args.modes.split(",") if m in MODES and m != "plain"]
+    trees: dict[str, Path | None] = {"": None}
+    if args.baseline:
+        trees["baseline"] = Path(args.baseline).resolve()
     common.banner("4 KiB S3 PUT ops/s, webhook notification vs none, "
                   f"{args.concurrency} clients, {args.duration:g} s phases, "
-                  f"engine {loadgen.pick_engine(args.engine)}")
-    ops: dict[str, list[float]] = {mode: [] for mode in MODES}
-    lag: dict[str, list[float]] = {mode: [] for mode in MODES}
-    cpu: dict[str, list[float]] = {mode: [] for mode in MODES}
-    hook_cpu: dict[str, list[float]] = {mode: [] for mode in MODES}
-    serving: dict[str, list[float]] = {mode: [] for mode in MODES}
+                  f"engine {loadgen.pick_engine(args.engine)}"
+                  + (f", baseline {args.baseline}" if args.baseline else ""))
+    figures = {name: _Figures(modes) for name in trees}
     with common.scratch_dir(args, "notify-") as tmp:
         for run in range(args.runs):
-            for mode in MODES:
-                tag = f"{mode}-{run}"
-                try:
-                    got = measure(mode, args, tmp, tag)
-                except Exception as exc:   # noqa: BLE001  one failed run must not lose the rest
-                    print(f"   !! {tag}: {exc}", flush=True)
-                    continue
-                ops[mode].append(got["ops"])
-                cpu[mode].append(got["cpu_us"])
-                serving[mode].append(got["serving_us"])
-                line = (f"   run {run + 1} {mode:13} PUT {got['ops']:7.0f}/s p99 {got['p99']:.1f} ms"
-                        f"  server CPU {got['cpu_us']:.0f} us/PUT"
-                        f" (serving process {got['serving_us']:.0f})")
-                if "receiver_us" in got:
-                    hook_cpu[mode].append(got["receiver_us"])
-                    line += f" (receiver {got['receiver_us']:.0f})"
-                if "lag_s" in got:
-                    lag[mode].append(got["lag_s"])
-                    line += (f"  delivered {got['delivered']}/~{got['written']} "
-                             f"{got['lag_s']:.1f} s after the load ended")
-                print(line, flush=True)
-    plain = common.median(ops["plain"]) if ops["plain"] else None
-    rows = [common.Row("4 KiB S3 PUT, no notification", plain, "ops/s", runs=ops["plain"]),
-            _cpu_row(cpu, "plain", "no notification"),
-            _cpu_row(serving, "plain", "no notification", "serving process")]
-    for mode, label in (("record-only", "target down (recording only)"),
-                        ("webhook", "one event per POST (default)"),
-                        ("webhook-batch", "?batch=100")):
-        value = common.median(ops[mode]) if ops[mode] else None
-        ratio = value / plain if value and plain else None
-        rows.append(common.Row(f"4 KiB S3 PUT, webhook {label}", value, "ops/s",
-                               ref=f"{common.fmt(plain)} ops/s (none)", ratio=ratio,
-                               target=">= 0.90x", ok=common.check(ratio, ">=", 0.9),
-                               runs=ops[mode]))
-        rows.append(_cpu_row(cpu, mode, label))
-        rows.append(_cpu_row(serving, mode, label, "serving process"))
-        if mode == "record-only":
-            continue
-        rows.append(common.Row(f"receiver process CPU per PUT, {label}",
-                               common.median(hook_cpu[mode]) if hook_cpu[mode] else None, "us",
-                               runs=hook_cpu[mode], note="on the same cores as the server"))
-        rows.append(common.Row(f"delivery lag after the load, {label}",
-                               common.median(lag[mode]) if lag[mode] else None, "s",
-                               runs=lag[mode], note="until the receiver had >= 99 % of the events"))
+            for mode in modes:
+                for name, tree in trees.items():   # side by side: a busy moment hurts both
+                    tag = f"{mode}-{run}" + (f"-{name}" if name else "")
+                    try:
+                        got = measure(mode, args, tmp, tag, tree)
+                    except Exception as exc:   # noqa: BLE001  one failed run must not lose the rest
+                        print(f"   !! {tag}: {exc}", flush=True)
+                        continue
+                    figures[name].add(mode, got)
+                    line = (f"   run {run + 1} {(name + ' ') if name else ''}{mode:13} "
+                            f"PUT {got['ops']:7.0f}/s p99 {got['p99']:.1f} ms"
+                            f"  server CPU {got['cpu_us']:.0f} us/PUT"
+                            f" (serving process {got['serving_us']:.0f})")
+                    if "receiver_us" in got:
+                        line += f" (receiver {got['receiver_us']:.0f})"
+                    if "lag_s" in got:
+                        line += (f"  delivered {got['delivered']}/~{got['written']} "
+                                 f"{got['lag_s']:.1f} s after the load ended")
+                    print(line, flush=True)
+    rows = []
+    for name in trees:
+        rows += figures[name].rows(modes, f"{name}: " if name else "")
     common.print_table(rows, "median of runs; ratio = with notifications / none, same run set "
                              "(for CPU: none / with, the throughput it would allow if CPU-bound)")
     print(common.markdown_table(rows))
-    common.write_json(args.json, {"rows": [r.__dict__ for r in rows], "ops": ops, "lag": lag,
-                                  "cpu_us": cpu, "serving_us": serving,
-                                  "receiver_us": hook_cpu})
+    common.write_json(args.json, {name: f.__dict__ for name, f in figures.items()}
+                      | {"rows": [r.__dict__ for r in rows]})
+
+
+LABELS = {"record-only": "target down (recording only)", "webhook": "one event per POST (default)",
+          "webhook-batch": "?batch=100"}
+
+
+class _Figures:
+    """Each mode's figures over the runs, of one checkout."""
+
+    def __init__(self, modes: list[str]) -> None:
+        self.ops: dict[str, list[float]] = {mode: [] for mode in modes}
+        self.lag: dict[str, list[float]] = {mode: [] for mode in modes}
+        self.cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+        self.serving: dict[str, list[float]] = {mode: [] for mode in modes}
+        self.delivery: dict[str, list[float]] = {mode: [] for mode in modes}
+        self.hook_cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+
+    def add(self, mode: str, got: dict[str, float]) -> None:
+        self.ops[mode].append(got["ops"])
+        self.cpu[mode].append(got["cpu_us"])
+        self.serving[mode].append(got["serving_us"])
+        self.delivery[mode].append(got["cpu_us"] - got["serving_us"])
+        if "receiver_us" in got:
+            self.hook_cpu[mode].append(got["receiver_us"])
+        if "lag_s" in got:
+            self.lag[mode].append(got["lag_s"])
+
+    def rows(self, modes: list[str], prefix: str) -> list[common.Row]:
+        plain = common.median(self.ops["plain"]) if self.ops["plain"] else None
+        rows = [common.Row(f"{prefix}4 KiB S3 PUT, no notification", plain, "ops/s",
+                           runs=self.ops["plain"]),
+                _cpu_row(self.cpu, "plain", "no notification", prefix=prefix),
+                _cpu_row(self.serving, "plain", "no notification", "serving process", prefix)]
+        for mode in modes[1:]:
+            label = LABELS[mode]
+            value = common.median(self.ops[mode]) if self.ops[mode] else None
+            ratio = value / plain if value and plain else None
+            rows.append(common.Row(f"{prefix}4 KiB S3 PUT, webhook {label}", value, "ops/s",
+                                   ref=f"{common.fmt(plain)} ops/s (none)", ratio=ratio,
+                                   target=">= 0.90x", ok=common.check(ratio, ">=", 0.9),
+                                   runs=self.ops[mode]))
+            rows.append(_cpu_row(self.cpu, mode, label, prefix=prefix))
+            rows.append(_cpu_row(self.serving, mode, label, "serving process", prefix))
+            rows.append(common.Row(f"{prefix}delivery process CPU per PUT, {label}",
+                                   common.median(self.delivery[mode]), "us",
+                                   runs=self.delivery[mode]))
+            if mode == "record-only":
+                continue
+            rows.append(common.Row(f"{prefix}receiver process CPU per PUT, {label}",
+                                   common.median(self.hook_cpu[mode]) if self.hook_cpu[mode]
+                                   else None, "us", runs=self.hook_cpu[mode],
+                                   note="on the same cores as the server"))
+            rows.append(common.Row(f"{prefix}delivery lag after the load, {label}",
+                                   common.median(self.lag[mode]) if self.lag[mode] else None, "s",
+                                   runs=self.lag[mode],
+                                   note="until the receiver had >= 99 % of the events"))
+        return rows
 
 
 def _cpu_row(cpu: dict[str, list[float]], mode: str, label: str,
-             what: str = "server") -> common.Row:
+             what: str = "server", prefix: str = "") -> common.Row:
     """The server's CPU per PUT in `mode` (`what`: the server whole, or its serving process);
     ratio against no notification (inverted, so that like the ops/s ratio above 0.90 meets the
     target)."""
     value = common.median(cpu[mode]) if cpu[mode] else None
     plain = common.median(cpu["plain"]) if cpu["plain"] else None
     if mode == "plain":
-        return common.Row(f"{what} CPU per PUT, no notification", value, "us", runs=cpu[mode])
+        return common.Row(f"{prefix}{what} CPU per PUT, no notification", value, "us",
+                          runs=cpu[mode])
     ratio = plain / value if value and plain else None
-    return common.Row(f"{what} CPU per PUT, webhook {label}", value, "us",
+    return common.Row(f"{prefix}{what} CPU per PUT, webhook {label}", value, "us",
                       ref=f"{common.fmt(plain)} us (none)", ratio=ratio, target=">= 0.90x",
                       ok=common.check(ratio, ">=", 0.9), runs=cpu[mode])
 

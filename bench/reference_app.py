@@ -7,6 +7,14 @@ to do per request, and nothing else:
     PUT /upload/{name}        stream the body to a file, MD5 (hashlib) on the fly,
                               fsync, answer {"md5", "size"}
     PUT /upload-nomd5/{name}  same without MD5
+    PUT /form/{path}          the same for a multipart/form-data body, parsed not at all,
+                              under any path (a client's own URL scheme): any form client
+                              against the floor (bench/form_upload.py)
+    PUT /bare/{key}           an S3 PutObject as boto3 sends it (path style, bucket `bare`),
+                              MD5 + fsync, no signature or checksum verified: the floor with
+                              an S3 client's own cost in it (bench/s3_put_default.py)
+    PUT /bare-checked/{key}   the same, also checking x-amz-content-sha256 and
+                              x-amz-checksum-crc32 on the one thread (400 on a mismatch)
     GET /file/{name}          send the file in 1 MiB chunks (StreamingResponse over
                               an async generator); ?chunk=N overrides the chunk size
     GET /small                4 KiB from memory
@@ -20,9 +28,11 @@ Run:  REF_DATA_DIR=/tmp/ref uvicorn reference_app:app --app-dir bench \
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import tempfile
+import zlib
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -40,17 +50,34 @@ def _path(name: str) -> str:
     return os.path.join(DATA, os.path.basename(name))
 
 
-async def _receive_to_file(request: Request, md5: bool) -> JSONResponse:
-    h = hashlib.md5() if md5 else None
+class _Crc32:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data: bytes) -> None:
+        self.value = zlib.crc32(data, self.value)
+
+    def digest(self) -> bytes:
+        return self.value.to_bytes(4, "big")
+
+
+async def _stream_to_file(request: Request, name: str, hashers: list) -> int:
+    """Every piece through every hasher and into the file on this one thread, then fsync."""
     size = 0
-    with open(_path(request.path_params["name"]), "wb") as f:
+    with open(_path(name), "wb") as f:
         async for chunk in request.stream():
-            if h is not None:
+            for h in hashers:
                 h.update(chunk)
             f.write(chunk)
             size += len(chunk)
         f.flush()
         await anyio.to_thread.run_sync(os.fsync, f.fileno())
+    return size
+
+
+async def _receive_to_file(request: Request, md5: bool) -> JSONResponse:
+    h = hashlib.md5() if md5 else None
+    size = await _stream_to_file(request, request.path_params["name"], [h] if h else [])
     return JSONResponse({"md5": h.hexdigest() if h else None, "size": size})
 
 
@@ -60,6 +87,26 @@ async def upload(request: Request) -> JSONResponse:
 
 async def upload_nomd5(request: Request) -> JSONResponse:
     return await _receive_to_file(request, md5=False)
+
+
+async def s3_put(request: Request) -> Response:
+    md5 = hashlib.md5()
+    await _stream_to_file(request, request.path_params["key"], [md5])
+    return Response(status_code=200, headers={"etag": f'"{md5.hexdigest()}"'})
+
+
+async def s3_put_checked(request: Request) -> Response:
+    md5, checks = hashlib.md5(), []
+    sha = request.headers.get("x-amz-content-sha256", "")
+    if len(sha) == 64:
+        checks.append((hashlib.sha256(), bytes.fromhex(sha)))
+    crc = request.headers.get("x-amz-checksum-crc32")
+    if crc:
+        checks.append((_Crc32(), base64.b64decode(crc)))
+    await _stream_to_file(request, request.path_params["key"], [md5] + [h for h, _ in checks])
+    if any(h.digest() != want for h, want in checks):
+        return Response(status_code=400)
+    return Response(status_code=200, headers={"etag": f'"{md5.hexdigest()}"'})
 
 
 async def get_file(request: Request) -> Response:
@@ -100,6 +147,9 @@ async def healthz(request: Request) -> Response:
 app = Starlette(routes=[
     Route("/upload/{name}", upload, methods=["PUT"]),
     Route("/upload-nomd5/{name}", upload_nomd5, methods=["PUT"]),
+    Route("/form/{name:path}", upload, methods=["PUT"]),
+    Route("/bare/{key:path}", s3_put, methods=["PUT"]),
+    Route("/bare-checked/{key:path}", s3_put_checked, methods=["PUT"]),
     Route("/file/{name}", get_file, methods=["GET"]),
     Route("/small", small_get, methods=["GET"]),
     Route("/small/{name}", small_put, methods=["PUT"]),

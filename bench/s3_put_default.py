@@ -4,11 +4,15 @@ boto3's default put_object over plain HTTP (1.36 and later) signs the payload's 
 `x-amz-content-sha256`, adds a CRC32 (`x-amz-checksum-crc32`) and `Expect: 100-continue`; the
 server verifies both and computes the MD5 for the ETag. `aws s3 cp` of a file uploads it in
 8 MiB parts (UploadPart, 10 at a time), each signed the same way. The bare app
-(bench/reference_app.py) streams the body to a file with MD5 and fsync: the floor.
+(bench/reference_app.py) streams the body to a file with MD5 and fsync: the floor. boto3's
+put_object also goes to the bare app (its `bare` bucket: the same MD5 + fsync, nothing checked;
+and `bare-checked`: SHA-256 and CRC32 checked too, all on the one thread), so that what the
+client costs by itself shows beside the servers.
 
-Printed per target: MB/s (median, spread, ratio to the bare app's figure of the same run) and
-the server's CPU seconds per GiB (user + system of its process tree, median): the CPU figure
-hardly depends on what else runs on the machine, the MB/s does.
+Printed per target: MB/s (median, spread, ratio to the bare app's figure of the same run), the
+server's CPU seconds per GiB (user + system of its process tree, median) and the client's
+(this process for boto3, the finished `aws` children for the CLI): the CPU figures hardly
+depend on what else runs on the machine, the MB/s does.
 `--baseline PATH` also runs a second Kosha from another checkout (PYTHONPATH=PATH), so that a
 change is measured before and after in the same run; `--moto` adds moto_server; `--no-cli`
 skips the aws CLI. The targets take turns in a rotating order.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -50,14 +55,23 @@ class Target:
     region: str = REGION
     mbps: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
+    client_cpu: dict[str, list[float]] = field(default_factory=dict)
 
     def record(self, what: str, size: int, run: Callable[[], None]) -> None:
-        """Time `run` (MB/s, decimal) and the server's CPU seconds per GiB it cost."""
-        cpu0, t0 = cpu_seconds(self.server.pid), time.perf_counter()
+        """Time `run` (MB/s, decimal) and the server's and client's CPU seconds per GiB."""
+        cpu0, client0, t0 = cpu_seconds(self.server.pid), client_cpu(), time.perf_counter()
         run()
         seconds = time.perf_counter() - t0
         self.mbps.setdefault(what, []).append(size / 1e6 / seconds)
         self.cpu.setdefault(what, []).append((cpu_seconds(self.server.pid) - cpu0) * (1 << 30) / size)
+        self.client_cpu.setdefault(what, []).append((client_cpu() - client0) * (1 << 30) / size)
+
+
+def client_cpu() -> float:
+    """CPU seconds of this process (boto3) and of its finished children (the aws CLI)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def s3_client(t: Target):  # type: ignore[no-untyped-def]
@@ -96,9 +110,13 @@ def measure(targets: list[Target], ref: Target, ref_url: str, data: bytes, path:
     size = len(data)
     for t in targets:
         s3_client(t).create_bucket(Bucket=BUCKET)
+    bare = s3_client(Target("bare", ref.server, ref_url, ("bare", "bare")))
     for i in range(repeat):
         ref.record("put", size, lambda: stream_upload(f"{ref_url}/upload/big",
                                                       pattern_chunks(size), size))
+        ref.record("boto3", size, lambda: bare.put_object(Bucket="bare", Key="big", Body=data))
+        ref.record("boto3-checked", size,
+                   lambda: bare.put_object(Bucket="bare-checked", Key="big", Body=data))
         for t in targets[i % len(targets):] + targets[:i % len(targets)]:
             client = s3_client(t)
             t.record("put", size, lambda: client.put_object(Bucket=BUCKET, Key="big", Body=data))
@@ -120,20 +138,31 @@ def cli_startup(t: Target, tmp: Path) -> float:
 
 def report(targets: list[Target], ref: Target, args: argparse.Namespace,
            startup: float | None) -> None:
-    floor = median(ref.mbps["put"])
     print(f"{args.size_mib} MiB PUT, medians of {args.repeat}; ratio = median of each "
-          f"repetition's MB/s over the bare app's in that repetition; CPU = server CPU seconds "
-          f"per GiB")
-    print(f"  {'bare app (MD5 + fsync)':<40} {floor:8.1f} MB/s  {spread(ref.mbps['put']):<20} "
-          f"  1.00x   CPU {median(ref.cpu['put']):5.2f} s/GiB")
+          f"repetition's MB/s over the bare app's raw upload in that repetition; CPU = server "
+          f"and client CPU seconds per GiB")
+
+    def line(label: str, t: Target, what: str) -> None:
+        runs = t.mbps[what]
+        ratio = paired_ratio(runs, ref.mbps["put"]) or 0.0
+        print(f"  {label:<46} {median(runs):8.1f} MB/s  {spread(runs):<20} {ratio:5.2f}x   "
+              f"CPU server {median(t.cpu[what]):5.2f}, client {median(t.client_cpu[what]):5.2f}"
+              f" s/GiB")
+
+    line("bare app, raw upload (MD5 + fsync)", ref, "put")
+    line("bare app, boto3 put_object (MD5 + fsync)", ref, "boto3")
+    line("bare app, boto3, SHA-256 + CRC32 checked", ref, "boto3-checked")
     labels = {"put": "boto3 put_object (defaults)", "cli": "aws s3 cp (defaults)"}
     for what, label in labels.items():
         for t in targets:
             if what in t.mbps:
-                runs = t.mbps[what]
-                ratio = paired_ratio(runs, ref.mbps["put"]) or 0.0
-                print(f"  {t.name + ' ' + label:<40} {median(runs):8.1f} MB/s  {spread(runs):<20} "
-                      f"{ratio:5.2f}x   CPU {median(t.cpu[what]):5.2f} s/GiB")
+                line(t.name + " " + label, t, what)
+    for t in targets:
+        if t.name != "moto":
+            print(f"  {t.name} / bare app, both boto3 put_object: "
+                  f"{paired_ratio(t.mbps['put'], ref.mbps['boto3']) or 0.0:.2f}x; "
+                  f"/ bare app checking SHA-256 + CRC32: "
+                  f"{paired_ratio(t.mbps['put'], ref.mbps['boto3-checked']) or 0.0:.2f}x")
     moto = next((t for t in targets if t.name == "moto"), None)
     if moto is not None:
         for t in targets:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 _offset = float(os.environ.get("KOSHA_CLOCK_OFFSET", "0") or 0)
 
@@ -40,7 +41,13 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def http_date(ts: float) -> str:
-    """RFC 7231 date (`Last-Modified`), without email.utils' slower, general formatting."""
+    """RFC 7231 date (`Last-Modified`), without email.utils' slower, general formatting; the
+    text of each second is remembered (a small GET answers the same few objects' dates)."""
+    return _http_date(ts // 1)
+
+
+@lru_cache(maxsize=4096)
+def _http_date(ts: float) -> str:
     t = time.gmtime(ts)
     return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")

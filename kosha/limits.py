@@ -21,6 +21,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .config import Settings
+from .one_write import HeldHead
 from .received import Pieces
 
 LINGER = 1.0   # seconds a refused connection is drained before it is closed
@@ -203,6 +204,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.limits.uploads[self.address] += 1
             self.uploading = True
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:   # head and body in one write
+            held = cycle.transport = HeldHead(self.transport, cycle.on_response)
+            cycle.on_response = held.response_ended
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

@@ -60,18 +60,21 @@ class Hasher(Protocol):
 
 
 class Check:
-    """One running digest and what to raise if it does not match at the end."""
+    """One running digest and what to raise if it does not match at the end (the error, or
+    what makes it: a small PUT need not pay for an exception it will not raise)."""
 
     __slots__ = ("hasher", "expected", "error")
 
-    def __init__(self, hasher: Hasher, expected: bytes, error: Exception) -> None:
+    def __init__(self, hasher: Hasher, expected: bytes,
+                 error: Exception | Callable[[], Exception]) -> None:
         self.hasher = hasher
         self.expected = expected
         self.error = error
 
     def verify(self) -> None:
         if not hmac.compare_digest(self.hasher.digest(), self.expected):
-            raise self.error
+            error = self.error
+            raise error() if callable(error) else error
 
 
 def _update(hashers: Sequence[Hasher], pieces: Sequence[bytes | memoryview]) -> None:

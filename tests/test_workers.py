@@ -263,3 +263,24 @@ def test_sigterm_waits_no_longer_than_the_graceful_timeout(
     thread.join(20)
     assert answer and not (isinstance(answer[0], httpx.Response)
                            and answer[0].status_code == 200)
+
+
+def test_a_write_through_one_worker_is_read_at_once_through_the_other(
+        start_server: Callable[..., KoshaServer]) -> None:
+    """Each worker answers small GETs from its memo while the file's WAL-index header is
+    unchanged (kosha.store.change_probe): a commit of the other worker must move it. Every
+    request here comes on a new connection, so either worker may take it."""
+    server = start_server("--workers", "2")
+    s3 = _s3(server)
+
+    def close_after(request: Any, **_: Any) -> None:
+        request.headers["Connection"] = "close"
+
+    s3.meta.events.register("before-send.s3", close_after)
+    s3.create_bucket(Bucket="fresh-reads")
+    for i in range(30):
+        body = f"version {i}".encode()
+        s3.put_object(Bucket="fresh-reads", Key="k", Body=body)
+        for _ in range(4):
+            got = s3.get_object(Bucket="fresh-reads", Key="k")["Body"].read()
+            assert got == body, (i, got)

@@ -43,9 +43,9 @@ from ..ranges import parse_range
 from ..services import presign
 from ..services.models import ObjectVersion
 from ..services.principal import Principal
-from .common import field, json_body, kosha, ok, principal, query_int
+from .common import field, header_map, json_body, kosha, ok, principal, query_int, whole_body
 from .errors import kos_error_response
-from .multipart_form import MultipartForm, boundary_of
+from .multipart_form import SMALL_FORM, MultipartForm, boundary_of
 
 BASE = "/kos/v1/buckets/{bucketId}/objects"
 MAX_LIST = 1000
@@ -71,7 +71,7 @@ def object_key(body: dict[str, Any], *names: str) -> str:
 
 async def upload(request: Request) -> Response:
     who = await principal(request)
-    boundary = boundary_of(request.headers.get("content-type", ""))
+    boundary = boundary_of(header_map(request).get("content-type", ""))
     if boundary is not None:
         return await _upload_form(request, who, boundary)
     body = await json_body(request)
@@ -84,7 +84,14 @@ async def upload(request: Request) -> Response:
 async def _upload_form(request: Request, who: Principal, boundary: bytes) -> Response:
     prefix = ""
     keys: list[str] = []
-    async for part in MultipartForm(request.stream(), boundary).parts():
+    length = header_map(request).get("content-length")
+    if length is not None and length.isascii() and length.isdigit() and int(length) <= SMALL_FORM:
+        # A small body (at most what one object keeps inline) is in hand after a read or two:
+        # take it whole and split it in one pass (multipart_form.split_small_form).
+        form = MultipartForm.of_body(await whole_body(request, SMALL_FORM), boundary)
+    else:
+        form = MultipartForm(request.stream(), boundary)
+    async for part in form.parts():
         if part.filename is None:
             if part.name != "prefix":
                 await part.skip()   # unknown plain fields are ignored, as browsers send extras
@@ -168,7 +175,7 @@ def _decode_token(token: str | None) -> str | None:
 
 def _wants_bytes(request: Request) -> bool:
     """Whether the Accept header names application/octet-stream (with a non-zero q)."""
-    for item in request.headers.get("accept", "").split(","):
+    for item in header_map(request).get("accept", "").split(","):
         media, *params = (p.strip() for p in item.split(";"))
         if media.lower() != "application/octet-stream":
             continue
@@ -211,7 +218,7 @@ async def _answer(request: Request, version: ObjectVersion) -> tuple[Response, t
                "Last-Modified": http_date(version.last_modified),
                "Content-Type": version.content_type or "application/octet-stream"}
     try:
-        wanted = parse_range(request.headers.get("range"), version.size)
+        wanted = parse_range(header_map(request).get("range"), version.size)
     except RangeNotSatisfiable as exc:
         response = kos_error_response(exc)
         response.headers["Content-Range"] = f"bytes */{version.size}"

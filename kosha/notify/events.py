@@ -1,11 +1,13 @@
 """The event message: AWS S3's format (`{"Records": [...]}`, eventVersion 2.1), so consumers
 written for AWS or MinIO work unchanged. Events of KOS REST operations carry the same shape.
 
-A record is built when the change commits (`record`), without the two fields that depend on
-where it goes and on the outbox: `s3.configurationId` and `s3.object.sequencer`. The worker
-adds them (`finish`) when it sends the event. The sequencer is the outbox sequence as 16
-upper-case hex digits: it increases with every event, so it orders the events of one key and
-stays the same when an event is delivered again (consumers de-duplicate on it).
+The change's transaction records the event's fields in an outbox row (kosha.store.outbox.Event);
+the delivery worker writes the message from them (`message`), with the two fields that depend on
+where it goes and on the outbox: `s3.configurationId` and `s3.object.sequencer`. The sequencer is
+the outbox sequence as 16 upper-case hex digits: it increases with every event, so it orders the
+events of one key and stays the same when an event is delivered again (consumers de-duplicate
+on it). Rows recorded before migration 0009 hold the record's JSON itself, without those two
+fields; `finish` splices them in.
 """
 
 from __future__ import annotations
@@ -71,22 +73,6 @@ def record(*, event_name: str, when: float, region: str, origin: Origin, bucket:
     }
 
 
-def head(*, event_name: str, when: float, region: str, origin: Origin, bucket: str,
-         bucket_owner: str) -> str:
-    """The JSON text of a record up to its `object` (the same as `record`'s), formatted
-    directly: this runs on the writer thread for every recorded write."""
-    q = _quoted
-    return ('{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":' + q(region)
-            + ',"eventTime":"' + event_time_fast(when) + '","eventName":' + q(event_name)
-            + ',"userIdentity":{"principalId":' + q(origin.principal_id)
-            + '},"requestParameters":{"sourceIPAddress":' + q(origin.source_ip)
-            + '},"responseElements":{"x-amz-request-id":' + q(origin.request_id)
-            + ',"x-amz-id-2":' + q(origin.request_id)
-            + '},"s3":{"s3SchemaVersion":"1.0","configurationId":"","bucket":{"name":' + q(bucket)
-            + ',"ownerIdentity":{"principalId":' + q(bucket_owner) + '},"arn":'
-            + q(f"arn:aws:s3:::{bucket}") + '},"object":')
-
-
 _QUOTED: dict[str, str] = {}
 _SECOND: list[Any] = [None, ""]
 
@@ -127,32 +113,77 @@ def event_time_fast(ts: float) -> str:
 
 
 def with_object(head_text: str, key: str, size: int | None = None, etag: str | None = None,
-                version_id: str | None = None) -> str:
-    """`head` + the object part: the same JSON as `record` gives, without a dict or a dump on
-    the writer thread. The key is URL-encoded (ASCII, no quote or backslash); an ETag is hex and
-    a version id is one Kosha made, so none needs JSON escaping."""
+                version_id: str | None = None, seq: int | None = None) -> str:
+    """A record's text up to its `object` + the object part (with the sequencer of `seq` when
+    given): the same JSON as `record` gives, without a dict or a dump. The key is URL-encoded
+    (ASCII, no quote or backslash); an ETag (hex, `-N` for multipart) or a version id Kosha
+    made needs no JSON escaping, anything else is dumped."""
     parts = [head_text, '{"key":"', url_key(key), '"']
     if size is not None:
         parts.append(f',"size":{int(size)}')
     if etag:
-        parts.append(',"eTag":' + (f'"{etag}"' if etag.isalnum() or "-" in etag and
-                                   etag.replace("-", "").isalnum() else json.dumps(etag)))
+        parts.append(',"eTag":' + (f'"{etag}"' if etag.isascii() and (
+            etag.isalnum() or "-" in etag and etag.replace("-", "").isalnum())
+            else json.dumps(etag)))
     if version_id and version_id != NULL_VERSION:
-        parts.append(',"versionId":' + (f'"{version_id}"' if version_id.isalnum()
-                                        else json.dumps(version_id)))
+        parts.append(',"versionId":' + _plain_quoted(version_id))
+    if seq is not None:
+        parts.append(f',"sequencer":"{seq:016X}"')
     parts.append("}}}")
     return "".join(parts)
+
+
+def message(row: Any, configuration_id: str) -> bytes:
+    """The message as sent for one outbox row (kosha.store.outbox: `seq`, `message` and the
+    fields of outbox.Event) and one configuration that selected it: the JSON `record` makes
+    (compact), formatted directly, with the parts that recur (the region's, the bucket's with
+    the configuration id) remembered and the request's own ids quoted without json.dumps when
+    they are plain (~2.6 us an event measured alone, ~3.9 us when every part was formatted)."""
+    if row.message:   # recorded before migration 0009: the record itself
+        return finish(row.message, row.seq, configuration_id)
+    request_id = _plain_quoted(row.request_id or "")
+    text = "".join((
+        remembered(_START, row.region or "", _start, 1000), event_time_fast(row.created_at),
+        '","eventName":', _quoted(row.event_name),
+        ',"userIdentity":{"principalId":', _plain_quoted(row.principal or ""),
+        '},"requestParameters":{"sourceIPAddress":', _quoted(row.source_ip or ""),
+        '},"responseElements":{"x-amz-request-id":', request_id, ',"x-amz-id-2":', request_id,
+        remembered(_BUCKET, (row.bucket, row.owner or "", configuration_id), _bucket, 10_000)))
+    return ('{"Records":[' + with_object(text, row.key, row.size, row.etag, row.version_id,
+                                         row.seq) + "]}").encode()
+
+
+_START: dict[str, str] = {}
+_BUCKET: dict[tuple[str, str, str], str] = {}
+
+
+def _start(region: str) -> str:
+    return '{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":' + _quoted(region) + \
+        ',"eventTime":"'
+
+
+def _bucket(key: tuple[str, str, str]) -> str:
+    bucket, owner, configuration_id = key
+    return ('},"s3":{"s3SchemaVersion":"1.0","configurationId":' + _quoted(configuration_id)
+            + ',"bucket":{"name":' + _quoted(bucket) + ',"ownerIdentity":{"principalId":'
+            + _quoted(owner) + '},"arn":' + _quoted(f"arn:aws:s3:::{bucket}") + '},"object":')
+
+
+def _plain_quoted(text: str) -> str:
+    """json.dumps of an id that differs per request (a memo would only fill up)."""
+    return f'"{text}"' if text.isascii() and text.isalnum() else json.dumps(text)
 
 
 def sequencer(seq: int) -> str:
     return f"{seq:016X}"
 
 
-_NO_ID = '"configurationId":""'   # as `head` writes it
+_NO_ID = '"configurationId":""'   # as the recorder wrote it in a stored record
 
 
 def finish(message: str, seq: int, configuration_id: str) -> bytes:
-    """The message as sent: the stored record with its configuration id and sequencer.
+    """The message as sent for a row recorded before migration 0009: the stored record with its
+    configuration id and sequencer.
 
     Spliced into the text `with_object` wrote (the id at its empty place, the sequencer at the
     end of `object`): parsing and dumping every record cost ~50 us of the event loop per event.

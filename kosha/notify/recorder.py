@@ -66,12 +66,30 @@ class Gate:
                       event_name, bucket, key, self.dropped)
 
 
-@dataclass
 class BucketInfo:
-    name: str
-    owner: str
-    region: str
-    configs: list[dict[str, Any]]
+    """A bucket's notification settings as a write needs them, kept across requests while the
+    bucket's configuration is the same (NotificationService.info): which configurations an
+    event selects is worked out once per event name when no configuration filters keys."""
+
+    __slots__ = ("name", "owner", "region", "configs", "_by_key", "_routes")
+
+    def __init__(self, name: str, owner: str, region: str, configs: list[dict[str, Any]]) -> None:
+        self.name, self.owner, self.region, self.configs = name, owner, region, configs
+        self._by_key = any(c.get("prefix") or c.get("suffix") for c in configs)
+        self._routes: dict[tuple[str, frozenset[str]], str | None] = {}
+
+    def routes_text(self, event_name: str, key: str, targets: frozenset[str]) -> str | None:
+        """The JSON of [[configuration id, target id], ...] this event goes to (None: none)."""
+        if self._by_key:
+            return _text(rules.routes(self.configs, event_name, key, targets))
+        found = self._routes.get((event_name, targets), _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._routes[(event_name, targets)] = _text(
+                rules.routes(self.configs, event_name, key, targets))
+        return found  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
 
 
 @dataclass
@@ -84,39 +102,42 @@ class Recorder:
     created_event: str = "ObjectCreated:Put"
     removed_prefix: str = "ObjectRemoved"
     recorded: int = field(default=0)
-    _heads: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def created(self, conn: Any, bucket: str, row: Any) -> None:
         """A new current version (`row`: the version row just inserted)."""
-        self._emit(conn, bucket, row.key, self.created_event, size=row.size, etag=row.etag,
-                   version_id=row.version_id)
+        self._emit(conn, bucket, row.key, self.created_event, row.size, row.etag, row.version_id)
 
     def removed(self, conn: Any, bucket: str, key: str, version_id: str | None,
                 marker_created: bool) -> None:
         """A version deleted, or (`marker_created`) a delete marker written."""
         name = f"{self.removed_prefix}:{'DeleteMarkerCreated' if marker_created else 'Delete'}"
-        self._emit(conn, bucket, key, name, version_id=version_id)
+        self._emit(conn, bucket, key, name, None, None, version_id)
 
-    def _emit(self, conn: Any, bucket: str, key: str, event_name: str, **obj: Any) -> None:
+    def _emit(self, conn: Any, bucket: str, key: str, event_name: str, size: int | None,
+              etag: str | None, version_id: str | None) -> None:
+        """One outbox row of the event's fields (kosha.store.outbox.insert_event): the AWS
+        JSON is written by the delivery process, not on this writer thread."""
         info = self.buckets.get(bucket)
         if info is None:
             return
-        routes = rules.routes(info.configs, event_name, key, self.targets)
-        if not routes:
+        routes = info.routes_text(event_name, key, self.targets)
+        if routes is None:
             return
         if not self.gate.allow():
             self.gate.drop(bucket, key, event_name)
             return
-        head = self._heads.get((bucket, event_name))
-        if head is None:
-            head = self._heads[(bucket, event_name)] = events.head(
-                event_name=event_name, when=self.when, region=info.region, origin=self.origin,
-                bucket=bucket, bucket_owner=info.owner)
-        routes_text = events.remembered(_ROUTES_TEXT, tuple(map(tuple, routes)), _dumped, 1000)
-        outbox.insert_event(conn, bucket, key, event_name, routes_text,
-                            events.with_object(head, key, **obj), self.when)
+        origin = self.origin
+        outbox.insert_event(conn, outbox.Event(
+            bucket, key, event_name, routes, self.when, size, etag, version_id, info.region,
+            info.owner, origin.principal_id, origin.source_ip, origin.request_id))
         self.gate.took()
         self.recorded += 1
+
+
+def _text(routes: list[list[str]]) -> str | None:
+    if not routes:
+        return None
+    return events.remembered(_ROUTES_TEXT, tuple(map(tuple, routes)), _dumped, 1000)
 
 
 def _dumped(routes: tuple[tuple[str, ...], ...]) -> str:

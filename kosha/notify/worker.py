@@ -209,7 +209,7 @@ def _deliveries(rows: list[Any], target_id: str) -> list[Delivery]:
             if tid == target_id:
                 out.append(Delivery(sequence=row.seq, bucket=row.bucket, key=row.key,
                                     event_name=row.event_name,
-                                    body=events.finish(row.message, row.seq, config_id)))
+                                    body=events.message(row, config_id)))
     return out
 
 

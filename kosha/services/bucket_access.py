@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Forbidden, Invalid, NotFound
 from ..store import buckets as bucket_sql
-from ..store import objects as object_sql
 from ..store.generation import invalidating
 from . import acl as acls
 from .models import Bucket
+from .objects import read_object
 from .policy_eval import ALLOW, DENY, BucketPolicy, caller, parse, resource_arn
 from .principal import Principal
 from .request_facts import current, is_request
@@ -74,10 +74,6 @@ OBJECT_PERMISSION = {
 
 
 _POLICY_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
-
-
-def _small(row: Any) -> bool:
-    return row is None or row.inline_data is None or len(row.inline_data) <= 8 * 1024
 
 
 def acl_not_supported() -> Invalid:
@@ -191,9 +187,7 @@ class BucketAccess:
                                resource_arn(bucket.name, key), lookup)
 
     async def _version(self, bucket: Bucket, key: str, version_id: str | None) -> Any:
-        return await self.kosha.db.read_memo(("version", bucket.name, key, version_id),
-                                             object_sql.version, bucket.name, key, version_id,
-                                             keep=_small)
+        return await read_object(self.kosha, bucket.name, key, version_id)
 
     async def _acl_allows(self, principal: Principal, bucket: Bucket, s3_action: str,
                           key: str | None, version_id: str | None) -> bool:

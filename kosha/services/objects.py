@@ -67,26 +67,35 @@ class ObjectService:
         self.kosha.blobs.check_room()
         threshold = self.kosha.settings.inline_threshold if inline_ok else -1
         extra = list((hashers or {}).values())
-        buffer = bytearray()
+        first: bytes = b""             # a small body in one piece (the usual) is kept, not copied
+        buffer: bytearray | None = None
         writer = None
         try:
             async for chunk in body:
                 if writer is None:
-                    buffer += chunk
-                    if len(buffer) > threshold:
+                    if buffer is None and not first and type(chunk) is bytes:
+                        first = chunk
+                        held = len(first)
+                    else:
+                        if buffer is None:
+                            buffer = bytearray(first)
+                        buffer += chunk
+                        held = len(buffer)
+                    if held > threshold:
                         writer = self.kosha.blobs.open_writer(extra)
-                        await writer.write(bytes(buffer))
-                        buffer = bytearray()
+                        await writer.write(bytes(buffer) if buffer is not None else first)
+                        first, buffer = b"", None
                 else:
                     await writer.write(chunk)
                 if writer is not None and writer.size > self.kosha.settings.max_object_size:
                     raise Invalid("object is larger than the maximum allowed size", s3_code="EntityTooLarge")
-            size = writer.size if writer is not None else len(buffer)
+            size = writer.size if writer is not None else (
+                len(buffer) if buffer is not None else len(first))
             if expected_size is not None and size != expected_size:
                 raise Invalid(f"body has {size} bytes, Content-Length said {expected_size}",
                               s3_code="IncompleteBody")
             if writer is None:
-                data = bytes(buffer)
+                data = bytes(buffer) if buffer is not None else first
                 for h in extra:
                     h.update(data)
                 return StoredBytes(len(data), hashlib.md5(data).hexdigest(), None, data)
@@ -138,13 +147,11 @@ class ObjectService:
                    version_id: str | None = None, action: str = "kos:GetObject") -> ObjectVersion:
         buckets = self.kosha.buckets
         bucket = await buckets.resolve(principal, bucket_ref, action, key=key, version_id=version_id)
-        row = await self.kosha.db.read_memo(("version", bucket.name, key, version_id), sql.read_version,
-                                            bucket.name, key, version_id, keep=_small)
-        if row is None:
+        found = await read_object(self.kosha, bucket.name, key, version_id)
+        if found is None:
             if version_id is not None:
                 raise NotFound("the specified version does not exist", s3_code="NoSuchVersion")
             raise NotFound(f"object {key!r} not found", s3_code="NoSuchKey")
-        found = ObjectVersion.from_row(row)
         if found.is_delete_marker:
             if version_id is not None:
                 raise MethodNotAllowed("the specified method is not allowed against a delete marker",
@@ -426,9 +433,24 @@ async def _close(readers: list[BlobReader]) -> None:
         await reader.aclose()
 
 
-def _small(row: Any) -> bool:
+async def read_object(kosha: Kosha, bucket: str, key: str,
+                      version_id: str | None) -> ObjectVersion | None:
+    """A version of `key` (the latest without `version_id`), answered from the database's memo
+    while nothing was written since (Database.read_memo). The memo keeps the ObjectVersion, not
+    the row: building it costs a small GET more than the memo's look-up. Callers share the
+    instance and must not change it."""
+    return await kosha.db.read_memo(("version", bucket, key, version_id), _read_version,
+                                    bucket, key, version_id, keep=_small)
+
+
+def _read_version(conn: Any, bucket: str, key: str, version_id: str | None) -> ObjectVersion | None:
+    row = sql.read_version(conn, bucket, key, version_id)
+    return None if row is None else ObjectVersion.from_row(row)
+
+
+def _small(found: ObjectVersion | None) -> bool:
     """Worth remembering: metadata, and the bytes of objects up to MEMO_INLINE_BYTES."""
-    return row is None or row.inline_data is None or len(row.inline_data) <= MEMO_INLINE_BYTES
+    return found is None or found.inline_data is None or len(found.inline_data) <= MEMO_INLINE_BYTES
 
 
 def _resolve(checksums: Checksums) -> Mapping[str, str]:

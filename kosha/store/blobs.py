@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Protocol
 
 from ..overlap import Hasher, Lane
+from . import writeback
 from .faults import from_os_error
 from .reserve import SpaceReserve
 
 CHUNK = 1024 * 1024  # measured: see docs/benchmarks.md
+WRITEBACK = 4 * CHUNK  # written bytes after which the disk is asked to start on them (writeback.py)
 
 
 @dataclass
@@ -114,13 +116,16 @@ class ChunkedBlobWriter:
 
 
 class LocalBlobWriter(ChunkedBlobWriter):
-    """Each batch is hashed and written (one writev) in the I/O thread."""
+    """Each batch is hashed and written (one writev) in the I/O thread; every WRITEBACK bytes
+    the disk is asked to start writing them, so that the fsync at commit has only the tail left."""
 
     def __init__(self, store: LocalBlobStore, hashers: Iterable[Hasher]) -> None:
         super().__init__(hashers)
         self.store = store
         self._tmp = store.tmp_dir / temp_name(self.blob_id)
         self._fd: int | None = None
+        self._written = 0       # bytes in the file (the I/O thread's count)
+        self._flushed = 0       # bytes before this offset were handed to start_writeback
 
     async def _consume(self, chunks: list[bytes | memoryview]) -> None:
         await self._lane.submit(self._write_chunks, chunks)
@@ -129,9 +134,12 @@ class LocalBlobWriter(ChunkedBlobWriter):
         try:
             fd = self._open()
             self._hash(chunks)
-            _write_all(fd, chunks)
+            self._written += _write_all(fd, chunks)
         except OSError as exc:
             raise self.store.fault(exc) from exc
+        if self._written - self._flushed >= WRITEBACK:
+            writeback.start_writeback(fd, self._flushed, self._written - self._flushed)
+            self._flushed = self._written
 
     def _open(self) -> int:
         if self._fd is None:
@@ -202,9 +210,11 @@ def _immutable(data: bytes | memoryview) -> bool:
     return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
 
 
-def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
-    """Write every chunk with writev (no joining copy), resuming after partial writes."""
+def _write_all(fd: int, chunks: list[bytes | memoryview]) -> int:
+    """Write every chunk with writev (no joining copy), resuming after partial writes; the
+    number of bytes written."""
     views = [memoryview(c) for c in chunks if c]
+    total = sum(v.nbytes for v in views)
     while views:
         written = os.writev(fd, views[:_IOV_MAX])
         while written:
@@ -213,6 +223,7 @@ def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
             else:
                 views[0] = views[0][written:]
                 written = 0
+    return total
 
 
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024

@@ -35,6 +35,20 @@ class DirectStatement:
         """Execute in the connection's current transaction; the rows, if it returns any."""
         return self._execute(conn, params)[0]
 
+    def run_tuple(self, conn: Connection, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        """Execute with `values` of the parameters `names`: handed to the driver as they are
+        when its placeholders are positional and in that order (SQLite's INSERT of an outbox
+        row: no dict built per row), else as `run`."""
+        sql, order, _constants = self._for(conn)
+        if order != names:
+            self._execute(conn, dict(zip(names, values)))
+            return
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, values)
+        finally:
+            cursor.close()
+
     def count(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute an UPDATE or DELETE; how many rows it changed."""
         return self._execute(conn, params)[1]

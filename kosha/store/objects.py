@@ -22,6 +22,7 @@ from sqlalchemy import (JSON, Connection, Row, Text, and_, bindparam, delete, fu
 
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
+from .database import BATCH_MEMO, keeps_batch_memo
 from .direct import DirectStatement
 from . import blob_refs, locks
 from . import schema as s
@@ -137,10 +138,23 @@ class VersionRow(dict[str, Any]):
 def _insert_version(conn: Connection, values: dict[str, Any]) -> VersionRow:
     """INSERT one version row straight on the cursor, its JSON serialised as SQLAlchemy's JSON
     type would (None as 'null'): the Core path costs ~3x the statement on the writer thread."""
-    params = {f"v_{name}": json.dumps(value) if name in _JSON_COLUMNS else value
+    params = {_PARAM[name]: _json(value) if name in _JSON_COLUMNS else value
               for name, value in values.items()}
     seq = _INSERT.run(conn, params)[0][0]
     return VersionRow(values, seq=seq)
+
+
+_PARAM = {c.name: f"v_{c.name}" for c in o.c}
+_EMPTY_JSON = {type(None): "null", dict: "{}", list: "[]"}
+
+
+def _json(value: Any) -> str:
+    """json.dumps, without its cost for what most columns of a small PUT hold (None, {}, [])."""
+    if not value:
+        text = _EMPTY_JSON.get(type(value))
+        if text is not None:
+            return text
+    return json.dumps(value)
 
 
 @dataclass
@@ -162,9 +176,17 @@ def _bucket_state(conn: Connection, bucket: str) -> BucketState:
 
 
 def _locked_state(conn: Connection, bucket: str, key: str) -> BucketState:
-    """The bucket's state, with the key's lock held (see kosha.store.locks)."""
+    """The bucket's state, with the key's lock held (see kosha.store.locks). On SQLite (the
+    writer holds the whole database) read once per batch of version commits: the batch memo
+    (Database.BATCH_MEMO) is emptied around any unit that could change a bucket."""
     if conn.dialect.name != "postgresql":
-        return _bucket_state(conn, bucket)   # SQLite: the writer holds the whole database
+        memo = conn.info.get(BATCH_MEMO)
+        if memo is None:
+            return _bucket_state(conn, bucket)
+        state = memo.get(("bucket_state", bucket))
+        if state is None:
+            state = memo[("bucket_state", bucket)] = _bucket_state(conn, bucket)
+        return state  # type: ignore[no-any-return]
     grouped = locks.in_group()
     rows = _STATE_AND_LOCK[grouped].run(conn, {"b": bucket, "c": locks.OBJECT_KEY,
                                                "n": locks.key_name(bucket, key)})
@@ -255,6 +277,7 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
     return vid, freed, bytes_delta, count_delta
 
 
+@keeps_batch_memo
 def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
                    now: float, pre: Preconditions | None = None, events: Events | None = None
                    ) -> tuple[VersionRow, list[str]]:

@@ -1,7 +1,8 @@
 """SQL for the notification outbox and the delivery targets' cursors.
 
-`insert` runs inside the transaction of the change it describes (one row, straight on the DBAPI
-cursor like the rest of the small PUT's statements). The worker reads rows in sequence order up
+`insert_event` runs inside the transaction of the change it describes (one row of the event's
+fields, straight on the DBAPI cursor like the rest of the small PUT's statements; the AWS JSON is
+written from them at delivery, kosha.notify.events.message). The worker reads rows in sequence order up
 to a horizon below which every row is committed, and moves each target's cursor after delivery.
 
 The horizon: on SQLite, writers are serialised by the database, so rows commit in sequence order
@@ -14,9 +15,10 @@ largest sequence: every row numbered below it has then committed (or rolled back
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from . import schema as s
 from .direct import DirectStatement
@@ -25,20 +27,37 @@ t, c = s.notify_outbox, s.notify_cursors
 LOCK_KEY = 0x6B6F7368614E   # "koshaN": the outbox's advisory lock on PostgreSQL
 PURGE_CHUNK = 5000
 
+
+
+class Event(NamedTuple):
+    """What an outbox row records of one event (the columns after `seq`, but `message`)."""
+    bucket: str
+    key: str
+    event_name: str
+    routes: str          # JSON [[configuration id, target id], ...]
+    created_at: float
+    size: int | None
+    etag: str | None
+    version_id: str | None
+    region: str
+    owner: str
+    principal: str
+    source_ip: str
+    request_id: str
+
+
 _INSERT = DirectStatement(insert(t).values(
-    bucket=bindparam("b"), key=bindparam("k"), event_name=bindparam("e"), routes=bindparam("r"),
-    message=bindparam("m"), created_at=bindparam("t")))
+    message=literal_column("''"), **{name: bindparam(name) for name in Event._fields}))
 _SHARED = DirectStatement(select(func.pg_advisory_xact_lock_shared(bindparam("l"))))
-_AFTER = select(t.c.seq, t.c.bucket, t.c.key, t.c.event_name, t.c.routes, t.c.message).where(
+_AFTER = select(t.c.seq, t.c.message, *(t.c[name] for name in Event._fields)).where(
     t.c.seq > bindparam("after"), t.c.seq <= bindparam("upto")).order_by(t.c.seq).limit(
     bindparam("n"))
 
 
-def insert_event(conn: Connection, bucket: str, key: str, event_name: str, routes: str,
-                 message: str, now: float) -> None:
+def insert_event(conn: Connection, event: Event) -> None:
     if conn.dialect.name == "postgresql":
         _SHARED.run(conn, {"l": LOCK_KEY})
-    _INSERT.run(conn, {"b": bucket, "k": key, "e": event_name, "r": routes, "m": message, "t": now})
+    _INSERT.run_tuple(conn, Event._fields, event)
 
 
 def horizon(conn: Connection) -> int:
@@ -50,7 +69,11 @@ def horizon(conn: Connection) -> int:
 
 def last(conn: Connection) -> int:
     """The largest sequence recorded (0: none): one index probe, no lock."""
-    return int(conn.execute(select(func.max(t.c.seq))).scalar() or 0)
+    return int(conn.execute(_LAST).scalar() or 0)
+
+
+_LAST = select(func.max(t.c.seq))
+LAST_SQL = str(_LAST.compile(dialect=sqlite_dialect()))   # `last` for Database.probe_scalar
 
 
 def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Any]:

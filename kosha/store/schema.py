@@ -236,8 +236,19 @@ notify_outbox = Table(
     Column("key", KeyText, nullable=False),
     Column("event_name", String(64), nullable=False),
     Column("routes", Text, nullable=False),    # JSON [[configuration id, target id], ...]
-    Column("message", Text, nullable=False),   # JSON: one AWS event record, without sequencer
-    Column("created_at", Float, nullable=False),
+    # The record's fields; the delivery process writes the AWS JSON from them (migration 0009).
+    # `message` holds a whole JSON record (without sequencer) only in rows written before it,
+    # and "" since: those older rows are delivered from it as they were.
+    Column("message", Text, nullable=False),
+    Column("created_at", Float, nullable=False),  # the change's time: the record's eventTime
+    Column("size", BigInteger),
+    Column("etag", Text),
+    Column("version_id", Text),
+    Column("region", Text),
+    Column("owner", Text),        # the bucket owner's principal id
+    Column("principal", Text),    # who made the change ("" for the server's own work)
+    Column("source_ip", Text),
+    Column("request_id", Text),
     sqlite_autoincrement=True,
 )
 

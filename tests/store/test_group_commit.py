@@ -4,13 +4,14 @@ concurrent writers share one durable commit, and a new version row reads back as
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from kosha import metrics
 from kosha.store import objects as sql
@@ -91,3 +92,35 @@ def test_a_new_version_row_reads_back_as_it_was_written(db: Database) -> None:
     written = db.write_sync(_put, "same", b"bytes", attrs)
     read = db.read_sync(sql.latest, "b", "same")
     assert dict(written._mapping) == dict(read._mapping)
+
+
+def test_a_version_commit_after_a_versioning_change_in_its_batch_sees_the_change(
+        db: Database) -> None:
+    """Version commits of one batch read the bucket's state once (Database.BATCH_MEMO); a unit
+    between them that may change the bucket empties what they remembered."""
+    gate = threading.Event()
+
+    def enable(conn: Any) -> None:
+        conn.execute(update(s.buckets).where(s.buckets.c.name == "b").values(versioning="Enabled"))
+
+    def content() -> sql.Content:
+        return sql.Content(size=1, etag="e" * 32, blobs=[], inline_data=b"x")
+
+    async def batch() -> list[Any]:
+        held = asyncio.ensure_future(db.write(lambda conn: gate.wait(10)))
+        await asyncio.sleep(0.2)           # the writer is inside the held unit: these queue up
+        units = [db.write(sql.commit_version, "b", "before", content(), {}, 1000.0),
+                 db.write(enable),
+                 db.write(sql.commit_version, "b", "after", content(), {}, 1000.0)]
+        tasks = [asyncio.ensure_future(u) for u in units]
+        await asyncio.sleep(0.2)
+        commits = _commits()[0]
+        gate.set()
+        await held
+        done = await asyncio.gather(*tasks)
+        assert _commits()[0] - commits == 2, "the three units were not one batch"
+        return done
+
+    (before, _), _, (after, _) = asyncio.run(batch())
+    assert before.version_id == "null"
+    assert after.version_id != "null"

@@ -22,7 +22,7 @@ from .base import Delivery
 from .http1 import Http1Connection, Http1Error
 
 OPTIONS = ("secret", "timeout", "batch")
-PREFIX, SUFFIX = b'{"Records":[', b"]}"   # kosha.notify.events.finish writes exactly these
+PREFIX, SUFFIX = b'{"Records":[', b"]}"   # kosha.notify.events.message writes exactly these
 SIGNATURE_HEADER = "X-Kosha-Signature"
 
 

@@ -72,9 +72,17 @@ async def _verified(body: AsyncIterable[bytes], checks: list[Check]) -> AsyncIte
         yield pending
 
 
+def _sha256_mismatch() -> Invalid:
+    return Invalid(_SHA256_MISMATCH, s3_code="XAmzContentSHA256Mismatch")
+
+
+def _md5_mismatch() -> Invalid:
+    return Invalid("The Content-MD5 you specified did not match what we received.",
+                   s3_code="BadDigest")
+
+
 def _sha256_check(expected_hex: str) -> Check:
-    return Check(hashlib.sha256(), bytes.fromhex(expected_hex),
-                  Invalid(_SHA256_MISMATCH, s3_code="XAmzContentSHA256Mismatch"))
+    return Check(hashlib.sha256(), bytes.fromhex(expected_hex), _sha256_mismatch)
 
 
 def _md5_check(content_md5: str) -> Check:
@@ -84,9 +92,7 @@ def _md5_check(content_md5: str) -> Check:
         expected = b""
     if len(expected) != 16:
         raise Invalid("The Content-MD5 you specified is not valid.", s3_code="InvalidDigest")
-    return Check(hashlib.md5(), expected,
-                  Invalid("The Content-MD5 you specified did not match what we received.",
-                          s3_code="BadDigest"))
+    return Check(hashlib.md5(), expected, _md5_mismatch)
 
 
 def verify_sha256(body: AsyncIterable[bytes], expected_hex: str) -> AsyncIterator[bytes]:

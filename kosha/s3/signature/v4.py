@@ -137,12 +137,38 @@ def _parse_signature(value: str, presigned: bool) -> str:
     return value.lower()
 
 
+_SIGNATURE_FIELD = ", Signature="
+_PARSED: dict[str, AuthorizationHeader] = {}   # by the value up to its signature (see below)
+_PARSED_MAX = 1024
+
+
 def parse_authorization(value: str) -> AuthorizationHeader:
     """Parse a SigV4 Authorization header value.
 
     Raises ``Invalid(AuthorizationHeaderMalformed)`` for a malformed value and
     ``Invalid(InvalidRequest)`` for Signature V2 (``AWS key:sig``) or SigV4a.
+
+    A client sends the same credential and signed headers request after request: the parse of
+    everything before the signature (in the form SDKs write, ``..., Signature=<hex>`` last) is
+    remembered, and only the signature is checked anew.
     """
+    cut = value.rfind(_SIGNATURE_FIELD)
+    if cut > 0:
+        known = _PARSED.get(value[:cut])
+        if known is not None:
+            sig = value[cut + len(_SIGNATURE_FIELD):]
+            if _HEX64.fullmatch(sig):
+                return AuthorizationHeader(known.access_key, known.date, known.region,
+                                           known.service, known.signed_headers, sig.lower())
+    parsed = _parse_authorization(value)
+    if cut > 0 and value[cut + len(_SIGNATURE_FIELD):] == parsed.signature:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[value[:cut]] = parsed
+    return parsed
+
+
+def _parse_authorization(value: str) -> AuthorizationHeader:
     value = value.strip()
     scheme, _, rest = value.partition(" ")
     if scheme == "AWS":
@@ -293,8 +319,22 @@ def sign(key: bytes, text: str) -> str:
 
 # ------------------------------------------------------------------------------- time helpers
 
+_LAST_AMZ_DATE: list[tuple[str, datetime]] = [("", datetime.min)]
+
+
 def _parse_amz_date(value: str) -> datetime | None:
-    """``YYYYMMDDTHHMMSSZ`` to an aware UTC datetime (no strptime: this is per request)."""
+    """``YYYYMMDDTHHMMSSZ`` to an aware UTC datetime (no strptime: this is per request); the
+    last one parsed is remembered (requests of the same second carry the same value)."""
+    last = _LAST_AMZ_DATE[0]
+    if last[0] == value:
+        return last[1]
+    parsed = _amz_date(value)
+    if parsed is not None:
+        _LAST_AMZ_DATE[0] = (value, parsed)
+    return parsed
+
+
+def _amz_date(value: str) -> datetime | None:
     if (len(value) != 16 or value[8] != "T" or value[15] != "Z" or not value.isascii()
             or not value[:8].isdigit() or not value[9:15].isdigit()):
         return None

@@ -221,6 +221,21 @@ def test_malformed_authorization(value):
     assert e.value.s3_code == "AuthorizationHeaderMalformed"
 
 
+def test_a_remembered_credential_still_checks_each_signature():
+    """The parse of what precedes the signature is remembered: every other signature after the
+    same prefix is parsed anew, and a malformed one is refused as the first one would be."""
+    prefix = f"AWS4-HMAC-SHA256 {CRED}, SignedHeaders=host;x-amz-date"
+    first = parse_authorization(f"{prefix}, Signature={SIG}")
+    again = parse_authorization(f"{prefix}, Signature={'AB' * 32}")
+    assert again.signature == "ab" * 32 and again.signed_headers == first.signed_headers
+    assert (again.access_key, again.date, again.region) == ("AKID", "20130524", "us-east-1")
+    for tail in ("abc", f"{SIG}, Extra=1", f"{SIG[:-1]}g", ""):
+        with pytest.raises(Invalid) as e:
+            parse_authorization(f"{prefix}, Signature={tail}")
+        assert e.value.s3_code == "AuthorizationHeaderMalformed"
+    assert parse_authorization(f"{prefix}, Signature={SIG}  ").signature == SIG
+
+
 def test_signature_v2_is_refused_clearly():
     with pytest.raises(Invalid) as e:
         parse_request_auth("GET", b"/b/k", b"", [(b"authorization", b"AWS AKID:c2lnbmF0dXJl")])
