@@ -11,16 +11,16 @@ settings dump. A URL carrying `user:password@` is refused for the same reason.
 `unsigned` sends `UNSIGNED-PAYLOAD` and saves both SHA-256 passes; `auto` (the default) is
 unsigned where nobody can alter the bytes on the way (an https endpoint, or loopback) and signed
 on plain HTTP across a network. `checksum=crc64nvme|sha256` adds a per-request checksum header
-the cluster verifies (AWS, MinIO, Ceph from Squid; older RGW ignores it).
+the cluster verifies (AWS and recent MinIO and Ceph releases; RGW 16, Pacific, ignores it).
 """
 
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-import ipaddress
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _S3_OPTIONS = {"endpoint", "region", "profile", "virtual_hosted", "payload", "checksum"}
