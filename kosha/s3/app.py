@@ -134,7 +134,10 @@ class S3App:
     async def _send(self, req: S3Request | None, resp: S3Response, send: Any) -> None:
         headers = resp.headers
         if req is not None and (resp.status < 400 or not resp.body):
-            if not any(h[0] == b"x-amz-request-id" for h in headers):
+            for name, _value in headers:
+                if name == b"x-amz-request-id":
+                    break
+            else:
                 rid = req.request_id.encode()
                 headers.append((b"x-amz-request-id", rid))
                 headers.append((b"x-amz-id-2", rid))

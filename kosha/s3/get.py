@@ -61,12 +61,14 @@ def _checksum_headers(resp: S3Response, version: ObjectVersion, part_number: int
         resp.add("x-amz-checksum-type", checksum_type(version.checksums))
 
 
+_ACCEPT_RANGES = (b"accept-ranges", b"bytes")
+
+
 def object_headers(resp: S3Response, version: ObjectVersion, versioned: bool,
                    overrides: dict[str, str] | None = None) -> None:
     add = resp.add
-    add("last-modified", http_date(version.last_modified))
-    add("etag", version.quoted_etag)
-    add("accept-ranges", "bytes")
+    resp.headers += ((b"last-modified", http_date(version.last_modified).encode()),   # ASCII
+                     (b"etag", version.quoted_etag.encode("latin-1")), _ACCEPT_RANGES)
     ctype = version.content_type or "binary/octet-stream"
     stored = version.headers
     if overrides:
