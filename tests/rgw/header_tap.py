@@ -6,59 +6,32 @@ mode `--blobs s3://...?payload=` chose and that RGW took it."""
 from __future__ import annotations
 
 import re
-import socket
 import threading
+
+from .tcp_proxy import TcpProxy
 
 _HEADER = re.compile(rb"\r\n(x-amz-content-sha256|x-amz-checksum-[a-z0-9]+): *([^\r\n]*)\r\n", re.I)
 _PART = re.compile(rb"PUT [^ ]*[?&]partNumber=(\d+)[^ ]* HTTP/1\.1\r\n")
 _TAIL = 512   # bytes kept from one read to the next, so a header split between reads is found
 
 
-class HeaderTap:
+class HeaderTap(TcpProxy):
     def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
         self.content_sha256: set[str] = set()
         self.checksums: dict[str, set[str]] = {}
         self.parts: set[int] = set()
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._tails: dict[int, bytes] = {}
+        self._tails_lock = threading.Lock()
+        super().__init__(upstream_port)
 
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
-        tail = b""
-        try:
-            while data := source.recv(1 << 16):
-                target.sendall(data)
-                if requests:
-                    self._record(tail + data)
-                    tail = data[-_TAIL:]
-        except OSError:
-            pass
-        finally:
-            for s in (source, target):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
+    def forwarded(self, data: bytes, from_client: bool) -> None:
+        if not from_client:
+            return
+        key = threading.get_ident()   # one pumping thread per connection and direction
+        with self._tails_lock:
+            tail = self._tails.get(key, b"")
+            self._tails[key] = data[-_TAIL:]
+        self._record(tail + data)
 
     def _record(self, data: bytes) -> None:
         with self._lock:

@@ -5,64 +5,38 @@ parts in flight, then comes back."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from typing import Any
+
+from .tcp_proxy import TcpProxy, shut
 
 
-class OutageProxy:
+class OutageProxy(TcpProxy):
     def __init__(self, upstream_port: int, cut_after: int, outage: float) -> None:
-        self.upstream_port = upstream_port
         self.cut_after = cut_after
         self.outage = outage
-        self.forwarded = 0
+        self.bytes_forwarded = 0
         self.down_until = 0.0
         self.cut = False
-        self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(upstream_port)
 
     def close(self) -> None:
-        self._listener.close()
+        super().close()
         self._cut_all()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if time.monotonic() < self.down_until:
-                client.close()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            with self._lock:
-                self._open |= {client, upstream}
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+    def admit(self, client: socket.socket) -> bool:
+        return time.monotonic() >= self.down_until
 
-    def _pump(self, source: socket.socket, target: socket.socket, counted: bool) -> None:
-        try:
-            while data := source.recv(1 << 16):
-                target.sendall(data)
-                if counted:
-                    self._count(len(data))
-        except OSError:
-            pass
-        finally:
-            for s in (source, target):
-                _shut(s)
-
-    def _count(self, n: int) -> None:
+    def opened(self, client: socket.socket, upstream: socket.socket) -> None:
         with self._lock:
-            self.forwarded += n
-            due = not self.cut and self.forwarded >= self.cut_after
+            self._open |= {client, upstream}
+
+    def forwarded(self, data: bytes, from_client: bool) -> None:
+        if not from_client:
+            return
+        with self._lock:
+            self.bytes_forwarded += len(data)
+            due = not self.cut and self.bytes_forwarded >= self.cut_after
             if due:
                 self.cut = True
                 self.down_until = time.monotonic() + self.outage
@@ -73,12 +47,4 @@ class OutageProxy:
         with self._lock:
             sockets, self._open = self._open, set()
         for s in sockets:
-            _shut(s)
-
-
-def _shut(s: Any) -> None:
-    try:
-        s.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    s.close()
+            shut(s)
