@@ -204,21 +204,26 @@ class DeliveryWorker:
 
 def _deliveries(rows: list[Any], target_id: str) -> list[Delivery]:
     out = []
+    append, message = out.append, events.message
     for row in rows:
-        for config_id, tid in _routes(row.routes):
-            if tid == target_id:
-                out.append(Delivery(sequence=row.seq, bucket=row.bucket, key=row.key,
-                                    event_name=row.event_name,
-                                    body=events.message(row, config_id)))
+        for config_id in _configurations(row.routes, target_id):
+            append(Delivery(row.seq, row.bucket, row.key, row.event_name,
+                            message(row, config_id)))
     return out
 
 
-_ROUTES: dict[str, list[list[str]]] = {}
+_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
-def _routes(text: str) -> list[list[str]]:
-    """A row's routes (JSON), remembered: the same few texts recur on every row."""
-    return events.remembered(_ROUTES, text, json.loads, 1000)
+def _configurations(text: str, target_id: str) -> tuple[str, ...]:
+    """The ids of the configurations of a row's routes (JSON) that go to `target_id`,
+    remembered: the same few texts recur on every row."""
+    found = _ROUTES.get((text, target_id))
+    if found is None:
+        found = tuple(config_id for config_id, tid in json.loads(text) if tid == target_id)
+        if len(_ROUTES) < 1000:
+            _ROUTES[(text, target_id)] = found
+    return found
 
 
 class _Signal:

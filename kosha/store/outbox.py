@@ -15,7 +15,7 @@ largest sequence: every row numbered below it has then committed (or rolled back
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -49,9 +49,30 @@ class Event(NamedTuple):
 _INSERT = DirectStatement(insert(t).values(
     message=literal_column("''"), **{name: bindparam(name) for name in Event._fields}))
 _SHARED = DirectStatement(select(func.pg_advisory_xact_lock_shared(bindparam("l"))))
-_AFTER = select(t.c.seq, t.c.message, *(t.c[name] for name in Event._fields)).where(
-    t.c.seq > bindparam("after"), t.c.seq <= bindparam("upto")).order_by(t.c.seq).limit(
-    bindparam("n"))
+_AFTER = DirectStatement(select(t.c.seq, t.c.message, *(t.c[name] for name in Event._fields))
+                         .where(t.c.seq > bindparam("after"), t.c.seq <= bindparam("upto"))
+                         .order_by(t.c.seq).limit(bindparam("n")))
+
+
+class Row(NamedTuple):
+    """An outbox row as the worker reads it: `seq`, `message` (pre-0009 rows only), the Event's
+    fields. A plain tuple from the DBAPI cursor, named: SQLAlchemy's result rows cost the
+    delivery process more than the message built from them."""
+    seq: int
+    message: str
+    bucket: str
+    key: str
+    event_name: str
+    routes: str
+    created_at: float
+    size: int | None
+    etag: str | None
+    version_id: str | None
+    region: str
+    owner: str
+    principal: str
+    source_ip: str
+    request_id: str
 
 
 def insert_event(conn: Connection, event: Event) -> None:
@@ -76,11 +97,11 @@ _LAST = select(func.max(t.c.seq))
 LAST_SQL = str(_LAST.compile(dialect=sqlite_dialect()))   # `last` for Database.probe_scalar
 
 
-def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Any]:
-    return list(conn.execute(_AFTER, {"after": after, "upto": upto, "n": limit}).all())
+def rows_after(conn: Connection, after: int, upto: int, limit: int) -> list[Row]:
+    return list(map(Row._make, _AFTER.run(conn, {"after": after, "upto": upto, "n": limit})))
 
 
-def next_rows(conn: Connection, after: int, limit: int) -> list[Any]:
+def next_rows(conn: Connection, after: int, limit: int) -> list[Row]:
     """Up to `limit` committed rows after `after`, in sequence order, none skipped: one read."""
     if conn.dialect.name != "postgresql":   # SQLite commits in sequence order
         return rows_after(conn, after, 2**62, limit)
