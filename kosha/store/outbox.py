@@ -28,7 +28,6 @@ LOCK_KEY = 0x6B6F7368614E   # "koshaN": the outbox's advisory lock on PostgreSQL
 PURGE_CHUNK = 5000
 
 
-
 class Event(NamedTuple):
     """What an outbox row records of one event (the columns after `seq`, but `message`)."""
     bucket: str
@@ -54,25 +53,10 @@ _AFTER = DirectStatement(select(t.c.seq, t.c.message, *(t.c[name] for name in Ev
                          .order_by(t.c.seq).limit(bindparam("n")))
 
 
-class Row(NamedTuple):
-    """An outbox row as the worker reads it: `seq`, `message` (pre-0009 rows only), the Event's
-    fields. A plain tuple from the DBAPI cursor, named: SQLAlchemy's result rows cost the
-    delivery process more than the message built from them."""
-    seq: int
-    message: str
-    bucket: str
-    key: str
-    event_name: str
-    routes: str
-    created_at: float
-    size: int | None
-    etag: str | None
-    version_id: str | None
-    region: str
-    owner: str
-    principal: str
-    source_ip: str
-    request_id: str
+# An outbox row as the worker reads it: `seq`, `message` (pre-0009 rows only), the Event's
+# fields. A plain tuple from the DBAPI cursor, named: SQLAlchemy's result rows cost the delivery
+# process more than the message built from them.
+Row = NamedTuple("Row", [("seq", int), ("message", str), *Event.__annotations__.items()])
 
 
 def insert_event(conn: Connection, event: Event) -> None:
