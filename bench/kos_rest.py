@@ -150,6 +150,16 @@ class Kos:
         return out
 
 
+def small_objects_session(kp: common.KoshaProc) -> tuple[Kos, bytes, list[str]]:
+    """A root session on a started Kosha with BUCKET created, a 4 KiB body and 256 key names:
+    what the 4 KiB profiles and per-thread CPU figures start from."""
+    kp.load_credentials()
+    kos = Kos(kp.kos_url)
+    kos.activate(kp.access_key, kp.secret_key)
+    kos.create_bucket(BUCKET, REGION)
+    return kos, os.urandom(4096), [f"p-{i:04d}" for i in range(256)]
+
+
 def expected_md5(size: int) -> str:
     h = hashlib.md5()
     for c in common.pattern_chunks(size):

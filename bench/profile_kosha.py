@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import loadgen  # noqa: E402
 from common import MiB  # noqa: E402
-from kos_rest import BUCKET, REGION, Kos  # noqa: E402
+from kos_rest import BUCKET, REGION, small_objects_session  # noqa: E402
 
 PHASES = ["rest-get4k", "rest-put4k", "rest-upload", "rest-download",
           "s3-get4k", "s3-put4k", "s3-put", "s3-get"]
@@ -97,12 +96,7 @@ def main() -> None:
     with common.scratch_dir(args, "profile-") as tmp:
         kp = common.kosha_server(tmp / "kosha", tmp)
         with kp.server:
-            kp.load_credentials()
-            kos = Kos(kp.kos_url)
-            kos.activate(kp.access_key, kp.secret_key)
-            kos.create_bucket(BUCKET, REGION)
-            body = os.urandom(4096)
-            keys = [f"p-{i:04d}" for i in range(256)]
+            kos, body, keys = small_objects_session(kp)
             s3 = lambda m, ks, b=b"": loadgen.s3_requests(  # noqa: E731
                 kp.s3_url, kp.access_key, kp.secret_key, m, BUCKET, ks, b, REGION)
             if a.phase in ("rest-get4k", "s3-get4k"):

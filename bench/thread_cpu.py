@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import loadgen  # noqa: E402
-from kos_rest import BUCKET, REGION, Kos  # noqa: E402
+from kos_rest import BUCKET, small_objects_session  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -56,12 +56,7 @@ def main() -> None:
         kp.server.cwd = tree   # `python -m` puts the working directory first on sys.path
         with kp.server:
             pid = kp.server.pid
-            kp.load_credentials()
-            kos = Kos(kp.kos_url)
-            kos.activate(kp.access_key, kp.secret_key)
-            kos.create_bucket(BUCKET, REGION)
-            body = os.urandom(4096)
-            keys = [f"p-{i:04d}" for i in range(256)]
+            kos, body, keys = small_objects_session(kp)
             loadgen.run_count(kp.kos_url, kos.small_upload_reqs(BUCKET, keys, body))
             print(f"Kosha from {tree}, load average {os.getloadavg()[0]:.1f}")
             for _run in range(a.runs):
