@@ -23,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .config import Settings
 from .one_write import HeldHead
 from .received import Pieces
+from .response_head import CheckedHeadCycle
 
 LINGER = 1.0   # seconds a refused connection is drained before it is closed
 
@@ -205,9 +206,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.uploading = True
         super().on_headers_complete()
         cycle = self.cycle
-        if cycle is not None and cycle.transport is self.transport:   # head and body in one write
+        if cycle is not None and cycle.transport is self.transport:   # the request's new cycle
+            cycle.__class__ = CheckedHeadCycle    # its head checked at once (response_head)
             held = cycle.transport = HeldHead(self.transport, cycle.on_response)
-            cycle.on_response = held.response_ended
+            cycle.on_response = held.response_ended     # head and body in one write
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
