@@ -206,9 +206,11 @@ def main() -> None:
     if args.baseline and "kosha" in names:
         names.append("kosha-base")
     small = args.only_4k
-    common.banner(f"Kosha S3 vs moto: {size // MiB} MiB PUT/GET, 4 KiB x {conc} clients x "
-                  f"{dur:g}s ({loadgen.pick_engine(args.engine)}), {mp_total // MiB} MiB multipart "
-                  f"(8 MiB x 4), list {nlist} keys, median of {args.runs}")
+    common.banner("Kosha S3 vs moto: " + ("" if small else f"{size // MiB} MiB PUT/GET, ")
+                  + f"4 KiB x {conc} clients x {dur:g}s ({loadgen.pick_engine(args.engine)})"
+                  + ("" if small else f", {mp_total // MiB} MiB multipart (8 MiB x 4), list "
+                     f"{nlist} keys") + (f", baseline {args.baseline}" if args.baseline else "")
+                  + f", median of {args.runs}")
     attempt = common.Attempts()
     failures = attempt.failures
 
