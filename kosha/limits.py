@@ -228,7 +228,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         """uvicorn's, with a lazy keep-alive timer: uvicorn armed one per answer and cancelled
-        it at the next request's first bytes (~2 us of a 4 KiB GET); this notes when the
+        it at the next request's first bytes (0.9 us on uvloop, timeit); this notes when the
         connection went idle and keeps one timer, re-armed only when it fires."""
         self.server_state.total_requests += 1
         if self.transport.is_closing():
