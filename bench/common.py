@@ -110,6 +110,13 @@ def _cpu_times() -> tuple[int, int]:
     return idle, sum(v[:8])
 
 
+def softirq_seconds() -> float:
+    """CPU seconds all cores have spent in soft interrupts so far (/proc/stat): on loopback,
+    most of the TCP work of both ends, which the kernel counts to neither process."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[7]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_idle(seconds: float = 1.0) -> float:
     """Fraction of all CPUs idle over the next `seconds`."""
     i0, t0 = _cpu_times()

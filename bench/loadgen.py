@@ -79,6 +79,7 @@ class LoadResult:
     mean_ms: float = 0.0
     max_ms: float = 0.0
     server_cpu_us: float | None = None   # the server's CPU per request (run_load's server_pid)
+    client_cpu_us: float | None = None   # the load client's own CPU per request (wrk: wait4)
 
     def line(self) -> str:
         s = (f"{self.ops:,.0f} ops/s  p50 {self.p50_ms:.2f} ms  p99 {self.p99_ms:.2f} ms  "
@@ -157,16 +158,37 @@ def run_wrk(base_url: str, reqs: list[Req], concurrency: int, duration: float,
         env = {**os.environ, "LOADGEN_REQS": str(data), "LOADGEN_THREADS": str(threads)}
         cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration:g}s",
                "--timeout", "10s", "-s", str(script), f"http://{hosthdr}/"]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60)
-    line = next((x for x in p.stdout.splitlines() if x.startswith("LOADGEN ")), None)
-    if p.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({p.returncode}): {p.stdout[-2000:]} {p.stderr[-2000:]}")
+        stdout, stderr, returncode, cpu = _run_measured(cmd, env, duration + 60)
+    line = next((x for x in stdout.splitlines() if x.startswith("LOADGEN ")), None)
+    if returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({returncode}): {stdout[-2000:]} {stderr[-2000:]}")
     d = json.loads(line[len("LOADGEN "):])
     secs = d["duration_us"] / 1e6
     return LoadResult("wrk" + (f" -t{threads}" if threads > 1 else ""),
                       d["requests"] / secs, d["p50_us"] / 1000, d["p99_us"] / 1000,
                       d["requests"], secs, d["connect"] + d["read"] + d["write"] + d["timeout"],
-                      d["status"], d["mean_us"] / 1000, d["max_us"] / 1000)
+                      d["status"], d["mean_us"] / 1000, d["max_us"] / 1000,
+                      client_cpu_us=1e6 * cpu / max(d["requests"], 1))
+
+
+def _run_measured(cmd: list[str], env: dict, timeout: float) -> tuple[str, str, int, float]:
+    """Runs `cmd` to its end: stdout, stderr, exit status and the CPU seconds (user + system)
+    it used, from its own rusage (wait4): the client's cost per request, exact whatever else
+    this process or its other children (the servers) do meanwhile."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+            time.sleep(0.02)
+        p.returncode = os.waitstatus_to_exitcode(status)   # reaped here: Popen must not wait
+        out.seek(0)
+        err.seek(0)
+        return out.read(), err.read(), p.returncode, usage.ru_utime + usage.ru_stime
 
 
 # --------------------------------------------------------------------------- aiohttp engine

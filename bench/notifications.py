@@ -13,17 +13,23 @@ backs off, so the figure is the request path's own cost, the outbox row, without
 load is 16 keep-alive clients replaying pre-signed SigV4 PUTs (bench/loadgen.py: wrk when
 installed). Delivery runs in the server's delivery process (kosha.notify.process): the server's
 CPU is printed whole (both processes) and split into the serving process (which bounds the PUT
-rate while it is CPU-bound on one core) and the delivery process. After the load the script waits for the receiver to have every event and reports how
-long the delivery lagged behind the writes. Configurations alternate within each run (a noisy
-neighbour hurts both alike); medians of the runs and their ratio are printed.
+rate while it is CPU-bound on one core) and the delivery process. When the load ends the script
+notes the backlog (events written but not yet at the receiver: the delivery process runs at a
+lower CPU priority, `--notify-nice`, so under saturation it falls behind) and waits for the
+receiver to have every event: the time that takes is the drain time. Configurations alternate
+within each run (a noisy neighbour hurts both alike); medians of the runs and their ratio are
+printed.
 
 With `--baseline DIR` every configuration runs also from that checkout (e.g. a worktree of
 main before a change), beside this one in each run, and its figures are printed with their
-ratios to its own no-notification phase. `--modes` picks the configurations.
+ratios to its own no-notification phase. `--modes` picks the configurations. With `--nice
+0,10,19` this checkout runs once per value of the delivery process's `--notify-nice`
+(KOSHA_NOTIFY_NICE), side by side in each run like a baseline.
 
     python bench/notifications.py            # 3 runs, 8 s per load phase
     python bench/notifications.py --quick    # 1 run, 2 s
     python bench/notifications.py --baseline /work/wt/main-base --modes plain,record-only,webhook
+    python bench/notifications.py --nice 0,10 --modes webhook,webhook-batch
 """
 from __future__ import annotations
 
@@ -60,13 +66,17 @@ def _received(port: int) -> int:
 MODES = {"plain": None, "record-only": "", "webhook": "", "webhook-batch": "?batch=100"}
 
 
-def measure(mode: str, args, tmp: Path, tag: str, tree: Path | None = None) -> dict[str, float]:
-    """One load phase of `mode` on a fresh server from `tree` (None: this checkout)."""
+def measure(mode: str, args, tmp: Path, tag: str, tree: Path | None = None,
+            nice: str | None = None) -> dict[str, float]:
+    """One load phase of `mode` on a fresh server from `tree` (None: this checkout), its
+    delivery process at `nice` (None: the checkout's default)."""
     with_hook = MODES[mode] is not None
     receiver = None
     env = {"KOSHA_ACCESS_LOG": "off"}
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
+    if nice is not None:
+        env["KOSHA_NOTIFY_NICE"] = nice
     port = common.free_port()
     if with_hook and mode != "record-only":
         receiver = common.Server(f"receiver-{tag}",
@@ -100,11 +110,12 @@ def measure(mode: str, args, tmp: Path, tag: str, tree: Path | None = None) -> d
                "serving_us": serving_us}
         if receiver is not None:
             out["receiver_us"] = (common.cpu_seconds(receiver.pid) - hook_before) / puts * 1e6
-            written = round(result.ops * args.duration)
-            deadline = ended + 120
+            written = puts + 1     # and the load generator's preflight PUT
+            deadline = ended + 300
             got = _received(port)
-            while got < written * 0.99 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            out["backlog"] = max(0, written - got)
+            while got < written and time.monotonic() < deadline:
+                time.sleep(0.02)
                 got = _received(port)
             out["lag_s"] = time.monotonic() - ended
             out["delivered"] = got
@@ -122,23 +133,29 @@ def main() -> None:
                         help="also run every configuration from this checkout, in the same runs")
     parser.add_argument("--modes", default=",".join(MODES),
                         help="comma-separated configurations (plain is always run)")
+    parser.add_argument("--nice", default=None,
+                        help="comma-separated --notify-nice values to run this checkout with, "
+                             "side by side (default: its own default, once)")
     args = common.finish_args(parser.parse_args())
     modes = ["plain"] + [m for m in args.modes.split(",") if m in MODES and m != "plain"]
-    trees: dict[str, Path | None] = {"": None}
+    trees: dict[str, tuple[Path | None, str | None]] = {"": (None, None)}
+    if args.nice:
+        trees = {f"nice{n}": (None, n) for n in args.nice.split(",")}
     if args.baseline:
-        trees["baseline"] = Path(args.baseline).resolve()
+        trees["baseline"] = (Path(args.baseline).resolve(), None)
     common.banner("4 KiB S3 PUT ops/s, webhook notification vs none, "
                   f"{args.concurrency} clients, {args.duration:g} s phases, "
                   f"engine {loadgen.pick_engine(args.engine)}"
-                  + (f", baseline {args.baseline}" if args.baseline else ""))
+                  + (f", baseline {args.baseline}" if args.baseline else "")
+                  + (f", delivery nice {args.nice}" if args.nice else ""))
     figures = {name: _Figures(modes) for name in trees}
     with common.scratch_dir(args, "notify-") as tmp:
         for run in range(args.runs):
             for mode in modes:
-                for name, tree in trees.items():   # side by side: a busy moment hurts both
+                for name, (tree, nice) in trees.items():   # side by side: a busy moment hurts both
                     tag = f"{mode}-{run}" + (f"-{name}" if name else "")
                     try:
-                        got = measure(mode, args, tmp, tag, tree)
+                        got = measure(mode, args, tmp, tag, tree, nice)
                     except Exception as exc:   # noqa: BLE001  one failed run must not lose the rest
                         print(f"   !! {tag}: {exc}", flush=True)
                         continue
@@ -150,8 +167,9 @@ def main() -> None:
                     if "receiver_us" in got:
                         line += f" (receiver {got['receiver_us']:.0f})"
                     if "lag_s" in got:
-                        line += (f"  delivered {got['delivered']}/~{got['written']} "
-                                 f"{got['lag_s']:.1f} s after the load ended")
+                        line += (f"  backlog {got['backlog']} at the end, "
+                                 f"{got['delivered']}/{got['written']} delivered "
+                                 f"{got['lag_s']:.2f} s after")
                     print(line, flush=True)
     rows = []
     for name in trees:
@@ -173,6 +191,7 @@ class _Figures:
     def __init__(self, modes: list[str]) -> None:
         self.ops: dict[str, list[float]] = {mode: [] for mode in modes}
         self.lag: dict[str, list[float]] = {mode: [] for mode in modes}
+        self.backlog: dict[str, list[float]] = {mode: [] for mode in modes}
         self.cpu: dict[str, list[float]] = {mode: [] for mode in modes}
         self.serving: dict[str, list[float]] = {mode: [] for mode in modes}
         self.delivery: dict[str, list[float]] = {mode: [] for mode in modes}
@@ -187,6 +206,7 @@ class _Figures:
             self.hook_cpu[mode].append(got["receiver_us"])
         if "lag_s" in got:
             self.lag[mode].append(got["lag_s"])
+            self.backlog[mode].append(got["backlog"])
 
     def rows(self, modes: list[str], prefix: str) -> list[common.Row]:
         plain = common.median(self.ops["plain"]) if self.ops["plain"] else None
@@ -213,10 +233,14 @@ class _Figures:
                                    common.median(self.hook_cpu[mode]) if self.hook_cpu[mode]
                                    else None, "us", runs=self.hook_cpu[mode],
                                    note="on the same cores as the server"))
-            rows.append(common.Row(f"{prefix}delivery lag after the load, {label}",
+            rows.append(common.Row(f"{prefix}backlog at the end of the load, {label}",
+                                   common.median(self.backlog[mode]) if self.backlog[mode]
+                                   else None, "events", runs=self.backlog[mode],
+                                   note="written, not yet at the receiver"))
+            rows.append(common.Row(f"{prefix}drain time after the load, {label}",
                                    common.median(self.lag[mode]) if self.lag[mode] else None, "s",
                                    runs=self.lag[mode],
-                                   note="until the receiver had >= 99 % of the events"))
+                                   note="until the receiver had every event"))
         return rows
 
 

@@ -18,6 +18,10 @@ Targets: 4 KiB GET >= 20x moto, 4 KiB PUT >= 8x moto (issue 8), 256 MiB PUT >= 0
 reference, 256 MiB GET >= 1 GB/s, RSS growth < 64 MiB.
 
     python bench/s3_vs_moto.py [--runs 3] [--quick] [--targets kosha,moto]
+    python bench/s3_vs_moto.py --only-4k --baseline /path/to/older/checkout   # before/after
+
+`--only-4k` measures the 4 KiB PUT and GET phases alone; `--baseline DIR` adds Kosha from that
+checkout ("Kosha base") to the same runs, the targets' order reversed every other run.
 """
 from __future__ import annotations
 
@@ -189,15 +193,24 @@ def main() -> None:
     ap.add_argument("--targets", default="kosha,moto")
     ap.add_argument("--list-keys", type=int, default=None, help="default 20000 (2000 with --quick)")
     ap.add_argument("--moto-cmd", default=None, help="override the moto_server command")
+    ap.add_argument("--only-4k", action="store_true",
+                    help="only the 4 KiB PUT and GET phases (no big objects, multipart, listing)")
+    ap.add_argument("--baseline", default=None,
+                    help="also measure Kosha from this older checkout in the same runs")
     args = common.finish_args(ap.parse_args())
     size = (32 if args.quick else 256) * MiB
     mp_total = (64 if args.quick else 512) * MiB
     nlist = args.list_keys or (2000 if args.quick else 20000)
     conc, dur = args.concurrency, args.duration
     names = [n for n in args.targets.split(",") if n]
-    common.banner(f"Kosha S3 vs moto: {size // MiB} MiB PUT/GET, 4 KiB x {conc} clients x "
-                  f"{dur:g}s ({loadgen.pick_engine(args.engine)}), {mp_total // MiB} MiB multipart "
-                  f"(8 MiB x 4), list {nlist} keys, median of {args.runs}")
+    if args.baseline and "kosha" in names:
+        names.append("kosha-base")
+    small = args.only_4k
+    common.banner("Kosha S3 vs moto: " + ("" if small else f"{size // MiB} MiB PUT/GET, ")
+                  + f"4 KiB x {conc} clients x {dur:g}s ({loadgen.pick_engine(args.engine)})"
+                  + ("" if small else f", {mp_total // MiB} MiB multipart (8 MiB x 4), list "
+                     f"{nlist} keys") + (f", baseline {args.baseline}" if args.baseline else "")
+                  + f", median of {args.runs}")
     attempt = common.Attempts()
     failures = attempt.failures
 
@@ -209,14 +222,17 @@ def main() -> None:
     with common.scratch_dir(args, "s3-moto-") as tmp:
         servers: list[common.Server] = []
         targets: list[Target] = []
-        kos_url = None
+        kos_urls: dict[str, str] = {}
         try:
-            ref = common.ref_app("uvicorn", tmp / "ref", tmp, "ref-uvicorn").start()
-            servers.append(ref)
-            rb = ref.health_url.rsplit("/", 1)[0]
+            if not small:
+                ref = common.ref_app("uvicorn", tmp / "ref", tmp, "ref-uvicorn").start()
+                servers.append(ref)
+                rb = ref.health_url.rsplit("/", 1)[0]
             for name in names:
-                if name == "kosha":
-                    kp = common.kosha_server(tmp / "kosha", tmp)
+                if name in ("kosha", "kosha-base"):
+                    env = {"PYTHONPATH": str(Path(args.baseline).resolve())} \
+                        if name == "kosha-base" else None
+                    kp = common.kosha_server(tmp / name, tmp, name, env)
                     try:
                         kp.server.start()
                     except RuntimeError as e:
@@ -225,8 +241,8 @@ def main() -> None:
                         continue
                     servers.append(kp.server)
                     kp.load_credentials()
-                    kos_url = kp.kos_url
-                    targets.append(Target("kosha", kp.s3_url, kp.access_key, kp.secret_key,
+                    kos_urls[name] = kp.kos_url
+                    targets.append(Target(name, kp.s3_url, kp.access_key, kp.secret_key,
                                           KOSHA_REGION, kp.server.pid))
                 elif name == "moto":
                     port = common.free_port()
@@ -241,7 +257,7 @@ def main() -> None:
             for t in targets:
                 t.client = boto_client(t)
                 if attempt(f"{t.name}: create bucket", create_bucket, t,
-                           kos_url if t.name == "kosha" else None) is not None or \
+                           kos_urls.get(t.name)) is not None or \
                         _bucket_exists(t):
                     ready.append(t)
             targets = ready
@@ -250,7 +266,7 @@ def main() -> None:
             list_keys = [f"list/k-{i:06d}" for i in range(nlist)]
             for t in targets:
                 for what, keys, body in (("4 KiB GET keys", get_keys, body4k),
-                                         (f"{nlist} list keys", list_keys, b"x" * 16)):
+                                         (f"{nlist} list keys", list_keys, b"x" * 16))[:1 + (not small)]:
                     reqs = loadgen.s3_requests(t.url, t.access_key, t.secret_key, "PUT", BUCKET,
                                                keys, body, t.region)
                     made = attempt(f"{t.name}: create {what}", loadgen.run_count, t.url, reqs, conc)
@@ -265,24 +281,19 @@ def main() -> None:
             for run in range(args.runs):
                 if args.max_wait:
                     common.wait_quiet(args.max_wait)
-                os.sync()
-                tr = common.stream_upload(f"{rb}/upload/big", common.pattern_chunks(size), size)
-                assert tr.status == 200, tr.body
-                ref_res["up"].append(tr.mbps)
-                tr = common.stream_download(f"{rb}/file/big")
-                ref_res["down"].append(tr.mbps)
-                for t in targets:
+                if not small:
+                    os.sync()
+                    tr = common.stream_upload(f"{rb}/upload/big", common.pattern_chunks(size), size)
+                    assert tr.status == 200, tr.body
+                    ref_res["up"].append(tr.mbps)
+                    tr = common.stream_download(f"{rb}/file/big")
+                    ref_res["down"].append(tr.mbps)
+                for t in (targets if run % 2 == 0 else targets[::-1]):
                     if args.max_wait:
                         common.wait_quiet(args.max_wait)
                     os.sync()
-                    with common.RssSampler(t.pid) as rs:
-                        v = attempt(f"{t.name}: PUT {size // MiB} MiB", put_big, t, "big.bin", data)
-                    if v is not None:
-                        t.add("put", v)
-                        t.add("rss", rs.growth_mib)
-                        v = attempt(f"{t.name}: GET {size // MiB} MiB", get_big, t, "big.bin", size)
-                        if v is not None:
-                            t.add("get", v)
+                    if not small:
+                        big_put_get(t, attempt, data, size)
                     sign_puts = loadgen.s3_requests(
                         t.url, t.access_key, t.secret_key, "PUT", BUCKET,
                         [f"small/u-{i:04d}" for i in range(2000)], body4k, t.region)
@@ -300,6 +311,10 @@ def main() -> None:
                         t.add("get4k", r.ops)
                         t.add("get4k_cpu", r.server_cpu_us)
                         t.lat.setdefault("4 KiB GET", []).append(r)
+                    if small:
+                        print(f"  run {run + 1} {t.name:10s}: put4k {t.res['put4k'][-1]:.4g} "
+                              f"get4k {t.res['get4k'][-1]:.4g}", flush=True)
+                        continue
                     os.sync()
                     v = attempt(f"{t.name}: multipart {mp_total // MiB} MiB", multipart, t,
                                 "multi.bin", mp_total, part)
@@ -323,14 +338,14 @@ def main() -> None:
             for s in reversed(servers):
                 s.stop()
             for s in servers:
-                if s.name == "kosha":
+                if s.name.startswith("kosha"):
                     errs = [ln for ln in s.log_tail(400).splitlines()
                             if "Traceback" in ln or "ERROR" in ln]
                     if errs:
                         print(f"  kosha log: {len(errs)} error lines, last: {errs[-1][:200]}")
 
     by = {t.name: t for t in targets}
-    rows = table(by, ref_res, size, mp_total, nlist)
+    rows = table(by, ref_res, size, mp_total, nlist, small)
     common.print_table(rows, f"S3: Kosha vs moto (median of {args.runs}; MB/s = 10^6 B/s; "
                              "RSS = max over runs)")
     for t in targets:
@@ -346,6 +361,17 @@ def main() -> None:
     common.write_json(args.json, {"rows": rows, "failures": failures})
 
 
+def big_put_get(t: Target, attempt: common.Attempts, data: bytes, size: int) -> None:
+    with common.RssSampler(t.pid) as rs:
+        v = attempt(f"{t.name}: PUT {size // MiB} MiB", put_big, t, "big.bin", data)
+    if v is not None:
+        t.add("put", v)
+        t.add("rss", rs.growth_mib)
+        v = attempt(f"{t.name}: GET {size // MiB} MiB", get_big, t, "big.bin", size)
+        if v is not None:
+            t.add("get", v)
+
+
 def _bucket_exists(t: Target) -> bool:
     try:
         t.client.head_bucket(Bucket=BUCKET)
@@ -354,8 +380,9 @@ def _bucket_exists(t: Target) -> bool:
         return False
 
 
-def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int) -> list[Row]:
-    k, m = by.get("kosha"), by.get("moto")
+def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int,
+          small: bool = False) -> list[Row]:
+    k, m, b = by.get("kosha"), by.get("moto"), by.get("kosha-base")
     med = lambda t, key: common.median(t.res[key]) if t and t.res.get(key) else None  # noqa: E731
 
     def ratio(a, b):
@@ -368,6 +395,29 @@ def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int) -> list
         return common.paired_ratio(xa, xb)
 
     big = f"{size // MiB} MiB"
+    if small:
+        rows: list[Row] = []
+        for key, label, unit, target, higher in (
+                ("get4k", "4 KiB GET", "ops/s", 20, True), ("put4k", "4 KiB PUT", "ops/s", 8, True),
+                ("get4k_cpu", "4 KiB GET, server CPU/request", "us", None, False),
+                ("put4k_cpu", "4 KiB PUT, server CPU/request", "us", None, False)):
+            rows.append(Row(f"moto        {label}", med(m, key), unit,
+                            runs=m.res.get(key, []) if m else []))
+            for t, name in ((b, "Kosha base"), (k, "Kosha     ")):
+                if t is None:
+                    continue
+                r = pratio(key, t, key, m) if higher else pratio(key, m, key, t)
+                rows.append(Row(f"{name}  {label}", med(t, key), unit, ratio=r,
+                                ref=f"moto {common.fmt(med(m, key))}",
+                                target=f">= {target:g}x moto" if target else "",
+                                ok=common.check(r, ">=", target) if target else None,
+                                runs=t.res.get(key, []),
+                                note="" if higher else "ratio = moto's / Kosha's"))
+            if b is not None:
+                rows.append(Row(f"Kosha / base  {label}", med(k, key), unit,
+                                ref=f"base {common.fmt(med(b, key))}",
+                                ratio=pratio(key, k, key, b), runs=k.res.get(key, []) if k else []))
+        return rows
     ref_up, ref_down = common.median(ref_res["up"]), common.median(ref_res["down"])
     rows = [Row(f"ref upload {big} MD5+fsync", ref_up, "MB/s", runs=ref_res["up"]),
             Row(f"ref download {big} 1 MiB chunks", ref_down, "MB/s", runs=ref_res["down"])]

@@ -9,6 +9,11 @@ others idle. Each run measures every configuration back to back (the order rotat
 to run), so a noisy neighbour hurts the figures of one run alike; the ratio printed is the
 median of the per-run ratios to one worker.
 
+Beside each ratio it prints the ceiling a CPU-bound two-worker run can reach on these cores,
+2s/(s + c) (see `ceiling`): s the server's CPU per request with one worker, c the load client's
+own (wrk's rusage) plus the soft-interrupt time per request (loopback TCP). `--threads` sets
+wrk's threads (default 1, the cheapest per request: docs/benchmarks.md).
+
 `--before REF` also runs two workers of an earlier commit's server in the same runs (its kosha
 package from `git archive`), so a change to the write path is judged against the code before it
 under the same noise.
@@ -94,6 +99,8 @@ class Target:
         self.cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # per request
         self.db_cpu_ms: dict[str, list[float]] = {"put": [], "get": []}   # PostgreSQL's, per request
         self.cores: dict[str, list[float]] = {"put": [], "get": []}    # CPU s per s of load
+        self.client_us: dict[str, list[float]] = {"put": [], "get": []}   # wrk's, per request
+        self.softirq_us: dict[str, list[float]] = {"put": [], "get": []}  # the kernel's, per request
 
     def start(self) -> Target:
         k = self.k
@@ -113,13 +120,19 @@ class Target:
         reqs = loadgen.s3_requests(k.s3_url, k.access_key, k.secret_key, method, BUCKET, keys,
                                    body, REGION)
         before, db_before = common.cpu_seconds(k.server.pid), common.pg_backend_cpu(self.db_url)
-        result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine)
+        softirq = common.softirq_seconds()
+        result = loadgen.run_load(k.s3_url, reqs, args.concurrency, args.duration, args.engine,
+                                  threads=args.threads)
+        softirq = common.softirq_seconds() - softirq
         used = common.cpu_seconds(k.server.pid) - before
         db_used = common.pg_backend_cpu(self.db_url) - db_before
         if result.requests:
             self.cpu_ms[what].append(1000 * used / result.requests)
             self.db_cpu_ms[what].append(1000 * db_used / result.requests)
             self.cores[what].append(used / result.seconds)
+            if result.client_cpu_us is not None:
+                self.client_us[what].append(result.client_cpu_us)
+            self.softirq_us[what].append(1e6 * softirq / result.requests)
         if result.bad_status or result.errors:
             print(f"   !! {self.name} {what}: {result.bad_status} bad statuses, "
                   f"{result.errors} errors", flush=True)
@@ -139,6 +152,26 @@ def _against_before(kind: str, what: str, now: Target, old: Target, ref: str) ->
                       ratio=common.paired_ratio(now.ops[what], old.ops[what]), runs=now.ops[what])
 
 
+def ceiling(one: Target, two: Target, what: str) -> tuple[float, float, float] | None:
+    """How far two workers can get beyond one on this machine's cores, from CPU per request.
+
+    One worker is one process: at best one core, `1/s` requests a second, s its CPU per
+    request, while the load client and the kernel's loopback work run on the other cores. N
+    workers share all N cores with them: at best `N/(s + c)`, c the client's CPU per request
+    (wrk's own, from its rusage) plus the soft-interrupt time per request (loopback TCP, which
+    the kernel counts to no process). So two workers reach at most `2s/(s + c)` times one, and
+    every microsecond taken off the server's s lowers that ceiling. Returns (ceiling, client
+    us, softirq us) from the medians of both configurations' phases, or None without wrk.
+    """
+    client = one.client_us[what] + two.client_us[what]
+    if not client:
+        return None
+    s = 1000 * common.median(one.cpu_ms[what])
+    c = common.median(client)
+    k = common.median(one.softirq_us[what] + two.softirq_us[what])
+    return (os.cpu_count() or 2) * s / (s + c + k), c, k
+
+
 def main() -> None:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -150,6 +183,9 @@ def main() -> None:
                         help="nice value for this script, the servers and the load client (root "
                              "may give a negative one so that a busy shared machine's other "
                              "work does not decide the figures; PostgreSQL keeps its own)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="wrk threads (-t): one is the cheapest client per request that "
+                             "still saturates a worker (docs/benchmarks.md)")
     parser.set_defaults(runs=5, duration=5.0)
     args = parser.parse_args()
     if args.quick and args.runs == 5:
@@ -179,7 +215,9 @@ def main() -> None:
                         for t in order:
                             t.load(what, args)
                         print(f"   run {run + 1} {what.upper()}: " + ", ".join(
-                            f"{t.name} {t.ops[what][-1]:.0f}/s ({t.cores[what][-1]:.2f} cores)"
+                            f"{t.name} {t.ops[what][-1]:.0f}/s ({t.cores[what][-1]:.2f} cores"
+                            + (f", client {t.client_us[what][-1]:.1f} us/req"
+                               if t.client_us[what] else "") + ")"
                             for t in order), flush=True)
             finally:
                 for t in targets:
@@ -203,12 +241,30 @@ def main() -> None:
                                            runs=t.cores[what]))
                 for t in targets[1:]:
                     ratio = common.paired_ratio(t.ops[what], one.ops[what])
+                    limit = ceiling(one, t, what)
                     rows.append(common.Row(
                         f"{kind} 4 KiB {what.upper()} --workers 2 ({t.label})",
                         common.median(t.ops[what]), "ops/s",
                         ref=f"{common.fmt(common.median(one.ops[what]))} ops/s (1 worker)",
                         ratio=ratio, target=f">= {target}x",
-                        ok=common.check(ratio, ">=", target), runs=t.ops[what]))
+                        ok=common.check(ratio, ">=", target), runs=t.ops[what],
+                        note="" if limit is None else
+                        f"ceiling 2s/(s+c) = {limit[0]:.2f}x (c = client {limit[1]:.1f} us "
+                        f"+ softirq {limit[2]:.1f} us)"))
+                    if limit is not None:
+                        rows.append(common.Row(
+                            f"{kind} 4 KiB {what.upper()} ceiling of --workers 2 ({t.label}) "
+                            "from CPU per request", limit[0], "x"))
+                for t in targets:
+                    label = t.name.split(" ", 1)[1]
+                    if t.client_us[what]:
+                        rows.append(common.Row(f"{kind} 4 KiB {what.upper()} client (wrk) CPU per "
+                                               "request, " + label, common.median(t.client_us[what]),
+                                               "us", runs=t.client_us[what]))
+                    rows.append(common.Row(f"{kind} 4 KiB {what.upper()} soft-interrupt CPU per "
+                                           "request (machine), " + label,
+                                           common.median(t.softirq_us[what]), "us",
+                                           runs=t.softirq_us[what]))
                 if before is not None:
                     rows.append(_against_before(kind, what, targets[1], targets[-1], before[0]))
     common.print_table(rows, "medians; ratio = median of the per-run ratios 2 workers / 1 worker")

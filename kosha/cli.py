@@ -78,6 +78,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
      "failed activations from an address in 60 s before it waits on the keys it failed"),
     ("--notify-backlog-max", "notify_backlog_max", int,
      "undelivered notification events kept; beyond, new events are dropped (ERROR log, metric)"),
+    ("--notify-nice", "notify_nice", int,
+     "niceness the delivery process adds to the server's (0-19): requests first, events after"),
 ]
 _DATA_OPTIONS = {"--data", "--database-url", "--blobs"}
 _ENV_ONLY = {"master_key": "MASTER_KEY", "root_access_key": "ROOT_ACCESS_KEY",

@@ -95,6 +95,7 @@ class Settings:
     activation_failures_per_address: int = 50      # in 60 s, all keys: its failed keys wait
     notify_targets: tuple[TargetSpec, ...] = ()    # event notification targets (id=url)
     notify_backlog_max: int = 1_000_000            # outbox rows; beyond, new events are dropped
+    notify_nice: int = 10                          # niceness delivery adds to the server's
 
     @property
     def region_names(self) -> list[str]:

@@ -184,6 +184,23 @@ def test_idle_keep_alive_connection_is_closed(fast: Any) -> None:
     assert time.monotonic() - started < 4
 
 
+def test_keep_alive_connection_in_use_past_the_timeout_stays_open_until_idle(fast: Any) -> None:
+    sock = _connect(fast.kos_url)
+    started = time.monotonic()
+    while time.monotonic() - started < 2.5:     # requests every 0.3 s, over 2.5 timeouts
+        _send_all(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while not answer.endswith(b'{"status":"ok"}'):
+            chunk = sock.recv(65536)
+            assert chunk, "closed while in use"
+            answer += chunk
+        assert _status(answer) == 200
+        time.sleep(0.3)
+    idle = time.monotonic()
+    assert _answer(sock) == b""
+    assert 0.5 < time.monotonic() - idle < 3
+
+
 def test_connections_per_client_address_are_capped(fast: Any) -> None:
     held = [_connect(fast.kos_url) for _ in range(8)]
     time.sleep(0.2)   # accepted before the next, which comes on the other port's listener

@@ -7,6 +7,11 @@ delivery worker under the `notify` lease (one process of a deployment delivers a
 learns of new events by polling the outbox cheaply (`follow_outbox`). Its settings come pickled
 on its standard input (they hold secrets); its metrics go to prometheus_client's multiprocess
 files, which the serving processes read on a scrape of /metrics.
+
+It runs `--notify-nice` steps (default 10) below the server's CPU priority: delivery is background
+work, so when the cores are saturated the requests go first and the backlog grows in the outbox,
+to be drained when the load falls (the backlog limit still bounds it). The processes share one
+session, so the kernel's autogroup scheduling does not hide the difference between them.
 """
 
 from __future__ import annotations
@@ -66,11 +71,25 @@ async def deliver(settings: Settings, parent: int) -> None:
         kosha.close()
 
 
+def lower_priority(steps: int) -> None:
+    """Add `steps` to this process's niceness (the kernel caps it at 19); a negative value
+    (above the server) needs privileges, and without them delivery runs at the server's."""
+    if steps == 0:
+        return
+    try:
+        os.nice(steps)
+    except OSError as exc:
+        logging.getLogger("kosha").warning(
+            "the delivery process cannot change its niceness by %d (%s); it runs at the "
+            "server's", steps, exc)
+
+
 def main() -> None:
     payload: dict[str, Any] = pickle.load(sys.stdin.buffer)
     settings = payload["settings"]
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    lower_priority(settings.notify_nice)
     import uvloop
     uvloop.run(deliver(settings, payload["parent"]))
 

@@ -58,9 +58,19 @@ class LeaseService:
         return self.ttl / 3
 
     async def acquire(self, name: str) -> bool:
-        """Take or renew `name`; whether this process holds it now. A database fault is "no"."""
+        """Take or renew `name`; whether this process holds it now. A database fault is "no".
+
+        A process that does not hold `name` first reads who does, and writes only if nobody
+        does: the write would change nothing while another holder's lease runs, yet it would
+        still be a commit (a writer's turn, an fsync, and on SQLite this process's read memo
+        emptied: under `--workers 2` each worker re-read its hot rows after every such try).
+        """
         try:
-            held = await self.kosha.db.write(sql.acquire, name, self.holder, time.time(), self.ttl)
+            if name not in self.held and await self._held_by_another(name):
+                held = False
+            else:
+                held = await self.kosha.db.write(sql.acquire, name, self.holder, time.time(),
+                                                 self.ttl)
         except Exception as exc:  # noqa: BLE001 - a database fault means not held, and retry
             log.warning("lease %s: could not renew (%s)", name, exc)
             held = False
@@ -81,6 +91,10 @@ class LeaseService:
 
     async def holder_of(self, name: str) -> str | None:
         return await self.kosha.db.read(sql.holder, name, time.time())
+
+    async def _held_by_another(self, name: str) -> bool:
+        current = await self.holder_of(name)
+        return current is not None and current != self.holder
 
     async def run_while_held(self, name: str, pass_fn: Pass, every: float,
                              on_done: Callable[[Any, BaseException | None], None] | None = None) -> None:

@@ -67,6 +67,26 @@ def test_the_server_delivers_from_one_child_process(start_server: Any,
     assert len(_wait_for(lambda: _deliverers(srv.process.pid))) == 1
 
 
+def _niceness(pid: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, pid)
+
+
+def test_the_delivery_process_runs_ten_steps_below_the_server_by_default(
+        start_server: Any, receiver_alone: Receiver) -> None:
+    srv = start_server("--notify-target", f"hook={receiver_alone.url}")
+    deliverer = _wait_for(lambda: _deliverers(srv.process.pid))[0]
+    expected = min(19, _niceness(srv.process.pid) + 10)
+    assert _wait_for(lambda: _niceness(deliverer) == expected, timeout=10)
+
+
+def test_the_delivery_process_runs_at_the_niceness_notify_nice_asks(
+        start_server: Any, receiver_alone: Receiver) -> None:
+    srv = start_server("--notify-target", f"hook={receiver_alone.url}", "--notify-nice", "3")
+    deliverer = _wait_for(lambda: _deliverers(srv.process.pid))[0]
+    expected = min(19, _niceness(srv.process.pid) + 3)
+    assert _wait_for(lambda: _niceness(deliverer) == expected, timeout=10)
+
+
 def test_a_delivery_process_killed_mid_burst_is_restarted_and_loses_nothing(
         start_server: Any, receiver_alone: Receiver) -> None:
     srv = start_server("--notify-target", f"hook={receiver_alone.url}", "--lease-seconds", "3")

@@ -144,3 +144,15 @@ def test_a_holder_that_stops_renewing_is_replaced_within_the_lease_time(live: Li
         return asyncio.get_running_loop().time() - started
 
     assert live.run(scenario()) <= 0.9 + 0.2
+
+
+def test_a_lease_held_by_another_is_tried_without_a_commit(live: Live) -> None:
+    async def scenario() -> tuple[bool, int, int]:
+        a, b = _holder(live, "a", 5.0), _holder(live, "b", 5.0)
+        assert await a.acquire("job")
+        before = live.kosha.db.generation   # moves with every batch this process commits
+        taken = await b.acquire("job")
+        return taken, before, live.kosha.db.generation
+
+    taken, before, after = live.run(scenario())
+    assert not taken and after == before

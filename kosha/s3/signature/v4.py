@@ -245,6 +245,8 @@ def canonical_query(raw_query: str | bytes | Iterable[tuple[str, str]], *,
     ``exclude_signature`` drops ``X-Amz-Signature`` (presigned URLs sign everything but it).
     """
     pairs = raw_query if not isinstance(raw_query, (str, bytes)) else _query_pairs(raw_query)
+    if not pairs:
+        return ""
     enc = _encode_component
     items = sorted((enc(n), enc(v)) for n, v in pairs
                    if not (exclude_signature and n == "X-Amz-Signature"))
