@@ -158,13 +158,7 @@ class DeliveryWorker:
         return rows[-1].seq, 0, logged
 
     async def _rows(self, cursor: int) -> list[Any]:
-        """The next rows, once durable: a row is visible from its commit, before the sync that
-        answers its writer (kosha.store.wal_sync), and an event sent for a write a crash then
-        took away could not be taken back."""
-        rows = await self.db.read(outbox.next_rows, cursor, self.batch)
-        if rows:
-            await self.db.durable()
-        return rows  # type: ignore[no-any-return]
+        return await self.db.read(outbox.next_rows, cursor, self.batch)  # type: ignore[no-any-return]
 
     async def _advance(self, target_id: str, cursor: int, position: int) -> int:
         if position <= cursor:

@@ -398,8 +398,6 @@ class ObjectService:
             chunk = candidates[i:i + 500]
             known = self.kosha.db.read_sync(blob_refs.known, chunk)
             orphans += [b for b in chunk if b not in known]
-        if orphans:
-            self.kosha.db.durable_sync()   # a delete read as committed is on disk before its blobs go
         self.kosha.blobs.delete_sync(orphans)
         return {"orphan_blobs_removed": len(orphans), "temp_files_removed": tmp_removed}
 

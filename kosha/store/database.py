@@ -7,11 +7,6 @@ with their next write: before the next batch the writer waits for them, briefly 
 of the last batch's time), so that 16 concurrent writers share one commit instead of
 alternating between two half-full ones.
 
-On SQLite the writer commits without waiting for the disk (`synchronous=NORMAL`) and hands
-each committed batch to a syncer thread, which answers it once an fdatasync of the WAL covers it
-(kosha.store.wal_sync: why that keeps every acknowledged write, and what readers may see
-first): the next batch commits while the last one syncs.
-
 Database faults become domain errors here (`kosha.store.faults`): a full disk is a 507, a locked
 or unreachable database a 503. A write batch that finds the disk full runs once more after the
 space reserve is given back (`on_full`), so that a delete can always free space.
@@ -20,7 +15,6 @@ space reserve is given back (`on_full`), so that a delete can always free space.
 from __future__ import annotations
 
 import asyncio
-import functools
 import queue
 import threading
 import time
@@ -38,7 +32,6 @@ from ..cache import TTLCache
 from . import locks, retry, write_turn
 from .change_probe import ChangeProbe
 from .faults import from_db_error
-from .wal_sync import WalSyncer, sync_wal
 from .schema import metadata
 
 T = TypeVar("T")
@@ -51,7 +44,7 @@ MEMO_ENTRIES = 4096
 _MISS = object()
 
 
-def _sqlite_engine(url: str, *, writer: bool, synced_apart: bool = False) -> Engine:
+def _sqlite_engine(url: str, *, writer: bool) -> Engine:
     engine = create_engine(url, poolclass=QueuePool, pool_size=1 if writer else 8, max_overflow=0 if writer else 8,
                            connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -60,7 +53,7 @@ def _sqlite_engine(url: str, *, writer: bool, synced_apart: bool = False) -> Eng
         dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN/SAVEPOINT through untouched
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL" if synced_apart else "PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
@@ -87,19 +80,13 @@ def keeps_batch_memo(fn: Work[T]) -> Work[T]:
 
 
 class Database:
-    def __init__(self, url: str, on_full: Callable[[], bool] | None = None,
-                 sync: Callable[[], None] | None = None) -> None:
-        """`sync` replaces the fdatasync of the WAL (SQLite files only; tests block or fail it)."""
+    def __init__(self, url: str, on_full: Callable[[], bool] | None = None) -> None:
         self.url = url
         self._on_full = on_full
         self.is_sqlite = url.startswith("sqlite")
-        self._syncer: WalSyncer | None = None
         if self.is_sqlite:
             self.read_engine = _sqlite_engine(url, writer=False)
-            path = _file_path(url)
-            if path is not None:
-                self._syncer = WalSyncer(sync or (lambda: sync_wal(path)))
-            self.write_engine = _sqlite_engine(url, writer=True, synced_apart=self._syncer is not None)
+            self.write_engine = _sqlite_engine(url, writer=True)
         else:
             self.read_engine = _postgres_read_engine(url)
             self.write_engine = create_engine(url, pool_size=2, max_overflow=4, pool_pre_ping=True)
@@ -121,7 +108,6 @@ class Database:
         """Bring the schema up to date (Alembic migrations; see kosha.store.migrate)."""
         from .migrate import upgrade
         upgrade(self.write_engine)
-        self.durable_sync()
 
     # -- reads ------------------------------------------------------------------------------
     def read_sync(self, fn: Work[T], *args: Any) -> T:
@@ -205,20 +191,6 @@ class Database:
         row = self._probe.cursor.execute(sql).fetchone()
         return None if row is None else row[0]
 
-    # -- durability -------------------------------------------------------------------------
-    def durable_sync(self) -> None:
-        """Make every commit this thread could have read durable, before acting on what it read
-        (a read may see a commit whose sync is still running: kosha.store.wal_sync). A no-op on
-        PostgreSQL, whose commits are durable once visible. Raises the database's fault if a
-        sync failed."""
-        if self._syncer is not None:
-            self._syncer.sync_now()
-
-    async def durable(self) -> None:
-        """The same, from the event loop."""
-        if self._syncer is not None:
-            await asyncio.get_running_loop().run_in_executor(self._readers, self.durable_sync)
-
     # -- writes -----------------------------------------------------------------------------
     async def write(self, fn: Work[T], *args: Any) -> T:
         """Run `fn(conn, *args)` in a transaction; return once it is durably committed."""
@@ -261,19 +233,12 @@ class Database:
             batch = self._gather(expected)
             if batch is None:
                 return
-            syncer = self._syncer
-            if syncer is not None and syncer.failed is not None:  # fsyncgate: never write again
-                self._answer(batch, [(None, None)] * len(batch), syncer.failed)
-                continue
             with write_turn.held(self._turn):
                 started = time.perf_counter()
                 self._fill(batch, MAX_BATCH)  # what queued while another process wrote joins in
                 outcomes = self._outcomes(batch)
-            self.generation += 1  # before any caller hears of its write: later reads miss the memo
-            if syncer is None:
-                self._answer(batch, outcomes, None, started)
-            else:
-                syncer.submit(functools.partial(self._answer, batch, outcomes, started=started))
+            self._answer(batch, outcomes)
+            self._batch_seconds = time.perf_counter() - started
             expected = len(batch) + self._queue.qsize()  # those answered come back; these wait
 
     def _gather(self, expected: int) -> list[Any] | None:
@@ -317,17 +282,10 @@ class Database:
                         for item, outcome in zip(batch, outcomes)]
         return [(r, _translated(e)) for r, e in outcomes]
 
-    def _answer(self, batch: list[Any], outcomes: list[tuple[Any, BaseException | None]],
-                unsynced: BaseException | None, started: float = 0.0) -> None:
-        """Answer each caller; those whose write committed hear `unsynced` instead, if the sync
-        meant to make it durable failed (from the syncer thread, or the writer's). The batch's
-        time runs to here, its sync included: its writers come back no sooner (`_gather`)."""
-        if started:
-            self._batch_seconds = time.perf_counter() - started
+    def _answer(self, batch: list[Any], outcomes: list[tuple[Any, BaseException | None]]) -> None:
+        self.generation += 1  # before any caller hears of its write: later reads miss the memo
         answers: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         for (_fn, _args, fut, loop), (result, error) in zip(batch, outcomes):
-            if error is None and unsynced is not None:
-                result, error = None, unsynced
             if fut is None:
                 loop(result, error)  # write_sync's callback
             else:
@@ -391,8 +349,6 @@ class Database:
     def close(self) -> None:
         self._queue.put((None, (), None, None))  # type: ignore[arg-type]
         self._writer.join(timeout=10)
-        if self._syncer is not None:
-            self._syncer.close()
         if self._conn is not None:
             self._conn.close()
         self._readers.shutdown(wait=True)
@@ -414,13 +370,6 @@ def _postgres_read_engine(url: str) -> Engine:
     the read again on a fresh connection.
     """
     return create_engine(url, pool_size=8, max_overflow=8, isolation_level="AUTOCOMMIT")
-
-
-def _file_path(url: str) -> str | None:
-    """The SQLite database file of `url`, or None for an in-memory database."""
-    from sqlalchemy.engine import make_url
-    path = make_url(url).database
-    return None if not path or path == ":memory:" else path
 
 
 def _change_probe(engine: Engine) -> ChangeProbe | None:

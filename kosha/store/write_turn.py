@@ -6,9 +6,7 @@ not wait for its release: its busy handler sleeps 1, 2, 5, 10 ms ... and tries a
 those sleeps while the other's lock had long been released, and two workers wrote less than one
 (`bench/workers.py`). So each writer first takes an exclusive `flock` on a file beside the
 database: the kernel wakes the waiting process the moment the holder lets go, and meanwhile
-its own queue grows into a larger group for one commit. The turn is let go as soon as the group
-commits, before the fdatasync that makes it durable (kosha.store.wal_sync), so the syncs of two
-processes overlap.
+its own queue grows into a larger group for one commit.
 
 The turn is only a queue in front of the write lock, never what guards the data: a writer that
 does not take it (an older Kosha, the sqlite3 shell) still meets SQLite's own lock and busy
