@@ -71,19 +71,13 @@ def _niceness(pid: int) -> int:
     return os.getpriority(os.PRIO_PROCESS, pid)
 
 
-def test_the_delivery_process_runs_ten_steps_below_the_server_by_default(
-        start_server: Any, receiver_alone: Receiver) -> None:
-    srv = start_server("--notify-target", f"hook={receiver_alone.url}")
+@pytest.mark.parametrize("flags, steps", [((), 10), (("--notify-nice", "3"), 3)],
+                         ids=["ten-steps-by-default", "as-notify-nice-asks"])
+def test_the_delivery_process_runs_below_the_server_by_its_niceness_steps(
+        start_server: Any, receiver_alone: Receiver, flags: tuple[str, ...], steps: int) -> None:
+    srv = start_server("--notify-target", f"hook={receiver_alone.url}", *flags)
     deliverer = _wait_for(lambda: _deliverers(srv.process.pid))[0]
-    expected = min(19, _niceness(srv.process.pid) + 10)
-    assert _wait_for(lambda: _niceness(deliverer) == expected, timeout=10)
-
-
-def test_the_delivery_process_runs_at_the_niceness_notify_nice_asks(
-        start_server: Any, receiver_alone: Receiver) -> None:
-    srv = start_server("--notify-target", f"hook={receiver_alone.url}", "--notify-nice", "3")
-    deliverer = _wait_for(lambda: _deliverers(srv.process.pid))[0]
-    expected = min(19, _niceness(srv.process.pid) + 3)
+    expected = min(19, _niceness(srv.process.pid) + steps)
     assert _wait_for(lambda: _niceness(deliverer) == expected, timeout=10)
 
 

@@ -14,31 +14,28 @@ import pytest
 INJECTED = "attachment\r\nx-injected: yes\r\n\r\nHTTP/1.1 200 OK"
 
 
-def _raw_get(url: str) -> bytes:
-    """Everything the server sends for one GET of `url` on a raw socket, until it closes."""
+def _raw_get(url: str, *, keep_alive: bool = False) -> bytes:
+    """What the server sends for one GET of `url` on a raw socket: everything until it closes,
+    or, with `keep_alive`, one whole answer (head and Content-Length bytes)."""
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
                      "\r\n".encode())
         got = bytearray()
-        while chunk := sock.recv(65536):
-            got += chunk
-    return bytes(got)
-
-
-def _raw_get_keep_alive(url: str) -> bytes:
-    """One whole answer to a GET of `url` (head and Content-Length bytes), the connection kept."""
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                     "\r\n".encode())
-        got = bytearray()
-        while b"\r\n\r\n" not in got or len(got) < got.index(b"\r\n\r\n") + 4 + int(
-                got.lower().split(b"content-length: ")[1].split(b"\r\n")[0]):
+        while not (keep_alive and _whole_answer(got)):
             chunk = sock.recv(65536)
-            assert chunk, bytes(got)
+            if not chunk:
+                assert not keep_alive, bytes(got)
+                break
             got += chunk
     return bytes(got)
+
+
+def _whole_answer(got: bytearray) -> bool:
+    if b"\r\n\r\n" not in got:
+        return False
+    length = int(got.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    return len(got) >= got.index(b"\r\n\r\n") + 4 + length
 
 
 def _assert_one_plain_500(answer: bytes) -> None:
@@ -77,7 +74,7 @@ def test_a_tab_in_a_value_is_sent(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="o.txt", Body=b"x")
     url = s3.generate_presigned_url("get_object", Params={
         "Bucket": bucket, "Key": "o.txt", "ResponseContentDisposition": "a\tb"})
-    answer = _raw_get_keep_alive(url)
+    answer = _raw_get(url, keep_alive=True)
     assert answer.startswith(b"HTTP/1.1 200 ") and b"\r\ncontent-disposition: a\tb\r\n" in answer
 
 
