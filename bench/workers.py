@@ -156,12 +156,13 @@ def ceiling(one: Target, two: Target, what: str) -> tuple[float, float, float] |
     """How far two workers can get beyond one on this machine's cores, from CPU per request.
 
     One worker is one process: at best one core, `1/s` requests a second, s its CPU per
-    request, while the load client and the kernel's loopback work run on the other cores. N
-    workers share all N cores with them: at best `N/(s + c)`, c the client's CPU per request
-    (wrk's own, from its rusage) plus the soft-interrupt time per request (loopback TCP, which
-    the kernel counts to no process). So two workers reach at most `2s/(s + c)` times one, and
-    every microsecond taken off the server's s lowers that ceiling. Returns (ceiling, client
-    us, softirq us) from the medians of both configurations' phases, or None without wrk.
+    request, while the load client and the kernel's loopback work run on the other cores. W
+    workers reach at most `W/s`, and on N cores shared with the client at most `N/(s + c)`, c
+    the client's CPU per request (wrk's own, from its rusage) plus the soft-interrupt time per
+    request (loopback TCP, which the kernel counts to no process). So on two cores two workers
+    reach at most `2s/(s + c)` times one, and every microsecond taken off the server's s lowers
+    that ceiling. Returns (ceiling, client us, softirq us) from the medians of both
+    configurations' phases, or None without wrk.
     """
     client = one.client_us[what] + two.client_us[what]
     if not client:
@@ -169,7 +170,7 @@ def ceiling(one: Target, two: Target, what: str) -> tuple[float, float, float] |
     s = 1000 * common.median(one.cpu_ms[what])
     c = common.median(client)
     k = common.median(one.softirq_us[what] + two.softirq_us[what])
-    return (os.cpu_count() or 2) * s / (s + c + k), c, k
+    return min(two.workers, (os.cpu_count() or 2) * s / (s + c + k)), c, k
 
 
 def main() -> None:
