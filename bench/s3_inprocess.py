@@ -115,6 +115,8 @@ async def main():
     s = Settings(data_dir=Path(tmp), root_access_key=AK, root_secret_key=SK, log_level="warning")
     k = Kosha(s); k.start()
     app = Observed(CloseIfBodyUnread(build_s3_app(k)), "s3", s.access_log)
+    from kosha import server
+    settle = getattr(server, "settle_heap", None)   # what `kosha serve` does at start, if it does
     limits = Limits.from_settings(s)
     cls = protocol_class(limits, "s3")
     config = uvicorn.Config(app, host="127.0.0.1", port=9000, loop="uvloop", http=cls, lifespan="off",
@@ -132,6 +134,8 @@ async def main():
     await phase(conns, puts, len(puts), "PUT")
     gets = [r.raw(host) for r in loadgen.s3_requests(base, AK, SK, "GET", BUCKET, KEYS, b"", "In-Bangalore-1")]
     wputs = [r.raw(host) for r in loadgen.s3_requests(base, AK, SK, "PUT", BUCKET, PUTKEYS, body, "In-Bangalore-1")]
+    if settle is not None:
+        settle()
     prof = os.environ.get("PROF")
     res = {w: [] for w in which}
     for r in range(runs):
