@@ -1,11 +1,15 @@
-"""The HTTP webhook target: `http(s)://host[:port]/path[?secret=S][&timeout=SECONDS][&batch=N]`.
+"""The HTTP webhook target:
+`http(s)://host[:port]/path[?secret=S][&timeout=SECONDS][&batch=N][&pipeline=N]`.
 
 Each event is one POST of its JSON message (`{"Records": [record]}`, as AWS and MinIO send
 them), in order, on a kept-alive connection (kosha.notify.targets.http1: httpx cost
 20 times the CPU per POST). With `batch=N` (1 to 1000) up to N events
 that are waiting go in one POST, `{"Records": [r1, r2, ...]}`: far cheaper for both ends under
-load, for consumers that read every element of `Records` (not only the first). A 2xx answer is
-delivery; anything else, or no answer, raises and the worker retries. With `secret`, each POST carries `X-Kosha-Signature: sha256=<hex>`, the HMAC-SHA256 of
+load, for consumers that read every element of `Records` (not only the first). The POSTs of
+the events waiting are pipelined, up to `pipeline=N` (default 100; 1 turns it off) written
+before their answers are read, never two of one key in a pipeline (docs/notifications.md,
+"Pipelining"). A 2xx answer is delivery; anything else, or no answer, raises and the worker
+retries. With `secret`, each POST carries `X-Kosha-Signature: sha256=<hex>`, the HMAC-SHA256 of
 the body under the secret, so the receiver can tell the events are ours. `https` is verified
 against the system's certificate authorities. Kosha's own options are removed from the URL
 that is called; the secret never leaves in a log line or an error.
