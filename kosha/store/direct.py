@@ -35,17 +35,26 @@ class DirectStatement:
         """Execute in the connection's current transaction; the rows, if it returns any."""
         return self._execute(conn, params)[0]
 
-    def run_tuple(self, conn: Connection, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        """Execute with `values` of the parameters `names`: handed to the driver as they are
-        when its placeholders are positional and in that order (SQLite's INSERT of an outbox
-        row: no dict built per row), else as `run`."""
+    def run_tuple(self, conn: Connection, names: tuple[str, ...], values: tuple[Any, ...]
+                  ) -> list[tuple[Any, ...]]:
+        """Execute with `values` of the parameters `names`; the rows, if it returns any. The
+        values go to the driver as they are when its placeholders are positional and in that
+        order (SQLite: no parameter dict built per statement), else as `run`."""
+        return self._execute_tuple(conn, names, values)[0]
+
+    def run_count(self, conn: Connection, names: tuple[str, ...], values: tuple[Any, ...]) -> int:
+        """`run_tuple` for an UPDATE or DELETE; how many rows it changed."""
+        return self._execute_tuple(conn, names, values)[1]
+
+    def _execute_tuple(self, conn: Connection, names: tuple[str, ...], values: tuple[Any, ...]
+                       ) -> tuple[list[tuple[Any, ...]], int]:
         sql, order, _constants = self._for(conn)
         if order != names:
-            self._execute(conn, dict(zip(names, values)))
-            return
+            return self._execute(conn, dict(zip(names, values)))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, values)
+            return (cursor.fetchall() if cursor.description else []), cursor.rowcount
         finally:
             cursor.close()
 

@@ -42,6 +42,12 @@ _INSERT = DirectStatement(insert(o).values(
     {c: bindparam(f"v_{c.name}") for c in o.c if c.name != "seq"}).returning(o.c.seq))
 _JSON_COLUMNS = frozenset(c.name for c in o.c if isinstance(c.type, JSON))
 _RETIRE = DirectStatement(update(o).where(o.c.seq == bindparam("s")).values(is_latest=False))
+# Rewriting a bucket's one version of a key in place (versioning never enabled): the columns
+# no index covers, so SQLite rewrites the row and touches none of the three indexes.
+_REWRITTEN = tuple(c.name for c in o.c if c.name not in ("seq", "bucket", "key", "version_id", "is_latest"))
+_OVERWRITE = DirectStatement(update(o).where(o.c.seq == bindparam("s")).values(
+    {o.c[name]: bindparam(f"v_{name}") for name in _REWRITTEN}))
+_OVERWRITE_NAMES = (*(f"v_{name}" for name in _REWRITTEN), "s")
 _DELETE = DirectStatement(delete(o).where(o.c.seq == bindparam("s")))
 _CURRENT = DirectStatement(
     select(o.c.seq, o.c.version_id, o.c.etag, o.c.is_delete_marker, o.c.size, o.c.blobs)
@@ -135,16 +141,22 @@ class VersionRow(dict[str, Any]):
         return self
 
 
-def _insert_version(conn: Connection, values: dict[str, Any]) -> VersionRow:
+_INSERT_NAMES = tuple(f"v_{c.name}" for c in o.c if c.name != "seq")
+_INSERT_COLUMNS = tuple(name[2:] for name in _INSERT_NAMES)
+
+
+def _insert_version(conn: Connection, values: VersionRow) -> VersionRow:
     """INSERT one version row straight on the cursor, its JSON serialised as SQLAlchemy's JSON
-    type would (None as 'null'): the Core path costs ~3x the statement on the writer thread."""
-    params = {_PARAM[name]: _json(value) if name in _JSON_COLUMNS else value
-              for name, value in values.items()}
-    seq = _INSERT.run(conn, params)[0][0]
-    return VersionRow(values, seq=seq)
+    type would (None as 'null'): the Core path costs ~3x the statement on the writer thread.
+    `values` holds every column but `seq`; they go to the driver as one tuple in the table's
+    column order (no parameter dict per row); it gets `seq` and is the row answered."""
+    params = tuple([_json(values[name]) if name in _JSON_COLUMNS else values[name]
+                    for name in _INSERT_COLUMNS])
+    seq = _INSERT.run_tuple(conn, _INSERT_NAMES, params)[0][0]
+    values["seq"] = seq
+    return values
 
 
-_PARAM = {c.name: f"v_{c.name}" for c in o.c}
 _EMPTY_JSON = {type(None): "null", dict: "{}", list: "[]"}
 
 
@@ -202,8 +214,9 @@ def _current(conn: Connection, bucket: str, key: str) -> Current | None:
     if not rows:
         return None
     seq, vid, etag, marker, size, blobs = rows[0]
-    return Current(seq, vid, etag, bool(marker), size,
-                   (json.loads(blobs) if isinstance(blobs, str) else blobs) or [])
+    if isinstance(blobs, str):
+        blobs = [] if blobs == "[]" else json.loads(blobs)   # an inline version's: "[]"
+    return Current(seq, vid, etag, bool(marker), size, blobs or [])
 
 
 def _versioning(conn: Connection, bucket: str) -> str:
@@ -277,6 +290,19 @@ def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
     return vid, freed, bytes_delta, count_delta
 
 
+def _overwrite(conn: Connection, current: Current, values: VersionRow) -> bool:
+    """Make the version `current` (the key's only one, null, in a bucket whose versioning was
+    never enabled: it never goes back to off) hold `values`, keeping its `seq`: one UPDATE that
+    leaves every index as it was, where replacing it took a DELETE and an INSERT, each
+    changing the table and its three indexes. False if the row is gone (it cannot be: the key
+    is locked)."""
+    params = tuple([_json(values[name]) if name in _JSON_COLUMNS else values[name] for name in _REWRITTEN])
+    if not _OVERWRITE.run_count(conn, _OVERWRITE_NAMES, (*params, current.seq)):
+        return False
+    values["seq"] = current.seq
+    return True
+
+
 @keeps_batch_memo
 def commit_version(conn: Connection, bucket: str, key: str, content: Content, attrs: dict[str, Any],
                    now: float, pre: Preconditions | None = None, events: Events | None = None
@@ -288,14 +314,23 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
     if content.blob_mode == "new":
         for blob_id, size in content.blobs:
             blob_refs.add(conn, blob_id, size, now)
-    elif content.blob_mode == "share":   # before _make_room, which may drop the source itself
+    elif content.blob_mode == "share":   # before the old version goes, which may be the source
         blob_refs.incref(conn, [b[0] for b in content.blobs])
-    vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, state.versioning, current)
-    values = dict(_ATTR_DEFAULTS, **attrs)
-    row = _insert_version(conn, dict(
-        values, bucket=bucket, key=key, version_id=vid, is_latest=True, is_delete_marker=False,
+    values = VersionRow(_ATTR_DEFAULTS)
+    values.update(attrs)
+    values.update(
+        bucket=bucket, key=key, version_id=NULL_VERSION, is_latest=True, is_delete_marker=False,
         size=content.size, etag=content.etag, blobs=content.blobs, inline_data=content.inline_data,
-        part_sizes=content.part_sizes, part_checksums=content.part_checksums, last_modified=now))
+        part_sizes=content.part_sizes, part_checksums=content.part_checksums, last_modified=now)
+    if (state.versioning == "" and current is not None and current.version_id == NULL_VERSION
+            and _overwrite(conn, current, values)):
+        freed = blob_refs.decref(conn, [b[0] for b in current.blobs]) if current.blobs else []
+        bytes_delta, count_delta = (0, 0) if current.is_delete_marker else (-current.size, -1)
+        row = values
+    else:
+        vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, state.versioning, current)
+        values["version_id"] = vid
+        row = _insert_version(conn, values)
     _adjust_usage(conn, bucket, bytes_delta + content.size, count_delta + 1, state.allocated_capacity)
     if events is not None:
         events.created(conn, bucket, row)

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from kosha import metrics
+from kosha.errors import PreconditionFailed
+from kosha.store import blob_refs
 from kosha.store import objects as sql
 from kosha.store import schema as s
 from kosha.store.database import Database
@@ -124,3 +126,59 @@ def test_a_version_commit_after_a_versioning_change_in_its_batch_sees_the_change
     (before, _), _, (after, _) = asyncio.run(batch())
     assert before.version_id == "null"
     assert after.version_id != "null"
+
+
+def _bucket_counts(db: Database) -> tuple[int, int]:
+    row = db.read_sync(lambda conn: conn.execute(
+        select(s.buckets.c.used_capacity, s.buckets.c.object_count)
+        .where(s.buckets.c.name == "b")).one())
+    return int(row[0]), int(row[1])
+
+
+def test_an_overwrite_rewrites_the_version_in_place_and_keeps_the_counts_exact(
+        db: Database) -> None:
+    """Versioning never enabled: an overwrite rewrites the key's one row (same seq, no index
+    touched); it reads back as written, and the bucket's bytes and objects are exact."""
+    first = db.write_sync(_put, "k", b"x" * 10, {"content_type": "text/plain"})
+    attrs = {"content_type": "image/png", "headers": {"cache-control": "no-cache"},
+             "user_meta": {"a": "1"}, "checksums": {"CRC32": "AAAAAA=="}, "tags": {"t": "v"},
+             "acl": "public-read", "owner": "o2"}
+    second = db.write_sync(_put, "k", b"y" * 25, attrs)
+    read = db.read_sync(sql.latest, "b", "k")
+    assert dict(second._mapping) == dict(read._mapping)
+    assert second.seq == first.seq and read.inline_data == b"y" * 25
+    assert _bucket_counts(db) == (25, 1)
+    rows = db.read_sync(lambda conn: conn.execute(
+        select(func.count()).select_from(s.objects).where(s.objects.c.key == "k")).scalar())
+    assert rows == 1
+
+
+def test_an_overwrite_in_place_frees_the_blob_it_replaced(db: Database) -> None:
+    def put_blob(conn: Any) -> Any:
+        content = sql.Content(size=100, etag="e" * 32, blobs=[["blob-1", 100]])
+        return sql.commit_version(conn, "b", "big", content, {}, 1000.0)
+
+    _row, freed = db.write_sync(put_blob)
+    assert freed == []
+    row, freed = db.write_sync(lambda conn: sql.commit_version(
+        conn, "b", "big", sql.Content(size=3, etag="f" * 32, blobs=[], inline_data=b"abc"), {}, 1001.0))
+    assert freed == ["blob-1"] and row.blobs == [] and row.inline_data == b"abc"
+    assert db.read_sync(blob_refs.known, ["blob-1"]) == set()
+    assert _bucket_counts(db) == (3, 1)
+    read = db.read_sync(sql.latest, "b", "big")
+    assert read.blobs == [] and read.size == 3 and read.last_modified == 1001.0
+
+
+def test_an_overwrite_checks_its_preconditions_against_the_row_it_replaces(db: Database) -> None:
+    db.write_sync(_put, "p", b"old", {})
+
+    def put_if(conn: Any, etag: str) -> Any:
+        content = sql.Content(size=3, etag="f" * 32, blobs=[], inline_data=b"new")
+        return sql.commit_version(conn, "b", "p", content, {}, 1000.0, sql.Preconditions(if_match=etag))
+
+    with pytest.raises(PreconditionFailed):
+        db.write_sync(put_if, "0" * 32)
+    assert db.read_sync(sql.latest, "b", "p").inline_data == b"old"
+    db.write_sync(put_if, "e" * 32)
+    assert db.read_sync(sql.latest, "b", "p").inline_data == b"new"
+    assert _bucket_counts(db) == (3, 1)
