@@ -52,6 +52,7 @@ _DELETE = DirectStatement(delete(o).where(o.c.seq == bindparam("s")))
 _CURRENT = DirectStatement(
     select(o.c.seq, o.c.version_id, o.c.etag, o.c.is_delete_marker, o.c.size, o.c.blobs)
     .where(o.c.bucket == bindparam("b"), o.c.key == bindparam("k"), o.c.is_latest))
+_KEY_NAMES = ("b", "k")
 _BUCKET_STATE = DirectStatement(select(b.c.versioning, b.c.allocated_capacity).where(
     b.c.name == bindparam("b")).with_for_update(read=True, key_share=True))
 # PostgreSQL: the bucket's state and the key's lock in one round trip (the hot path of a PUT).
@@ -210,7 +211,7 @@ def _locked_state(conn: Connection, bucket: str, key: str) -> BucketState:
 
 
 def _current(conn: Connection, bucket: str, key: str) -> Current | None:
-    rows = _CURRENT.run(conn, {"b": bucket, "k": key})
+    rows = _CURRENT.run_tuple(conn, _KEY_NAMES, (bucket, key))
     if not rows:
         return None
     seq, vid, etag, marker, size, blobs = rows[0]
