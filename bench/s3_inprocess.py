@@ -8,7 +8,9 @@ and the load client: its figures move far less than a server's CPU per request u
 shared machine, so a code change shows at a few percent (docs/benchmarks.md, "S3 4 KiB PUT and
 GET: the server's CPU per request").
 
-    PYTHONPATH=/path/to/checkout python bench/s3_inprocess.py [get] [put]   (N=20000 RUNS=3)
+    PYTHONPATH=/path/to/checkout python bench/s3_inprocess.py [get] [put] [rget] [rput]   (N=20000 RUNS=3)
+    rget / rput: the KOS REST 4 KiB download (POST .../objects/download, octet-stream) and form
+    upload (PUT .../objects, multipart/form-data), bearer session, through the KOS port's stack
     THREADS=1 also prints each phase's CPU by thread (main: the event loop; python: the others)
     PROF=name writes the last run's cProfile to bench/results/name-{get,put}.pstats
 """
@@ -109,12 +111,15 @@ async def phase(conns, raws, n, method):
 async def main():
     n = int(os.environ.get("N", "20000")); runs = int(os.environ.get("RUNS", "3"))
     which = sys.argv[1:] or ["get", "put"]
+    kos_conns = None
     logging.basicConfig(level=logging.WARNING)
     (BENCH / "results").mkdir(exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="s3-inprocess-", dir=str(BENCH / "results"))
     s = Settings(data_dir=Path(tmp), root_access_key=AK, root_secret_key=SK, log_level="warning")
     k = Kosha(s); k.start()
     app = Observed(CloseIfBodyUnread(build_s3_app(k)), "s3", s.access_log)
+    from kosha import server
+    settle = getattr(server, "settle_heap", None)   # what `kosha serve` does at start, if it does
     limits = Limits.from_settings(s)
     cls = protocol_class(limits, "s3")
     config = uvicorn.Config(app, host="127.0.0.1", port=9000, loop="uvloop", http=cls, lifespan="off",
@@ -132,18 +137,24 @@ async def main():
     await phase(conns, puts, len(puts), "PUT")
     gets = [r.raw(host) for r in loadgen.s3_requests(base, AK, SK, "GET", BUCKET, KEYS, b"", "In-Bangalore-1")]
     wputs = [r.raw(host) for r in loadgen.s3_requests(base, AK, SK, "PUT", BUCKET, PUTKEYS, body, "In-Bangalore-1")]
+    if {"rget", "rput"} & set(which):
+        kos_conns, rgets, rputs = await kos_setup(k, s, loop, body)
+    if settle is not None:
+        settle()
     prof = os.environ.get("PROF")
     res = {w: [] for w in which}
     for r in range(runs):
         for w in which:
-            raws, m = (gets, "GET") if w == "get" else (wputs, "PUT")
+            raws, m = {"get": (gets, "GET"), "put": (wputs, "PUT")}.get(w) or (
+                (rgets, "POST") if w == "rget" else (rputs, "PUT"))
+            cs = kos_conns if w.startswith("r") else conns
             if prof and r == runs - 1:
                 import cProfile
                 pr = cProfile.Profile(); pr.enable()
-                await phase(conns, raws, n, m)
+                await phase(cs, raws, n, m)
                 pr.disable(); pr.dump_stats(str(BENCH / "results" / f"{prof}-{w}.pstats"))
                 continue
-            cpu, ops = await phase(conns, raws, n, m)
+            cpu, ops = await phase(cs, raws, n, m)
             res[w].append(cpu)
             print(f"  {w} run {r+1}: {cpu:6.1f} us CPU/req  {ops:7.0f} req/s", flush=True)
     for w in which:
@@ -151,6 +162,38 @@ async def main():
             print(f"{kosha.__file__.split('/kosha/')[0]} {w}: median {statistics.median(res[w]):.1f} us (runs {', '.join(f'{x:.1f}' for x in res[w])})")
     k.close()
     shutil.rmtree(tmp, ignore_errors=True)
+
+async def kos_setup(k, s, loop, body):
+    """The KOS port's stack on the same store: a session, bucket `rest`, 256 objects; the raw
+    download and form upload requests (the body bench/kos_rest.py sends)."""
+    import json
+    from kos_rest import multipart_envelope, BOUNDARY
+    from kosha.api.app import build_kos_app
+    kapp = Observed(CloseIfBodyUnread(build_kos_app(k)), "kos", s.access_log)
+    kcls = protocol_class(Limits.from_settings(s), "kos")
+    kconfig = uvicorn.Config(kapp, host="127.0.0.1", port=8080, loop="uvloop", http=kcls,
+                             lifespan="off", access_log=False, log_level="warning",
+                             server_header=False, proxy_headers=False)
+    kconfig.load()
+    conns = [Conn(kcls, kconfig, ServerState(), loop) for _ in range(16)]
+    token = (await k.sessions.activate(AK, SK)).token
+    auth = {"Authorization": f"Bearer {token}"}
+    host = "127.0.0.1:8080"
+    api = "/kos/v1"
+    await conns[0].request(loadgen.Req("POST", f"{api}/buckets", {**auth, "Content-Type": "application/json"},
+                                       json.dumps({"name": "rest", "region": "In-Bangalore-1"}).encode()).raw(host), "POST")
+
+    def upload(key):
+        head, tail = multipart_envelope(key)
+        return loadgen.Req("PUT", f"{api}/buckets/rest/objects",
+                           {**auth, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                           head + body + tail).raw(host)
+    for key in KEYS:
+        await conns[0].request(upload(key), "PUT")
+    rgets = [loadgen.Req("POST", f"{api}/buckets/rest/objects/download",
+                         {**auth, "Content-Type": "application/json", "Accept": "application/octet-stream"},
+                         json.dumps({"objectkey": key}).encode()).raw(host) for key in KEYS]
+    return conns, rgets, [upload(key) for key in PUTKEYS]
 
 import uvloop
 uvloop.run(main())

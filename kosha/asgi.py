@@ -15,13 +15,16 @@ class CloseIfBodyUnread:
     `Expect: 100-continue` then never send it, and the server would read the next request's bytes
     as this one's body; others send it, and it must be drained. Closing the connection is the one
     answer right in both cases.
+
+    `observe.Observed` wrapping one directly does its job in its own wrappers (one pair per
+    request, not two); this class stays for any other use and for that recognition.
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not _has_body(scope):
+        if scope["type"] != "http" or not has_body(scope):
             await self.app(scope, receive, send)
             return
         body_done = False
@@ -41,7 +44,9 @@ class CloseIfBodyUnread:
         await self.app(scope, tracked_receive, guarded_send)
 
 
-def _has_body(scope: Scope) -> bool:
+def has_body(scope: Scope) -> bool:
+    """Whether the request announces a body (a non-zero Content-Length or a Transfer-Encoding):
+    without one, HTTP/1.1 gives `receive` nothing to read, so there is nothing to track."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             return value.strip() not in (b"0", b"")

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from . import metrics, request_context
+from .asgi import CloseIfBodyUnread, has_body
 
 log = logging.getLogger("kosha.access")
 
@@ -53,10 +54,17 @@ def redact_query(query: bytes) -> str:
 
 
 class Observed:
-    """ASGI wrapper: id, metrics and log line of every HTTP request of one port."""
+    """ASGI wrapper: id, metrics and log line of every HTTP request of one port.
+
+    Wrapping an `asgi.CloseIfBodyUnread` directly, it does that wrapper's job itself (the
+    `connection: close` after an answer sent before the body was read): one pair of `receive`
+    and `send` wrappers and one copy of the response head per request instead of two. A
+    request without a body gets the server's own `receive` (nothing to count or track).
+    """
 
     def __init__(self, app: Any, port: str, access_log: str) -> None:
-        self.app = app
+        self.guard_body = isinstance(app, CloseIfBodyUnread)
+        self.app = app.app if self.guard_body else app
         self.port = port
         self.makes_ids = port == "kos"
         self.sample = sample_rate(access_log)
@@ -71,36 +79,50 @@ class Observed:
             return
         started = time.perf_counter()
         request_id = ""
+        id_header: tuple[bytes, bytes] | None = None
         if self.makes_ids:
             request_id = f"{self.prefix}{next(self.serial):010X}"
             scope["request_id"] = request_id
             client = scope.get("client")
             request_context.enter(client[0] if client else "", request_id)
+            id_header = (b"x-request-id", request_id.encode())
         status = 0
         bytes_in = bytes_out = 0
         response_headers: Any = ()
+        with_body = has_body(scope)
+        body_done = not (with_body and self.guard_body)
 
         async def counted_receive() -> dict[str, Any]:
-            nonlocal bytes_in
+            nonlocal bytes_in, body_done
             message: dict[str, Any] = await receive()
             if message["type"] == "http.request":
                 bytes_in += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body_done = True
+            else:
+                body_done = True
             return message
 
         async def counted_send(message: dict[str, Any]) -> None:
             nonlocal status, bytes_out, response_headers
-            if message["type"] == "http.response.body":
+            kind = message["type"]
+            if kind == "http.response.body":
                 bytes_out += len(message.get("body", b""))
-            elif message["type"] == "http.response.start":
+            elif kind == "http.response.start":
                 status = message["status"]
                 response_headers = message.get("headers", ())
-                if request_id:
-                    message = {**message, "headers": [*response_headers,
-                                                      (b"x-request-id", request_id.encode())]}
+                if not body_done or id_header is not None:
+                    added = [*response_headers]
+                    if not body_done:
+                        added.append((b"connection", b"close"))
+                    if id_header is not None:
+                        added.append(id_header)
+                    message = {**message, "headers": added}
+                    response_headers = added
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, counted_send)
+            await self.app(scope, counted_receive if with_body else receive, counted_send)
         finally:
             elapsed = time.perf_counter() - started
             operation = scope.get("kosha.operation") or _endpoint_name(scope)

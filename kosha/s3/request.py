@@ -132,23 +132,10 @@ class S3Request:
         return bucket
 
     # -- the body -------------------------------------------------------------------------------
-    async def stream(self) -> AsyncIterator[bytes]:
-        """The raw request body, chunk by chunk as the server receives it."""
-        if self.body_consumed:
-            return
-        self.body_consumed = True
-        receive = self.receive
-        while True:
-            message = await receive()
-            mtype = message["type"]
-            if mtype == "http.request":
-                body = message.get("body", b"")
-                if body:
-                    yield body
-                if not message.get("more_body", False):
-                    return
-            elif mtype == "http.disconnect":
-                raise ClientGone()
+    def stream(self) -> AsyncIterator[bytes]:
+        """The raw request body, chunk by chunk as the server receives it (once: a second
+        stream is empty)."""
+        return _BodyStream(self)
 
     def payload(self, body_checksum: bool = True) -> Any:
         """The body decoded (aws-chunked) and verified (signatures, sha256, MD5, and the
@@ -190,6 +177,47 @@ class S3Request:
             raise Invalid(f"Argument {name} must be an integer between {lo} and {hi}",
                           s3_code=code, ArgumentName=name, ArgumentValue=raw)
         return value
+
+
+class _BodyStream:
+    """The request body's chunks from ASGI `receive`: an iterator class, not an async generator
+    (the loop registers every async generator it starts: a `WeakSet` entry and a finalizer)."""
+
+    __slots__ = ("_req", "_started", "_done")
+
+    def __init__(self, req: S3Request) -> None:
+        self._req = req
+        self._started = False
+        self._done = False
+
+    def __aiter__(self) -> _BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        req = self._req
+        if not self._started:           # the body is claimed at the first step, as before
+            self._started = True
+            if req.body_consumed:
+                self._done = True
+                raise StopAsyncIteration
+            req.body_consumed = True
+        receive = req.receive
+        while True:
+            message = await receive()
+            mtype = message["type"]
+            if mtype == "http.request":
+                if not message.get("more_body", False):
+                    self._done = True
+                body = message.get("body", b"")
+                if body:
+                    return body  # type: ignore[no-any-return]
+                if self._done:
+                    raise StopAsyncIteration
+            elif mtype == "http.disconnect":
+                self._done = True
+                raise ClientGone()
 
 
 class ClientGone(KoshaError):

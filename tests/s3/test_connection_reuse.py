@@ -47,3 +47,14 @@ def test_a_refused_upload_does_not_break_the_next_request_of_the_client(
 def test_a_request_without_a_body_keeps_the_connection_open(server: Any) -> None:
     head = _raw_exchange(server.s3_url, b"GET /no-such-bucket-x/key HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert b"connection: close" not in head.lower()
+
+
+def test_an_early_kos_error_with_an_unread_body_closes_and_keeps_its_request_id(server: Any) -> None:
+    """On the KOS port one wrapper (observe.Observed) adds both `connection: close` and the
+    request id to the same head."""
+    request = (b"PUT /kos/v1/buckets/b/objects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+    head = _raw_exchange(server.kos_url, request).lower()
+    assert head.startswith(b"http/1.1 401")
+    assert b"connection: close" in head
+    assert b"\r\nx-request-id: " in head

@@ -45,31 +45,60 @@ def strip_aws_chunked(content_encoding: str | None) -> str | None:
     return ",".join(kept) or None
 
 
-async def _verified(body: AsyncIterable[bytes], checks: list[Check]) -> AsyncIterator[bytes]:
+class _Verified:
     """Hash every piece with every check; the last piece is released only if all match.
 
     Pieces are released at once and hashed a batch behind, in a thread (kosha/overlap.py):
     the loop receives while the digests run. Where every piece is hashed before the last one
     is released, a consumer that commits only after clean exhaustion never commits bad data.
+    A class, not an async generator: the loop registers every async generator it starts (a
+    `WeakSet` entry and a finalizer), a cost each signed PUT paid three times.
     """
-    hashing = BatchedHashing([c.hasher for c in checks])
-    pending = None
-    try:
-        async for piece in body:
-            if not piece:
-                continue
-            await hashing.add(piece)
-            if pending is not None:
-                yield pending
-            pending = piece
-        await hashing.finish()
-    except BaseException:
-        await hashing.abandon()
-        raise
-    for c in checks:
-        c.verify()
-    if pending is not None:
-        yield pending
+
+    __slots__ = ("_body", "_checks", "_hashing", "_pending", "_done")
+
+    def __init__(self, body: AsyncIterable[bytes], checks: list[Check]) -> None:
+        self._body = aiter(body)
+        self._checks = checks
+        self._hashing = BatchedHashing([c.hasher for c in checks])
+        self._pending: bytes | None = None
+        self._done = False
+
+    def __aiter__(self) -> _Verified:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        hashing = self._hashing
+        try:
+            while True:
+                try:
+                    piece = await self._body.__anext__()
+                except StopAsyncIteration:
+                    break
+                if not piece:
+                    continue
+                await hashing.add(piece)
+                held, self._pending = self._pending, piece
+                if held is not None:
+                    return held
+            await hashing.finish()
+        except BaseException:
+            self._done = True
+            await hashing.abandon()
+            raise
+        self._done = True
+        for c in self._checks:
+            c.verify()
+        held, self._pending = self._pending, None
+        if held is None:
+            raise StopAsyncIteration
+        return held
+
+
+def _verified(body: AsyncIterable[bytes], checks: list[Check]) -> AsyncIterator[bytes]:
+    return _Verified(body, checks)
 
 
 def _sha256_mismatch() -> Invalid:
@@ -150,13 +179,13 @@ class Payload:
             return ChecksumSpec(spec.algorithm, value, "trailer")
         return spec
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._count()
+    def __aiter__(self) -> Payload:
+        return self
 
-    async def _count(self) -> AsyncIterator[bytes]:
-        async for piece in self._iterator:
-            self.length += len(piece)
-            yield piece
+    async def __anext__(self) -> bytes:
+        piece = await self._iterator.__anext__()
+        self.length += len(piece)
+        return piece
 
 
 def wrap_payload(body: AsyncIterable[bytes], headers: HeaderInput,
