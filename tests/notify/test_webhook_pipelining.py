@@ -307,3 +307,32 @@ def test_http_server_receives_every_event_in_order(protocol: str) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_large_pipelines_and_large_answers_do_not_stall_both_sides() -> None:
+    """Requests and answers larger than the sockets' buffers: the server stops reading while
+    its answer waits to be read, so the client must read answers while it still sends."""
+    async def go() -> None:
+        seen: list[int] = []
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 900000\r\n\r\n" + b"a" * 900_000
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    seen.append(len(await _read_request(reader)))
+                    writer.write(answer)
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        target = make("t", _url(server) + "?timeout=5")
+        big = b'{"Records":[{"x":"' + b"x" * 1_000_000 + b'"}]}'
+        batch = [Delivery(i + 1, "b", f"k{i}", "ObjectCreated:Put", big) for i in range(40)]
+        await asyncio.wait_for(target.send(batch), 20)
+        assert seen == [len(big)] * 40
+        assert target._http.pipelining
+        await target.close()
+        server.close()
+    run(go())

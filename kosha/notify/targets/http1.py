@@ -92,16 +92,18 @@ class Http1Connection:
 
     async def exchange(self, requests: list[bytes]) -> list[int]:
         """Send `requests` (whole requests, `request`) at once and read their answers in order;
-        the statuses of those answered. Reading stops after a non-2xx answer or one that closes
-        the connection: fewer statuses than requests means the rest were not answered (the
-        connection is then closed). Http1Error when none could be answered, or the connection
-        failed part way (its `answered`)."""
+        the statuses of those answered. Each answer has at least half of `timeout` (the first
+        the whole of it) after the one before. Reading stops after a non-2xx answer or one that
+        closes the connection: fewer statuses than requests means the rest were not answered
+        (the connection is then closed). Http1Error when none could be answered, or the
+        connection failed part way (its `answered`)."""
         answered: list[int] = []
         try:
             async with asyncio.timeout(self.timeout) as limit:   # no task, as wait_for makes
                 reader, writer = await self._open()
+                # No drain: the answers are read while the transport sends, so a server that
+                # stops reading until its own answers are read cannot stall both sides.
                 writer.write(requests[0] if len(requests) == 1 else b"".join(requests))
-                await writer.drain()
                 loop = asyncio.get_running_loop()
                 for _ in requests:
                     status, keep = await self._answer(reader)
@@ -112,7 +114,9 @@ class Http1Connection:
                     self._kept = True
                     if not 200 <= status < 300:
                         break
-                    limit.reschedule(loop.time() + self.timeout)
+                    now = loop.time()
+                    if (limit.when() or now) - now < self.timeout / 2:   # not per answer: a
+                        limit.reschedule(now + self.timeout)             # new timer each time
         except asyncio.CancelledError:
             self.close()
             raise
