@@ -9,6 +9,8 @@ prints, as medians of --runs runs, each beside its target:
   REST download 256 MiB                     vs ref 1 MiB-chunk GET   >= 0.65x
   4 KiB download ops/s, 16 clients          vs ref GET /small        >= 0.35x
   4 KiB upload ops/s, 16 clients            vs ref PUT /small (fsync) >= 1.20x (issue 8: group commit)
+  4 KiB upload of new keys, 16 clients      vs ref PUT of new files   (every PUT a key not written
+                                             before; the row above overwrites 2,000 keys in turn)
   copy and rename of a 1 GiB object                                  < 20 ms
   server peak RSS growth during the 256 MiB upload                   < 64 MiB
 
@@ -184,7 +186,7 @@ def main() -> None:
     R: dict[str, list] = {k: [] for k in (
         "dd", "ref_up", "ref_up_nomd5", "kos_up", "ref_down", "kos_down", "ref_get", "kos_get",
         "ref_put", "kos_put", "copy", "rename", "rss", "ref_rss", "ref_get_cpu", "kos_get_cpu",
-        "ref_put_cpu", "kos_put_cpu")}
+        "ref_put_cpu", "kos_put_cpu", "ref_new", "kos_new", "ref_new_cpu", "kos_new_cpu")}
     lat: dict[str, list] = {}
 
     with common.scratch_dir(args, "kos-rest-") as tmp:
@@ -277,6 +279,8 @@ def main() -> None:
                         R["kos_put"].append(r.ops)
                         R["kos_put_cpu"].append(r.server_cpu_us)
                         lat.setdefault("REST 4 KiB upload", []).append(r)
+                _new_keys_phase(R, lat, run, ref, rb, kp if kos_put else None, kos, body4k, conc,
+                                dur, args.engine, attempt)
                 r = loadgen.run_load(rb, ref_get, conc, dur, args.engine, server_pid=ref.pid)
                 R["ref_get"].append(r.ops)
                 R["ref_get_cpu"].append(r.server_cpu_us)
@@ -326,6 +330,34 @@ def main() -> None:
         for f in failures:
             print(f"  - {f}")
     common.write_json(args.json, {"rows": rows, "failures": failures})
+
+
+NEW_KEYS_PER_SECOND = 7000   # more than either server writes: no key comes round twice
+
+
+def _new_keys_phase(R: dict, lat: dict, run: int, ref: common.Server, rb: str,
+                    kp: common.KoshaProc | None, kos: "Kos | None", body: bytes, conc: int,
+                    dur: float, engine: str, attempt: common.Attempts) -> None:
+    """4 KiB uploads of keys not written before (a file created, a row inserted), beside the
+    overwrites of the 2,000 keys: Kosha rewrites an overwritten key's row in place."""
+    n = int(dur * NEW_KEYS_PER_SECOND)
+    keys = [f"n{run}-k{i}" for i in range(n)]
+    r = loadgen.run_load(rb, loadgen.plain_requests("PUT", [f"/small/{k}" for k in keys], body),
+                         conc, dur, engine, server_pid=ref.pid)
+    R["ref_new"].append(r.ops)
+    R["ref_new_cpu"].append(r.server_cpu_us)
+    lat.setdefault("ref PUT new files (fsync)", []).append(r)
+    if kp is None or kos is None:
+        return
+    r = attempt("4 KiB REST upload of new keys", loadgen.run_load, kp.kos_url,
+                kos.small_upload_reqs(BUCKET, keys, body), conc, dur, engine,
+                server_pid=kp.server.pid)
+    if r:
+        if r.requests > n:
+            print(f"  !! new keys came round: {r.requests} uploads of {n} keys")
+        R["kos_new"].append(r.ops)
+        R["kos_new_cpu"].append(r.server_cpu_us)
+        lat.setdefault("REST 4 KiB upload, new keys", []).append(r)
 
 
 def _setup(kos: "Kos", kp: common.KoshaProc) -> bool:
@@ -379,8 +411,13 @@ def table(R: dict, size: int, copy_size: int) -> list[Row]:
             ref=f"ref {common.fmt(med['ref_put'])}", ratio=ratio("kos_put", "ref_put"),
             target=">= 1.20x", ok=common.check(ratio("kos_put", "ref_put"), ">=", 1.20),
             runs=R["kos_put"]),
+        Row("ref 4 KiB PUT, new files (fsync)", med["ref_new"], "ops/s", runs=R["ref_new"]),
+        Row("REST 4 KiB upload, new keys", med["kos_new"] if R["kos_new"] else None, "ops/s",
+            ref=f"ref {common.fmt(med['ref_new'])}", ratio=ratio("kos_new", "ref_new"),
+            runs=R["kos_new"]),
         _cpu_row("4 KiB download", R, "kos_get_cpu", "ref_get_cpu"),
         _cpu_row("4 KiB upload", R, "kos_put_cpu", "ref_put_cpu"),
+        _cpu_row("4 KiB upload, new keys", R, "kos_new_cpu", "ref_new_cpu"),
         Row(f"copy {copy_size // MiB} MiB object", med["copy"] if R["copy"] else None, "ms",
             target="< 20 ms", ok=common.check(med["copy"] if R["copy"] else None, "<", 20),
             runs=R["copy"]),

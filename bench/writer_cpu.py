@@ -8,6 +8,7 @@ thread with `synchronous=FULL`. Prints, per run, the writer thread's CPU per wri
 loop thread's (the futures and hand-overs), and the writes per commit. Alternate two trees:
 
     PYTHONPATH=/path/to/tree python bench/writer_cpu.py   (N=20000 RUNS=3 CLIENTS=16)
+    NEW=1 writes a new key each time (an INSERT and the bucket's counts change) instead
     PROF=file also writes a cProfile (thread CPU time) of the writer thread's last run to `file`
 """
 from __future__ import annotations
@@ -54,13 +55,15 @@ async def run(db: Database, n: int, clients: int) -> tuple[float, float, float, 
                  user_meta={}, checksums={}, tags={}, acl="private", owner="root")
     content = sql.Content(size=len(BODY), etag="0" * 32, blobs=[], inline_data=BODY)
     nxt = 0
+    new = os.environ.get("NEW") == "1"
 
     async def client() -> None:
         nonlocal nxt
         while nxt < n:
             i = nxt
             nxt += 1
-            await db.write(sql.commit_version, BUCKET, KEYS[i % len(KEYS)], content, dict(attrs),
+            key = f"new/{time.monotonic_ns()}-{i}" if new else KEYS[i % len(KEYS)]
+            await db.write(sql.commit_version, BUCKET, key, content, dict(attrs),
                            time.time(), sql.Preconditions(None, None), None)
 
     c0, w0, m0 = counter(metrics.DB_COMMITS), thread_seconds(writer_tid), thread_seconds(main_tid)

@@ -7,13 +7,14 @@ and moves the target's cursor in the database only after the target took them.
   in the order their changes committed.
 - A target that fails is retried with exponential backoff (capped at BACKOFF_MAX seconds); the
   others go on. Its events wait in the outbox, in the database, across restarts.
-- Prompt, and cheap under load: a write that recorded events wakes the worker in this process
-  (`wake`); once caught up, a target waits for the next wake and, if its last read found more
-  than one event (a stream, not a lone write), lets the events gather for up to LINGER_SECONDS
-  (less when a batch's worth was recorded) before it reads again, so a steady stream of writes
-  costs one outbox read (and, with `batch=N`, one POST) per linger instead of one per few
-  commits, and a lone event is sent at once. Events recorded by other processes are found by polling
-  every POLL_SECONDS.
+- Prompt, and cheap under load: the outbox's follower (kosha.services.notifications) wakes the
+  worker (`wake`) when events were committed, looking only while some target waits for a wake
+  (`waiting`). A target whose last read found one event or none waits for the next wake and
+  reads at once (a lone event is sent at once); one whose last read found more (a stream) lets
+  the events gather for LINGER_SECONDS (less when a batch's worth was counted) and reads again
+  without waiting for a wake, so a steady stream of writes costs one outbox read (and one
+  pipeline of POSTs, or with `batch=N` one POST) per linger instead of one per few commits, and
+  no follower looks. A target also reads every POLL_SECONDS when nothing woke it.
 - Rows every target has passed are deleted (`purge`), a chunk at a time.
 """
 
@@ -23,6 +24,7 @@ import asyncio
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +61,8 @@ class DeliveryWorker:
         self.batch = batch
         self.signals = {target_id: _Signal(batch) for target_id in targets}
         self._stopping = asyncio.Event()
+        self.waiting = threading.Event()   # some target's loop waits for a wake
+        self._waiters = 0
 
     def wake(self, events: int = 1) -> None:
         """`events` were committed (call on the event loop)."""
@@ -118,14 +122,26 @@ class DeliveryWorker:
                     cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
                 if len(rows) == self.batch:
                     continue               # a backlog: read on at once
-                if not await signal.wait(POLL_SECONDS):
-                    cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
-                    continue
-                if len(rows) > 1:          # a stream, not a lone event: let it gather
+                if len(rows) > 1:          # a stream, not a lone event: let it gather, read again
                     await signal.linger(LINGER_SECONDS)
+                    continue
+                if not await self._wait(signal):
+                    cursor, saved_at = await self._advance(target_id, cursor, sent), time.monotonic()
         finally:
             if sent > cursor:
                 await asyncio.shield(self._advance(target_id, cursor, sent))
+
+    async def _wait(self, signal: _Signal) -> bool:
+        """Wait for a wake (or POLL_SECONDS), with `waiting` set meanwhile: the follower looks
+        at the outbox only while some target waits for it."""
+        self._waiters += 1
+        self.waiting.set()
+        try:
+            return await signal.wait(POLL_SECONDS)
+        finally:
+            self._waiters -= 1
+            if not self._waiters:
+                self.waiting.clear()
 
     async def _send(self, target_id: str, target: Target, rows: list[Any], sent: int,
                     failures: int, logged: float) -> tuple[int, int, float]:

@@ -67,7 +67,22 @@ def _sqlite_engine(url: str, *, writer: bool) -> Engine:
 
 
 BATCH_MEMO = "kosha.batch_memo"   # conn.info: what units of one transaction may share (below)
+BATCH_SETTLE = "kosha.batch_settle"   # in BATCH_MEMO: work deferred to the memo's end (below)
 _KEEPS_MEMO: set[Callable[..., Any]] = set()
+
+
+def defer_to_settle(memo: dict[Any, Any], name: str, settle: Callable[[Connection], None]) -> None:
+    """Have `settle(conn)` run once before `memo` ends (before any unit not marked
+    `keeps_batch_memo` runs, after it, and before the commit): units of one batch pile up what
+    they would each write (a bucket's byte and object counts) and one statement writes it."""
+    memo.setdefault(BATCH_SETTLE, {})[name] = settle
+
+
+def _settle(conn: Connection, memo: dict[Any, Any]) -> None:
+    pending = memo.pop(BATCH_SETTLE, None)
+    if pending:
+        for settle in pending.values():
+            settle(conn)
 
 
 def keeps_batch_memo(fn: Work[T]) -> Work[T]:
@@ -318,16 +333,24 @@ class Database:
             with conn.begin():
                 for fn, args, _fut, _loop in batch:
                     keeps = fn in _KEEPS_MEMO
-                    if not keeps:
-                        memo.clear()
                     try:
+                        if not keeps:
+                            _settle(conn, memo)
+                            memo.clear()
                         results.append(fn(conn, *args))
+                        if not keeps:
+                            _settle(conn, memo)
+                            memo.clear()
                     except Exception as exc:
                         if not isolated:
                             raise _UnitFailed() from exc
                         raise
-                    if not keeps:
-                        memo.clear()
+                try:
+                    _settle(conn, memo)
+                except Exception as exc:
+                    if not isolated:
+                        raise _UnitFailed() from exc
+                    raise
         except _UnitFailed:
             raise
         except Exception as exc:  # the unit (isolated) or the commit failed: every caller hears it

@@ -22,7 +22,7 @@ from sqlalchemy import (JSON, Connection, Row, Text, and_, bindparam, delete, fu
 
 from ..errors import NotFound, PreconditionFailed, QuotaExceeded
 from ..ids import new_version_id
-from .database import BATCH_MEMO, keeps_batch_memo
+from .database import BATCH_MEMO, defer_to_settle, keeps_batch_memo
 from .direct import DirectStatement
 from . import blob_refs, locks
 from . import schema as s
@@ -246,15 +246,46 @@ def _etag_in(etag: str, header: str) -> bool:
     return "*" in wanted or etag in wanted
 
 
+_USAGE_PENDING = "usage"   # in the batch memo: {bucket: [bytes, objects]} not yet written
+
+
 def _adjust_usage(conn: Connection, bucket: str, bytes_delta: int, count_delta: int,
                   quota: int | None = None) -> None:
+    """Change the bucket's byte and object counts. On SQLite, with no quota to check, the
+    change joins the batch's others (one UPDATE per bucket per batch, written before the
+    commit or any unit that may read them: Database's batch settle); a quota check reads the
+    count at once, so it writes what is pending first."""
     if not bytes_delta and not count_delta:
         return
+    memo = conn.info.get(BATCH_MEMO) if conn.dialect.name != "postgresql" else None
+    if memo is not None:
+        pending = memo.get(_USAGE_PENDING)
+        if quota is None:
+            if pending is None:
+                pending = memo[_USAGE_PENDING] = {}
+                defer_to_settle(memo, _USAGE_PENDING, _write_usage)
+            counts = pending.get(bucket)
+            if counts is None:
+                pending[bucket] = [bytes_delta, count_delta]
+            else:
+                counts[0] += bytes_delta
+                counts[1] += count_delta
+            return
+        if pending:
+            _write_usage(conn)
     _USAGE.run(conn, {"b": bucket, "bytes": bytes_delta, "count": count_delta})
     if bytes_delta > 0 and quota is not None:
         used = conn.execute(select(b.c.used_capacity).where(b.c.name == bucket)).scalar_one()
         if used > quota:
             raise QuotaExceeded(f"bucket quota of {quota} bytes exceeded; nothing was stored")
+
+
+def _write_usage(conn: Connection) -> None:
+    """Write the batch's pending count changes, one UPDATE per bucket."""
+    pending = conn.info[BATCH_MEMO].pop(_USAGE_PENDING, None) or {}
+    for bucket, (bytes_delta, count_delta) in pending.items():
+        if bytes_delta or count_delta:
+            _USAGE.run(conn, {"b": bucket, "bytes": bytes_delta, "count": count_delta})
 
 
 def _drop(conn: Connection, row: Row[Any] | Current) -> tuple[list[str], int, int]:

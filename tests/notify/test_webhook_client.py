@@ -108,7 +108,7 @@ def test_webhook_non_2xx_is_a_failure_naming_what_was_delivered(status: int) -> 
         ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
         bad = f"HTTP/1.1 {status} X\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n".encode()
         server, seen = await _serve(lambda n: ok if n < 2 else bad)
-        target = make("t", _url(server) + "?secret=abc")
+        target = make("t", _url(server) + "?secret=abc&pipeline=1")
         batch = [Delivery(i, "b", "k", "ObjectCreated:Put", b'{"Records":[{"n":%d}]}' % i)
                  for i in range(4)]
         with pytest.raises(WebhookFailed) as exc:

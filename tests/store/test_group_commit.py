@@ -182,3 +182,35 @@ def test_an_overwrite_checks_its_preconditions_against_the_row_it_replaces(db: D
     db.write_sync(put_if, "e" * 32)
     assert db.read_sync(sql.latest, "b", "p").inline_data == b"new"
     assert _bucket_counts(db) == (3, 1)
+
+
+def test_a_batch_writes_its_bucket_counts_once_and_exactly(db: Database) -> None:
+    """Version commits of one batch pile up their bucket's count changes (one UPDATE per
+    bucket, before the commit); a unit between them that may read the counts sees every
+    change made before it."""
+    db.write_sync(_put, "grows", b"x" * 10, {})
+    gate = threading.Event()
+
+    def counts(conn: Any) -> tuple[int, int]:
+        row = conn.execute(select(s.buckets.c.used_capacity, s.buckets.c.object_count)
+                           .where(s.buckets.c.name == "b")).one()
+        return int(row[0]), int(row[1])
+
+    async def batch() -> tuple[int, int]:
+        held = asyncio.ensure_future(db.write(lambda conn: gate.wait(10)))
+        await asyncio.sleep(0.2)
+        first = [db.write(_put, f"new/{i}", b"y" * (i + 1), {}) for i in range(5)]
+        first.append(db.write(_put, "grows", b"x" * 30, {}))
+        seen = db.write(counts)
+        later = [db.write(_put, f"later/{i}", b"z" * 7, {}) for i in range(3)]
+        tasks = [asyncio.ensure_future(u) for u in (*first, seen, *later)]
+        await asyncio.sleep(0.2)
+        commits = _commits()[0]
+        gate.set()
+        await held
+        done = await asyncio.gather(*tasks)
+        assert _commits()[0] - commits == 2, "the units were not one batch"
+        return done[len(first)]  # type: ignore[no-any-return]
+
+    assert asyncio.run(batch()) == (1 + 2 + 3 + 4 + 5 + 30, 6)
+    assert _bucket_counts(db) == (15 + 30 + 21, 9)
