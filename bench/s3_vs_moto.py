@@ -7,7 +7,8 @@ app, each on a free port, and measures as medians of --runs runs:
   256 MiB PUT / GET  MB/s   boto3 put_object (bytes body, UNSIGNED-PAYLOAD) /
                             get_object streaming with 8 MiB reads
   4 KiB PUT / GET    ops/s, p50/p99, 16 keep-alive clients, SigV4 requests
-                     signed ahead (botocore) and replayed by bench/loadgen.py (wrk)
+                     signed ahead (botocore) and replayed by bench/loadgen.py (wrk); the PUTs
+                     overwrite 2,000 keys in turn, and a second PUT phase writes new keys only
   512 MiB multipart  8 MiB parts, 4 in flight (boto3 upload_part in 4 threads)
   ListObjectsV2      all pages over 20,000 keys (created with the fast client)
   server RSS growth  during the 256 MiB PUT
@@ -39,6 +40,7 @@ from common import MiB, Row  # noqa: E402
 
 BUCKET = "bench-bucket"
 KOSHA_REGION = "In-Bangalore-1"
+NEW_KEYS_PER_SECOND = 7000   # more than any server here writes: no new key comes round twice
 
 
 @dataclass
@@ -303,6 +305,16 @@ def main() -> None:
                         t.add("put4k", r.ops)
                         t.add("put4k_cpu", r.server_cpu_us)
                         t.lat.setdefault("4 KiB PUT", []).append(r)
+                    new_keys = [f"small/n{run}-{i:06d}" for i in range(int(dur * NEW_KEYS_PER_SECOND))]
+                    r = attempt(f"{t.name}: 4 KiB PUT load, new keys", loadgen.run_load, t.url,
+                                loadgen.s3_requests(t.url, t.access_key, t.secret_key, "PUT",
+                                                    BUCKET, new_keys, body4k, t.region),
+                                conc, dur, args.engine, server_pid=t.pid)
+                    if r:
+                        if r.requests > len(new_keys):
+                            print(f"  !! {t.name}: new keys came round ({r.requests} PUTs)")
+                        t.add("putnew", r.ops)
+                        t.lat.setdefault("4 KiB PUT, new keys", []).append(r)
                     sign_gets = loadgen.s3_requests(t.url, t.access_key, t.secret_key, "GET",
                                                     BUCKET, get_keys, b"", t.region)
                     r = attempt(f"{t.name}: 4 KiB GET load", loadgen.run_load, t.url, sign_gets,
@@ -399,6 +411,7 @@ def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int,
         rows: list[Row] = []
         for key, label, unit, target, higher in (
                 ("get4k", "4 KiB GET", "ops/s", 20, True), ("put4k", "4 KiB PUT", "ops/s", 8, True),
+                ("putnew", "4 KiB PUT, new keys", "ops/s", None, True),
                 ("get4k_cpu", "4 KiB GET, server CPU/request", "us", None, False),
                 ("put4k_cpu", "4 KiB PUT, server CPU/request", "us", None, False)):
             rows.append(Row(f"moto        {label}", med(m, key), unit,
@@ -448,6 +461,7 @@ def table(by: dict, ref_res: dict, size: int, mp_total: int, nlist: int,
                     target=">= 1000 MB/s", ok=common.check(kv, ">=", 1000)))
     pair("get4k", "4 KiB GET", "ops/s", 20)   # issue 8
     pair("put4k", "4 KiB PUT", "ops/s", 8)    # issue 8
+    pair("putnew", "4 KiB PUT, new keys", "ops/s")
     pair("put4k_cpu", "4 KiB PUT, server CPU/request", "us", higher_better=False)
     pair("get4k_cpu", "4 KiB GET, server CPU/request", "us", higher_better=False)
     pair("mpu", f"multipart {mp_total // MiB} MiB (8 MiB x 4)", "MB/s")

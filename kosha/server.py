@@ -35,9 +35,9 @@ from .services.container import Kosha
 log = logging.getLogger("kosha")
 KEEP_SECONDS = 0.5   # between looks at the delivery process
 # Python's cyclic GC runs a young collection every 700 net allocations of container objects by
-# default: every ~12 small requests, ~0.2 ms each, and every tenth of those runs a collection
-# of the whole older heap; together ~15 % of a 4 KiB PUT's CPU in process (docs/benchmarks.md,
-# "Small durable writes (issue 8)", 2026-12-06 morning). Nearly all of a request's objects die by
+# default: every ~12 small requests, 0.1-0.2 ms each, and every tenth of those runs a collection
+# of the older heap; together 13-20 % of a 4 KiB PUT's CPU in process (docs/benchmarks.md,
+# "Less event-loop work per small request"). Nearly all of a request's objects die by
 # reference count, so collecting the young generation less often frees no less.
 GC_YOUNG_THRESHOLD = 10_000
 
@@ -46,7 +46,7 @@ def settle_heap() -> None:
     """Collect once, then move everything alive to the permanent generation and run young
     collections less often: what start-up built (the app, SQLAlchemy's schema, the spec, the
     modules) stays for the process's life, and without this every full collection walks it
-    again (~40 ms each with the store started). Only cyclic garbage left by start-up objects is
+    again (34-89 ms each with the store started). Only cyclic garbage left by start-up objects is
     never collected; objects freed by reference count are freed as before."""
     gc.collect()
     gc.freeze()
