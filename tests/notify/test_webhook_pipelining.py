@@ -336,3 +336,13 @@ def test_large_pipelines_and_large_answers_do_not_stall_both_sides() -> None:
         await target.close()
         server.close()
     run(go())
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "x"])
+def test_a_pipeline_option_out_of_range_is_refused_at_startup(value: str) -> None:
+    with pytest.raises(ValueError):
+        make("t", f"http://127.0.0.1:9/hook?pipeline={value}")
+
+
+def test_the_pipeline_option_is_not_sent_to_the_receiver() -> None:
+    assert make("t", "http://127.0.0.1:9/hook?a=1&pipeline=5").url == "http://127.0.0.1:9/hook?a=1"
