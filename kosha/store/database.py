@@ -79,10 +79,12 @@ def defer_to_settle(memo: dict[Any, Any], name: str, settle: Callable[[Connectio
 
 
 def _settle(conn: Connection, memo: dict[Any, Any]) -> None:
+    """End the memo: run the work deferred to its end, then empty it."""
     pending = memo.pop(BATCH_SETTLE, None)
     if pending:
         for settle in pending.values():
             settle(conn)
+    memo.clear()
 
 
 def keeps_batch_memo(fn: Work[T]) -> Work[T]:
@@ -331,21 +333,14 @@ class Database:
         conn.info[BATCH_MEMO] = memo
         try:
             with conn.begin():
-                for fn, args, _fut, _loop in batch:
-                    keeps = fn in _KEEPS_MEMO
-                    try:
+                try:
+                    for fn, args, _fut, _loop in batch:
+                        keeps = fn in _KEEPS_MEMO
                         if not keeps:
                             _settle(conn, memo)
-                            memo.clear()
                         results.append(fn(conn, *args))
                         if not keeps:
                             _settle(conn, memo)
-                            memo.clear()
-                    except Exception as exc:
-                        if not isolated:
-                            raise _UnitFailed() from exc
-                        raise
-                try:
                     _settle(conn, memo)
                 except Exception as exc:
                     if not isolated:

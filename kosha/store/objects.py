@@ -151,14 +151,19 @@ def _insert_version(conn: Connection, values: VersionRow) -> VersionRow:
     type would (None as 'null'): the Core path costs ~3x the statement on the writer thread.
     `values` holds every column but `seq`; they go to the driver as one tuple in the table's
     column order (no parameter dict per row); it gets `seq` and is the row answered."""
-    params = tuple([_json(values[name]) if name in _JSON_COLUMNS else values[name]
-                    for name in _INSERT_COLUMNS])
-    seq = _INSERT.run_tuple(conn, _INSERT_NAMES, params)[0][0]
+    seq = _INSERT.run_tuple(conn, _INSERT_NAMES, _bound(values, _INSERT_COLUMNS))[0][0]
     values["seq"] = seq
     return values
 
 
 _EMPTY_JSON = {type(None): "null", dict: "{}", list: "[]"}
+
+
+def _bound(values: VersionRow, columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of `columns`, in that order, as the driver takes them (JSON columns
+    serialised)."""
+    return tuple([_json(values[name]) if name in _JSON_COLUMNS else values[name]
+                  for name in columns])
 
 
 def _json(value: Any) -> str:
@@ -292,10 +297,14 @@ def _drop(conn: Connection, row: Row[Any] | Current) -> tuple[list[str], int, in
     """Delete one version row; answer freed blobs and the (bytes, count) it took from the bucket."""
     if not _DELETE.count(conn, {"s": row.seq}):
         return [], 0, 0   # already gone: neither its blobs nor the bucket's counts are ours to change
-    freed = blob_refs.decref(conn, [b[0] for b in (row.blobs or [])])
-    if row.is_delete_marker:
-        return freed, 0, 0
-    return freed, -row.size, -1
+    return _released(conn, row)
+
+
+def _released(conn: Connection, row: Row[Any] | Current) -> tuple[list[str], int, int]:
+    """What a version that goes gives back: its blobs' references (answering the blobs freed)
+    and the (bytes, count) it took from the bucket."""
+    freed = blob_refs.decref(conn, [b[0] for b in row.blobs]) if row.blobs else []
+    return (freed, 0, 0) if row.is_delete_marker else (freed, -row.size, -1)
 
 
 def _make_room(conn: Connection, bucket: str, key: str, versioning: str,
@@ -328,8 +337,7 @@ def _overwrite(conn: Connection, current: Current, values: VersionRow) -> bool:
     leaves every index as it was, where replacing it took a DELETE and an INSERT, each
     changing the table and its three indexes. False if the row is gone (it cannot be: the key
     is locked)."""
-    params = tuple([_json(values[name]) if name in _JSON_COLUMNS else values[name] for name in _REWRITTEN])
-    if not _OVERWRITE.run_count(conn, _OVERWRITE_NAMES, (*params, current.seq)):
+    if not _OVERWRITE.run_count(conn, _OVERWRITE_NAMES, (*_bound(values, _REWRITTEN), current.seq)):
         return False
     values["seq"] = current.seq
     return True
@@ -356,8 +364,7 @@ def commit_version(conn: Connection, bucket: str, key: str, content: Content, at
         part_sizes=content.part_sizes, part_checksums=content.part_checksums, last_modified=now)
     if (state.versioning == "" and current is not None and current.version_id == NULL_VERSION
             and _overwrite(conn, current, values)):
-        freed = blob_refs.decref(conn, [b[0] for b in current.blobs]) if current.blobs else []
-        bytes_delta, count_delta = (0, 0) if current.is_delete_marker else (-current.size, -1)
+        freed, bytes_delta, count_delta = _released(conn, current)
         row = values
     else:
         vid, freed, bytes_delta, count_delta = _make_room(conn, bucket, key, state.versioning, current)
