@@ -43,7 +43,8 @@ class Http1Error(Exception):
 
 
 class Http1Connection:
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, fields: bytes = b"") -> None:
+        """`fields`: header lines (each ending in CRLF) every request carries."""
         parts = urlsplit(url)
         self.tls = parts.scheme == "https"
         self.host = parts.hostname or ""
@@ -54,7 +55,7 @@ class Http1Connection:
         self.host_header = netloc_host if default else f"{netloc_host}:{self.port}"
         self.timeout = timeout
         self.head = (f"POST {self.target} HTTP/1.1\r\nHost: {self.host_header}\r\n"
-                     "User-Agent: kosha-notify\r\n").encode("latin-1")
+                     "User-Agent: kosha-notify\r\n").encode("latin-1") + fields
         self._no_pipeline_until = 0.0   # monotonic time: a server failed a pipeline
         self._kept = False         # this connection's server answered and kept it open
         self._ssl = ssl.create_default_context() if self.tls else None
@@ -68,9 +69,9 @@ class Http1Connection:
     def depth(self, most: int) -> int:
         """How many requests the next `exchange` may carry (at most `most`): one on a fresh
         connection, or once pipelining was given up."""
-        if not self._kept or self._writer is None or most <= 1:
+        if not self.kept or most <= 1:
             return 1
-        return most if self._no_pipeline_until <= time.monotonic() else 1
+        return most if self.pipelining else 1
 
     @property
     def kept(self) -> bool:

@@ -57,8 +57,7 @@ class WebhookTarget:
         self.url = urlunsplit((parts.scheme, parts.netloc, parts.path or "/",
                                urlencode([(k, v) for k, v in pairs if k not in OPTIONS]), ""))
         self.masked = mask_url(url)
-        self._http = Http1Connection(self.url, self._timeout)
-        self._http.head += b"content-type: application/json\r\n"
+        self._http = Http1Connection(self.url, self._timeout, b"content-type: application/json\r\n")
 
     async def send(self, batch: list[Delivery]) -> None:
         """POST the batch's chunks (one event each, or `batch=N`) in order, pipelined in runs
