@@ -14,6 +14,7 @@ import contextlib
 import gc
 import logging
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -97,6 +98,18 @@ class Worker:
     s3: socket.socket
 
 
+MOST_OPEN_FILES = 1 << 20
+
+
+def allow_open_files() -> None:
+    """Raise the soft limit on open descriptors to the hard one (at most MOST_OPEN_FILES): each
+    connection takes one, and at the soft limit libuv resets every new connection at once."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MOST_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, MOST_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def check_ports_free(settings: Settings) -> None:
     """Fail with a clear message, before any state changes, if a port is taken."""
     for port, what in ((settings.port, "KOS API"), (settings.s3_port, "S3")):
@@ -118,6 +131,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     """
     if worker is None:
         check_ports_free(settings)
+    allow_open_files()
     tls = tls_context(settings)
     kosha = Kosha(settings)
     kosha.start(prepared=worker is not None)
@@ -141,7 +155,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, _stop_on, sig, stop)
     for server in servers:
         # one handler for both servers (uvicorn's own would replace ours and chain the signal)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
@@ -164,6 +178,8 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
         log.debug("worker %d (pid %d) serving", worker.index, os.getpid())
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    if stopped not in done:
+        log.error("a listener's server ended by itself; stopping")
     for server in servers:
         server.should_exit = True
     for chore in chores:
@@ -180,6 +196,11 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     for task in done:
         if task is not stopped and task.exception():
             raise task.exception()  # type: ignore[misc]
+
+
+def _stop_on(sig: signal.Signals, stop: asyncio.Event) -> None:
+    log.warning("%s received; stopping", sig.name)
+    stop.set()
 
 
 async def _keep(child: Kept) -> None:

@@ -83,8 +83,19 @@ class _PortTaken(Exception):
     pass
 
 
+def _listening(port: int) -> bool:
+    """Whether anything listens on loopback `port` (read from the kernel, not by connecting)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if int(local.split(":")[1], 16) == port and state == "0A":
+            return True
+    return False
+
+
 class KoshaServer:
     """One `python -m kosha serve` process on loopback ports; restartable on the same data."""
+
+    launched: list[KoshaServer] = []   # every server of this run, for the reports of failed tests
 
     def __init__(self, data_dir: Path, *flags: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
@@ -95,6 +106,8 @@ class KoshaServer:
         self.port, self.s3_port = free_port(), free_port()
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.meant_to_run = False
+        KoshaServer.launched.append(self)
 
     @property
     def tls_cert(self) -> str | None:
@@ -133,6 +146,7 @@ class KoshaServer:
 
     def _launch(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO), "KOSHA_LOG_LEVEL": "warning",
+               "PYTHONFAULTHANDLER": "1",
                "KOSHA_ROOT_ACCESS_KEY": self.root_access_key,
                "KOSHA_ROOT_SECRET_KEY": self.root_secret_key, **self.extra_env}
         command = [sys.executable, "-m", "kosha", "serve", "--data", str(self.data_dir),
@@ -142,6 +156,7 @@ class KoshaServer:
             offset = log.tell()
             self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log,
                                             stderr=subprocess.STDOUT)
+        self.meant_to_run = True
         self._wait_healthy(offset)
 
     def _wait_healthy(self, log_offset: int) -> None:
@@ -171,6 +186,7 @@ class KoshaServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit within ten seconds."""
+        self.meant_to_run = False
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -181,6 +197,7 @@ class KoshaServer:
 
     def kill(self) -> None:
         """kill -9: no chance to clean up, as in a crash."""
+        self.meant_to_run = False
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
@@ -191,6 +208,17 @@ class KoshaServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def state(self, log_lines: int = 30) -> str:
+        """Whether the process runs and listens, and the end of its log: why a client was
+        refused shows here."""
+        assert self.process is not None
+        code = self.process.poll()
+        status = "running" if code is None else f"exited with {code}"
+        ports = ", ".join(f"{port} {'listening' if _listening(port) else 'NOT listening'}"
+                          for port in (self.port, self.s3_port))
+        tail = "\n".join(self.log().splitlines()[-log_lines:])
+        return f"pid {self.process.pid} {status}; ports {ports}\n{tail}"
 
     # -- clients -----------------------------------------------------------------------------
     def http(self, **kwargs: Any) -> httpx.Client:
@@ -283,6 +311,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KoshaServer]:
     instance = KoshaServer(tmp_path_factory.mktemp("kosha") / "data").start()
     yield instance
     instance.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[None]:
+    """A failed test's report shows every server that should be running: a client refused a
+    connection mid-test must be told from a server that died."""
+    report = yield
+    if report.failed:
+        for srv in KoshaServer.launched:
+            if srv.meant_to_run and srv.process is not None:
+                report.sections.append((f"kosha server {srv.data_dir}", srv.state()))
+    return report
 
 
 class _ServerPool:
