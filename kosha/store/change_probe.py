@@ -7,16 +7,23 @@ connection of every process maps (https://www.sqlite.org/walformat.html, "The WA
 Header"): 48 bytes, kept twice, which every commit rewrites (its change counter and frame count
 move) before the committer is answered. This probe maps the file and reads the header itself:
 equal copies are a consistent token; copies that differ (a commit writing them right now) or a
-header not initialised fall back to the pragma. The header is mapped only once the probe's own
-connection reads the file in WAL mode, and that connection stays open for the life of the
-process: the `-shm` file (removed only with the last connection) stays the one mapped.
+header not initialised fall back to the pragma.
+
+The probe reads SQLite's own mapping of the file (found in /proc/self/maps): it never opens the
+`-shm` file, because closing any descriptor of a file drops every POSIX lock the process holds on
+it, SQLite's among them, and another process would then take itself for the file's only user
+and reset the WAL index under this one (https://www.sqlite.org/howtocorrupt.html, 2.2). SQLite
+keeps that mapping while any connection of this process has the file open, and the probe's own
+connection, which attaches to the WAL index before the mapping is looked up, stays open until
+`close`. Where /proc is missing the pragma answers.
 """
 
 from __future__ import annotations
 
-import mmap
+import ctypes
 import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -33,26 +40,25 @@ class ChangeProbe:
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                           timeout=30)
         self.cursor = self.connection.cursor()   # kept: 3x cheaper than one per question
-        self.header: mmap.mmap | None = None
+        self.header: ctypes.Array[ctypes.c_char] | None = None
         self._next_try = 0.0
+        self._open = threading.Lock()   # no read of the mapping while `close` may unmap it
 
     def pragma(self) -> int:
         return int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
 
     def token(self) -> Any:
         """Equal tokens: no commit in between (a different one may still mean no change)."""
-        header = self.header
-        if header is None:
-            header = self._map()
-        if header is not None:
-            both = header[:2 * _HEADER]
-            if both[:_HEADER] == both[_HEADER:] and both[_IS_INIT]:
-                return both[:_HEADER]
+        with self._open:
+            header = self.header if self.header is not None else self._map()
+            both = header.raw if header is not None else b""
+        if both and both[:_HEADER] == both[_HEADER:] and both[_IS_INIT]:
+            return both[:_HEADER]
         return self.pragma()
 
-    def _map(self) -> mmap.mmap | None:
-        """Map the header once this probe's own connection reads the file in WAL mode (so the
-        `-shm` file it maps is the one SQLite keeps); tried at most once a second."""
+    def _map(self) -> ctypes.Array[ctypes.c_char] | None:
+        """Find the header once this probe's own connection reads the file in WAL mode (so the
+        mapping is SQLite's, kept while that connection is open); tried at most once a second."""
         now = time.monotonic()
         if now < self._next_try:
             return None
@@ -61,18 +67,28 @@ class ChangeProbe:
             self.pragma()    # a read: attaches this connection to the WAL index, if there is one
             if str(self.cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
                 return None
-            fd = os.open(self.path + "-shm", os.O_RDONLY)
-            try:
-                self.header = mmap.mmap(fd, 2 * _HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
-            finally:
-                os.close(fd)
+            address = _mapped_at(self.path + "-shm")
         except (OSError, ValueError, sqlite3.Error):
             return None      # the pragma answers meanwhile
+        if address is not None:
+            self.header = (ctypes.c_char * (2 * _HEADER)).from_address(address)
         return self.header
 
     def close(self) -> None:
-        if self.header is not None:
-            self.header.close()
+        with self._open:
             self.header = None
-        self.cursor.close()
-        self.connection.close()
+            self.cursor.close()
+            self.connection.close()
+
+
+def _mapped_at(path: str) -> int | None:
+    """Where this process has the start of `path` mapped (by SQLite), if it has."""
+    wanted = os.path.realpath(path)
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.rstrip("\n").split(maxsplit=5)
+            if len(fields) == 6 and fields[5] == wanted and int(fields[2], 16) == 0:
+                start, end = (int(bound, 16) for bound in fields[0].split("-"))
+                if end - start >= 2 * _HEADER:
+                    return start
+    return None
