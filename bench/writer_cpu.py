@@ -9,6 +9,8 @@ loop thread's (the futures and hand-overs), and the writes per commit. Alternate
 
     PYTHONPATH=/path/to/tree python bench/writer_cpu.py   (N=20000 RUNS=3 CLIENTS=16)
     NEW=1 writes a new key each time (an INSERT and the bucket's counts change) instead
+    EVENTS=1 records each write's ObjectCreated event in the outbox too (kosha.notify.recorder),
+    as a PUT into a bucket with a notification configuration does
     PROF=file also writes a cProfile (thread CPU time) of the writer thread's last run to `file`
 """
 from __future__ import annotations
@@ -56,6 +58,7 @@ async def run(db: Database, n: int, clients: int) -> tuple[float, float, float, 
     content = sql.Content(size=len(BODY), etag="0" * 32, blobs=[], inline_data=BODY)
     nxt = 0
     new = os.environ.get("NEW") == "1"
+    recorder = _recorder() if os.environ.get("EVENTS") == "1" else None
 
     async def client() -> None:
         nonlocal nxt
@@ -64,7 +67,7 @@ async def run(db: Database, n: int, clients: int) -> tuple[float, float, float, 
             nxt += 1
             key = f"new/{time.monotonic_ns()}-{i}" if new else KEYS[i % len(KEYS)]
             await db.write(sql.commit_version, BUCKET, key, content, dict(attrs),
-                           time.time(), sql.Preconditions(None, None), None)
+                           time.time(), sql.Preconditions(None, None), recorder)
 
     c0, w0, m0 = counter(metrics.DB_COMMITS), thread_seconds(writer_tid), thread_seconds(main_tid)
     t0 = time.perf_counter()
@@ -72,6 +75,17 @@ async def run(db: Database, n: int, clients: int) -> tuple[float, float, float, 
     wall = time.perf_counter() - t0
     w1, m1, c1 = thread_seconds(writer_tid), thread_seconds(main_tid), counter(metrics.DB_COMMITS)
     return (w1 - w0) / n * 1e6, (m1 - m0) / n * 1e6, n / max(1.0, c1 - c0), n / wall
+
+
+def _recorder() -> object:
+    """A recorder as the notification service makes one for a PUT (one configuration, no
+    filter, one target); one for the whole phase, as its per-request fields change nothing."""
+    from kosha.notify.events import Origin
+    from kosha.notify.recorder import BucketInfo, Gate, Recorder
+    configs = [{"id": "bench", "arn": "arn:kosha:sqs:r:hook:webhook", "events": ["s3:ObjectCreated:*"],
+                "prefix": "", "suffix": ""}]
+    return Recorder(Gate(10**9), {BUCKET: BucketInfo(BUCKET, "a", "r", configs)},
+                    frozenset({"hook"}), Origin("kc-bench", "127.0.0.1", "req"), time.time())
 
 
 async def main() -> None:
