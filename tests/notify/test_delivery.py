@@ -78,7 +78,9 @@ def test_kill_9_mid_burst_loses_no_acknowledged_event(start_server: Any,
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(put, i) for i in range(BURST)]
+        deadline = time.monotonic() + 60
         while len(answered) < BURST // 3:
+            assert time.monotonic() < deadline, f"{len(answered)} PUTs answered in 60 s"
             time.sleep(0.01)
         srv.kill()
         for future in futures:
