@@ -86,8 +86,8 @@ class _PortTaken(Exception):
 def _listening(port: int) -> bool:
     """Whether anything listens on loopback `port` (read from the kernel, not by connecting)."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        local, state = line.split()[1], line.split()[3]
-        if int(local.split(":")[1], 16) == port and state == "0A":
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
             return True
     return False
 

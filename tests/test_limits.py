@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -241,14 +240,6 @@ def test_connections_in_total_are_capped(start_server: Callable[..., Any]) -> No
     assert httpx.get(f"{srv.kos_url}/healthz").status_code == 200
 
 
-def _open_files_limit(pid: int) -> tuple[int, int]:
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-        if line.startswith("Max open files"):
-            soft, hard = line.split()[3:5]
-            return int(soft), int(hard)
-    raise AssertionError("no open-files limit")
-
-
 def test_the_server_raises_its_open_files_limit_to_the_hard_limit(start_server: Any) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard <= 256:
@@ -258,6 +249,6 @@ def test_the_server_raises_its_open_files_limit_to_the_hard_limit(start_server: 
         srv = start_server()
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    raised, kept_hard = _open_files_limit(srv.process.pid)
+    raised, kept_hard = resource.prlimit(srv.process.pid, resource.RLIMIT_NOFILE)
     assert kept_hard == hard
     assert raised == min(hard, 1 << 20)
