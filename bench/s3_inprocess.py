@@ -12,6 +12,9 @@ GET: the server's CPU per request").
     rget / rput: the KOS REST 4 KiB download (POST .../objects/download, octet-stream) and form
     upload (PUT .../objects, multipart/form-data), bearer session, through the KOS port's stack
     THREADS=1 also prints each phase's CPU by thread (main: the event loop; python: the others)
+    NOTIFY=1 configures a webhook target and gives the bucket a notification configuration for
+    s3:ObjectCreated:*: each PUT records its event in the outbox (nothing delivers here, so the
+    figure is the request path's own cost of an event: issue 9's "one row insert")
     PROF=name writes the last run's cProfile to bench/results/name-{get,put}.pstats
 """
 import asyncio, os, sys, tempfile, time, statistics, logging, shutil
@@ -115,7 +118,13 @@ async def main():
     logging.basicConfig(level=logging.WARNING)
     (BENCH / "results").mkdir(exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="s3-inprocess-", dir=str(BENCH / "results"))
-    s = Settings(data_dir=Path(tmp), root_access_key=AK, root_secret_key=SK, log_level="warning")
+    notify = os.environ.get("NOTIFY") == "1"
+    targets = ()
+    if notify:
+        from kosha.notify.config import parse_targets
+        targets = parse_targets(["hook=http://127.0.0.1:9/events"])
+    s = Settings(data_dir=Path(tmp), root_access_key=AK, root_secret_key=SK, log_level="warning",
+                 notify_targets=targets)
     k = Kosha(s); k.start()
     app = Observed(CloseIfBodyUnread(build_s3_app(k)), "s3", s.access_log)
     from kosha import server
@@ -132,6 +141,12 @@ async def main():
     host = "127.0.0.1:9000"
     sign = loadgen.s3_signer(AK, SK, "In-Bangalore-1", False)
     await conns[0].request(sign("PUT", base, f"/{BUCKET}", b"").raw(host), "PUT")
+    if notify:
+        config = ('<NotificationConfiguration><QueueConfiguration><Id>bench</Id>'
+                  '<Queue>arn:kosha:sqs:In-Bangalore-1:hook:webhook</Queue>'
+                  '<Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>')
+        await conns[0].request(sign("PUT", base, f"/{BUCKET}?notification=", config.encode())
+                               .raw(host), "PUT")
     body = b"k" * 4096
     puts = [r.raw(host) for r in loadgen.s3_requests(base, AK, SK, "PUT", BUCKET, KEYS, body, "In-Bangalore-1")]
     await phase(conns, puts, len(puts), "PUT")

@@ -16,9 +16,8 @@ import json
 import re
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote_plus
 
 T = TypeVar("T")
@@ -28,9 +27,9 @@ EVENT_SOURCE = "aws:s3"   # AWS's value, which consumers check
 NULL_VERSION = "null"
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Who caused the change and from where (empty for the server's own work, e.g. lifecycle)."""
+class Origin(NamedTuple):
+    """Who caused the change and from where (empty for the server's own work, e.g. lifecycle);
+    a tuple: one is made per write request."""
     principal_id: str
     source_ip: str
     request_id: str

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from ..store import outbox
@@ -92,20 +92,24 @@ class BucketInfo:
 _UNKNOWN = object()
 
 
-@dataclass
 class Recorder:
-    gate: Gate
-    buckets: dict[str, BucketInfo]
-    targets: frozenset[str]
-    origin: events.Origin
-    when: float
-    created_event: str = "ObjectCreated:Put"
-    removed_prefix: str = "ObjectRemoved"
-    recorded: int = field(default=0)
+    """What records one write's events (made per request: `origin` and `when` are its own)."""
 
-    def created(self, conn: Any, bucket: str, row: Any) -> None:
-        """A new current version (`row`: the version row just inserted)."""
-        self._emit(conn, bucket, row.key, self.created_event, row.size, row.etag, row.version_id)
+    __slots__ = ("gate", "buckets", "targets", "origin", "when", "created_event",
+                 "removed_prefix", "recorded")
+
+    def __init__(self, gate: Gate, buckets: dict[str, BucketInfo], targets: frozenset[str],
+                 origin: events.Origin, when: float, created_event: str = "ObjectCreated:Put",
+                 removed_prefix: str = "ObjectRemoved") -> None:
+        self.gate, self.buckets, self.targets = gate, buckets, targets
+        self.origin, self.when = origin, when
+        self.created_event, self.removed_prefix = created_event, removed_prefix
+        self.recorded = 0
+
+    def created(self, conn: Any, bucket: str, row: Mapping[str, Any]) -> None:
+        """A new current version (`row`: the version row just written)."""
+        self._emit(conn, bucket, row["key"], self.created_event, row["size"], row["etag"],
+                   row["version_id"])
 
     def removed(self, conn: Any, bucket: str, key: str, version_id: str | None,
                 marker_created: bool) -> None:
@@ -115,8 +119,9 @@ class Recorder:
 
     def _emit(self, conn: Any, bucket: str, key: str, event_name: str, size: int | None,
               etag: str | None, version_id: str | None) -> None:
-        """One outbox row of the event's fields (kosha.store.outbox.insert_event): the AWS
-        JSON is written by the delivery process, not on this writer thread."""
+        """One outbox row of the event's fields, in the order of kosha.store.outbox.Event (a
+        plain tuple: this runs on the writer thread, once per write); the AWS JSON is written
+        by the delivery process."""
         info = self.buckets.get(bucket)
         if info is None:
             return
@@ -126,10 +131,9 @@ class Recorder:
         if not self.gate.allow():
             self.gate.drop(bucket, key, event_name)
             return
-        origin = self.origin
-        outbox.insert_event(conn, outbox.Event(
-            bucket, key, event_name, routes, self.when, size, etag, version_id, info.region,
-            info.owner, origin.principal_id, origin.source_ip, origin.request_id))
+        principal, source_ip, request_id = self.origin
+        outbox.record(conn, (bucket, key, event_name, routes, self.when, size, etag, version_id,
+                             info.region, info.owner, principal, source_ip, request_id))
         self.gate.took()
         self.recorded += 1
 

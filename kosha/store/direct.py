@@ -58,6 +58,22 @@ class DirectStatement:
         finally:
             cursor.close()
 
+    def run_many(self, conn: Connection, names: tuple[str, ...],
+                 rows: list[tuple[Any, ...]]) -> None:
+        """Execute once per row of values of the parameters `names` (an INSERT of many rows),
+        in one driver call."""
+        sql, order, constants = self._for(conn)
+        args: list[Any] = rows
+        if order != names:
+            dicts = [{**constants, **dict(zip(names, row))} for row in rows]
+            args = [tuple(d[name] for name in order) for d in dicts] if order is not None \
+                else dicts
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, args)
+        finally:
+            cursor.close()
+
     def count(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute an UPDATE or DELETE; how many rows it changed."""
         return self._execute(conn, params)[1]

@@ -1,9 +1,12 @@
 """SQL for the notification outbox and the delivery targets' cursors.
 
-`insert_event` runs inside the transaction of the change it describes (one row of the event's
-fields, straight on the DBAPI cursor like the rest of the small PUT's statements; the AWS JSON is
-written from them at delivery, kosha.notify.events.message). The worker reads rows in sequence order up
-to a horizon below which every row is committed, and moves each target's cursor after delivery.
+`record` runs inside the transaction of the change it describes: one row of the event's fields
+(the AWS JSON is written from them at delivery, kosha.notify.events.message). Within a writer
+batch (kosha.store.database) the rows of all its units wait for the batch to settle and go in
+one `executemany` before the commit, in the order they were recorded: one statement per batch
+instead of one per write, the same transaction, so nothing changes for durability (a unit that
+fails rolls its batch back, events included). The worker reads rows in sequence order up to a
+horizon below which every row is committed, and moves each target's cursor after delivery.
 
 The horizon: on SQLite, writers are serialised by the database, so rows commit in sequence order
 and the horizon is simply the largest sequence. On PostgreSQL two processes may take sequence
@@ -15,12 +18,13 @@ largest sequence: every row numbered below it has then committed (or rolled back
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from . import schema as s
+from .database import BATCH_MEMO, defer_to_settle
 from .direct import DirectStatement
 
 t, c = s.notify_outbox, s.notify_cursors
@@ -59,10 +63,28 @@ _AFTER = DirectStatement(select(t.c.seq, t.c.message, *(t.c[name] for name in Ev
 Row = NamedTuple("Row", [("seq", int), ("message", str), *Event.__annotations__.items()])
 
 
-def insert_event(conn: Connection, event: Event) -> None:
+_PENDING = "kosha.outbox_pending"   # in the batch memo: the rows waiting for the settle
+
+
+def record(conn: Connection, event: tuple[Any, ...]) -> None:
+    """Add the outbox row of `event` (the values of Event's fields, in order) to the
+    transaction: on SQLite at the writer batch's settle, elsewhere at once (PostgreSQL takes
+    the shared lock with the row, as the change's own statements run)."""
+    memo = conn.info.get(BATCH_MEMO) if conn.dialect.name != "postgresql" else None
+    if memo is None:
+        insert_events(conn, [event])
+        return
+    pending = memo.get(_PENDING)
+    if pending is None:
+        pending = memo[_PENDING] = []
+        defer_to_settle(memo, _PENDING, lambda c: insert_events(c, pending))
+    pending.append(event)
+
+
+def insert_events(conn: Connection, events: list[tuple[Any, ...]]) -> None:
     if conn.dialect.name == "postgresql":
         _SHARED.run(conn, {"l": LOCK_KEY})
-    _INSERT.run_tuple(conn, Event._fields, event)
+    _INSERT.run_many(conn, Event._fields, events)
 
 
 def horizon(conn: Connection) -> int:
