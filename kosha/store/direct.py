@@ -65,9 +65,7 @@ class DirectStatement:
         sql, order, constants = self._for(conn)
         args: list[Any] = rows
         if order != names:
-            dicts = [{**constants, **dict(zip(names, row))} for row in rows]
-            args = [tuple(d[name] for name in order) for d in dicts] if order is not None \
-                else dicts
+            args = [_args(order, constants, dict(zip(names, row))) for row in rows]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, args)
@@ -80,11 +78,17 @@ class DirectStatement:
 
     def _execute(self, conn: Connection, params: dict[str, Any]) -> tuple[list[tuple[Any, ...]], int]:
         sql, order, constants = self._for(conn)
-        values = {**constants, **params}  # constants: literals of the statement (is_latest=False)
-        args: Any = tuple(values[name] for name in order) if order is not None else values
+        args = _args(order, constants, params)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, args)
             return (list(cursor.fetchall()) if cursor.description else []), cursor.rowcount
         finally:
             cursor.close()
+
+
+def _args(order: tuple[str, ...] | None, constants: dict[str, Any], params: dict[str, Any]) -> Any:
+    """The driver's parameters: a tuple in placeholder order, or a dict when they are named.
+    `constants`: literals of the statement (is_latest=False)."""
+    values = {**constants, **params}
+    return tuple(values[name] for name in order) if order is not None else values

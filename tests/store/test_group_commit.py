@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,37 +17,8 @@ from kosha.store import objects as sql
 from kosha.store import schema as s
 from kosha.store.database import Database
 
-from tests.postgres_db import fresh_database
-
 WRITERS = 16
 ROUNDS = 20
-
-
-@contextmanager
-def _url(engine: str, tmp_path: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kosha.db'}"
-        return
-    with fresh_database("kosha_group") as url:
-        yield url.replace("postgresql://", "postgresql+psycopg://")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with _url(request.param, tmp_path) as url:
-        database = Database(url)
-        try:
-            yield from _with_bucket(database)
-        finally:
-            database.close()
-
-
-def _with_bucket(database: Database) -> Iterator[Database]:
-    database.create_schema()
-    database.write_sync(lambda conn: conn.execute(insert(s.buckets).values(
-        name="b", krn="krn:b", account_id="a", owner="o", region="r", tier="t", tags={},
-        versioning="", acl="private", created_at=0.0, used_capacity=0, object_count=0)))
-    yield database
 
 
 def _commits() -> tuple[float, float]:
