@@ -96,7 +96,7 @@ class Recorder:
     """What records one write's events (made per request: `origin` and `when` are its own)."""
 
     __slots__ = ("gate", "buckets", "targets", "origin", "when", "created_event",
-                 "removed_prefix", "recorded")
+                 "removed_prefix")
 
     def __init__(self, gate: Gate, buckets: dict[str, BucketInfo], targets: frozenset[str],
                  origin: events.Origin, when: float, created_event: str = "ObjectCreated:Put",
@@ -104,7 +104,6 @@ class Recorder:
         self.gate, self.buckets, self.targets = gate, buckets, targets
         self.origin, self.when = origin, when
         self.created_event, self.removed_prefix = created_event, removed_prefix
-        self.recorded = 0
 
     def created(self, conn: Any, bucket: str, row: Mapping[str, Any]) -> None:
         """A new current version (`row`: the version row just written)."""
@@ -135,7 +134,6 @@ class Recorder:
         outbox.record(conn, (bucket, key, event_name, routes, self.when, size, etag, version_id,
                              info.region, info.owner, principal, source_ip, request_id))
         self.gate.took()
-        self.recorded += 1
 
 
 def _text(routes: list[list[str]]) -> str | None:

@@ -1,14 +1,19 @@
-"""Fixtures of the store's tests: a real database, SQLite or PostgreSQL, with one bucket."""
+"""Fixtures of the store's tests: a real database, SQLite or PostgreSQL, with one bucket, and
+a way to run units of work as one batch of its writer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
 
+from kosha import metrics
 from kosha.store import schema as s
 from kosha.store.database import Database
 
@@ -41,3 +46,29 @@ def _with_bucket(database: Database) -> Iterator[Database]:
         name="b", krn="krn:b", account_id="a", owner="o", region="r", tier="t", tags={},
         versioning="", acl="private", created_at=0.0, used_capacity=0, object_count=0)))
     yield database
+
+
+Batch = Callable[[Database, list[Awaitable[Any]]], tuple[list[Any], float]]
+
+
+@pytest.fixture
+def one_batch() -> Batch:
+    """Run writes (`db.write(...)` coroutines) as one batch of the writer: queued while another
+    unit holds it. Answers their results (an exception as its result), in order, and how many
+    commits the writer made from its release (2 when they were one batch: the holder's, theirs)."""
+    def run(db: Database, units: list[Awaitable[Any]]) -> tuple[list[Any], float]:
+        gate = threading.Event()
+
+        async def batch() -> tuple[list[Any], float]:
+            held = asyncio.ensure_future(db.write(lambda conn: gate.wait(10)))
+            await asyncio.sleep(0.2)           # the writer is inside the held unit: these queue up
+            tasks = [asyncio.ensure_future(unit) for unit in units]
+            await asyncio.sleep(0.2)
+            commits = metrics.DB_COMMITS._value.get()
+            gate.set()
+            await held
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            return done, metrics.DB_COMMITS._value.get() - commits
+
+        return asyncio.run(batch())
+    return run

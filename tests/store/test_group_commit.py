@@ -4,7 +4,6 @@ concurrent writers share one durable commit, and a new version row reads back as
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import pytest
@@ -16,6 +15,8 @@ from kosha.store import blob_refs
 from kosha.store import objects as sql
 from kosha.store import schema as s
 from kosha.store.database import Database
+
+from tests.store.conftest import Batch
 
 WRITERS = 16
 ROUNDS = 20
@@ -65,33 +66,21 @@ def test_a_new_version_row_reads_back_as_it_was_written(db: Database) -> None:
 
 
 def test_a_version_commit_after_a_versioning_change_in_its_batch_sees_the_change(
-        db: Database) -> None:
+        db: Database, one_batch: Batch) -> None:
     """Version commits of one batch read the bucket's state once (Database.BATCH_MEMO); a unit
     between them that may change the bucket empties what they remembered."""
-    gate = threading.Event()
-
     def enable(conn: Any) -> None:
         conn.execute(update(s.buckets).where(s.buckets.c.name == "b").values(versioning="Enabled"))
 
     def content() -> sql.Content:
         return sql.Content(size=1, etag="e" * 32, blobs=[], inline_data=b"x")
 
-    async def batch() -> list[Any]:
-        held = asyncio.ensure_future(db.write(lambda conn: gate.wait(10)))
-        await asyncio.sleep(0.2)           # the writer is inside the held unit: these queue up
-        units = [db.write(sql.commit_version, "b", "before", content(), {}, 1000.0),
-                 db.write(enable),
-                 db.write(sql.commit_version, "b", "after", content(), {}, 1000.0)]
-        tasks = [asyncio.ensure_future(u) for u in units]
-        await asyncio.sleep(0.2)
-        commits = _commits()[0]
-        gate.set()
-        await held
-        done = await asyncio.gather(*tasks)
-        assert _commits()[0] - commits == 2, "the three units were not one batch"
-        return done
-
-    (before, _), _, (after, _) = asyncio.run(batch())
+    done, commits = one_batch(db, [
+        db.write(sql.commit_version, "b", "before", content(), {}, 1000.0),
+        db.write(enable),
+        db.write(sql.commit_version, "b", "after", content(), {}, 1000.0)])
+    assert commits == 2, "the three units were not one batch"
+    (before, _), _, (after, _) = done
     assert before.version_id == "null"
     assert after.version_id != "null"
 
@@ -152,33 +141,22 @@ def test_an_overwrite_checks_its_preconditions_against_the_row_it_replaces(db: D
     assert _bucket_counts(db) == (3, 1)
 
 
-def test_a_batch_writes_its_bucket_counts_once_and_exactly(db: Database) -> None:
+def test_a_batch_writes_its_bucket_counts_once_and_exactly(db: Database,
+                                                           one_batch: Batch) -> None:
     """Version commits of one batch pile up their bucket's count changes (one UPDATE per
     bucket, before the commit); a unit between them that may read the counts sees every
     change made before it."""
     db.write_sync(_put, "grows", b"x" * 10, {})
-    gate = threading.Event()
 
     def counts(conn: Any) -> tuple[int, int]:
         row = conn.execute(select(s.buckets.c.used_capacity, s.buckets.c.object_count)
                            .where(s.buckets.c.name == "b")).one()
         return int(row[0]), int(row[1])
 
-    async def batch() -> tuple[int, int]:
-        held = asyncio.ensure_future(db.write(lambda conn: gate.wait(10)))
-        await asyncio.sleep(0.2)
-        first = [db.write(_put, f"new/{i}", b"y" * (i + 1), {}) for i in range(5)]
-        first.append(db.write(_put, "grows", b"x" * 30, {}))
-        seen = db.write(counts)
-        later = [db.write(_put, f"later/{i}", b"z" * 7, {}) for i in range(3)]
-        tasks = [asyncio.ensure_future(u) for u in (*first, seen, *later)]
-        await asyncio.sleep(0.2)
-        commits = _commits()[0]
-        gate.set()
-        await held
-        done = await asyncio.gather(*tasks)
-        assert _commits()[0] - commits == 2, "the units were not one batch"
-        return done[len(first)]  # type: ignore[no-any-return]
-
-    assert asyncio.run(batch()) == (1 + 2 + 3 + 4 + 5 + 30, 6)
+    first = [db.write(_put, f"new/{i}", b"y" * (i + 1), {}) for i in range(5)]
+    first.append(db.write(_put, "grows", b"x" * 30, {}))
+    later = [db.write(_put, f"later/{i}", b"z" * 7, {}) for i in range(3)]
+    done, commits = one_batch(db, [*first, db.write(counts), *later])
+    assert commits == 2, "the units were not one batch"
+    assert done[len(first)] == (1 + 2 + 3 + 4 + 5 + 30, 6)
     assert _bucket_counts(db) == (15 + 30 + 21, 9)

@@ -4,20 +4,18 @@ one row per committed write, in the order of the writes, none for a write that f
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
 
-from kosha import metrics
 from kosha.errors import PreconditionFailed
 from kosha.notify.events import Origin
 from kosha.notify.recorder import BucketInfo, Gate, Recorder
 from kosha.store import objects as sql
 from kosha.store import schema as s
 from kosha.store.database import BATCH_MEMO, Database
+
+from tests.store.conftest import Batch
 
 CONFIGS = [{"id": "c", "arn": "arn:kosha:sqs:r:hook:webhook", "events": ["s3:ObjectCreated:*"],
             "prefix": "", "suffix": ""}]
@@ -40,50 +38,34 @@ def _outbox(conn: Any) -> list[tuple[str, str]]:
         select(t.c.key, t.c.request_id).order_by(t.c.seq))]
 
 
-def _one_batch(db: Database, units: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
-    """Run `units` (each starting one db.write) as one batch of the writer: queued while it is
-    held by another unit; answers their results or exceptions, in order."""
-    gate = threading.Event()
-
-    async def run() -> list[Any]:
-        held = asyncio.ensure_future(db.write(lambda conn: gate.wait(10)))
-        await asyncio.sleep(0.2)
-        tasks = [asyncio.ensure_future(unit()) for unit in units]
-        await asyncio.sleep(0.2)
-        gate.set()
-        await held
-        return await asyncio.gather(*tasks, return_exceptions=True)
-
-    return asyncio.run(run())
-
-
-def test_the_writes_of_one_batch_record_one_row_each_in_their_order(db: Database) -> None:
+def test_the_writes_of_one_batch_record_one_row_each_in_their_order(
+        db: Database, one_batch: Batch) -> None:
     keys = [f"k{i}" for i in (3, 1, 4, 0, 2)]
-    commits = metrics.DB_COMMITS._value.get()
-    _one_batch(db, [lambda key=key: db.write(_put, key) for key in keys])
-    assert metrics.DB_COMMITS._value.get() - commits == 2, "the writes were not one batch"
+    _, commits = one_batch(db, [db.write(_put, key) for key in keys])
+    assert commits == 2, "the writes were not one batch"
     assert db.read_sync(_outbox) == [(key, f"req-{key}") for key in keys]
 
 
 def test_a_write_that_fails_in_a_batch_records_nothing_and_the_others_once(
-        db: Database) -> None:
+        db: Database, one_batch: Batch) -> None:
     db.write_sync(_put, "guarded")
     before = db.read_sync(_outbox)
-    results = _one_batch(db, [
-        lambda: db.write(_put, "a"),
-        lambda: db.write(_put, "guarded", "0" * 32),   # its ETag is e...e: fails
-        lambda: db.write(_put, "b"),
+    results, _ = one_batch(db, [
+        db.write(_put, "a"),
+        db.write(_put, "guarded", "0" * 32),   # its ETag is e...e: fails
+        db.write(_put, "b"),
     ])
     assert isinstance(results[1], PreconditionFailed)
     assert db.read_sync(_outbox)[len(before):] == [("a", "req-a"), ("b", "req-b")]
 
 
-def test_a_unit_after_writes_in_their_batch_sees_their_rows(db: Database) -> None:
+def test_a_unit_after_writes_in_their_batch_sees_their_rows(db: Database,
+                                                            one_batch: Batch) -> None:
     def rows(conn: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(s.notify_outbox)).scalar())
 
-    results = _one_batch(db, [lambda: db.write(_put, "first"), lambda: db.write(_put, "second"),
-                              lambda: db.write(rows), lambda: db.write(_put, "third")])
+    results, _ = one_batch(db, [db.write(_put, "first"), db.write(_put, "second"),
+                                db.write(rows), db.write(_put, "third")])
     assert results[2] == 2
     assert [key for key, _ in db.read_sync(_outbox)] == ["first", "second", "third"]
 
